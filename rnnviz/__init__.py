@@ -1,0 +1,1 @@
+"""rnnviz: train recurrent networks on images read row by row, and look inside them."""

@@ -1,0 +1,176 @@
+"""The model family: recurrent classifiers that read an image one row per time step.
+
+Every model takes a batch of images shaped (B, 28, 28), either uint8 pixels or floats in [0, 1],
+and returns class logits (B, C). Row t of the image is the input at time step t. One registry,
+`CELLS`, names every architecture; `ModelConfig` describes one model completely, so a checkpoint
+that stores the config can always rebuild its model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+# name -> (one-line description, is it recurrent?)
+CELLS: dict[str, tuple[str, bool]] = {
+    "rnn_tanh": ("Vanilla RNN (tanh)", True),
+    "rnn_relu": ("Vanilla RNN (ReLU)", True),
+    "lstm": ("LSTM", True),
+    "gru": ("GRU", True),
+    "cnn": ("Small CNN (no recurrence)", False),
+    "cnn_lstm": ("CNN features, then an LSTM over the rows", True),
+}
+
+IMAGE_SIZE = 28  # rows = time steps, columns = inputs per step
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Everything needed to build a model; argument names follow `nn.LSTM`."""
+
+    cell: str = "lstm"  # a key of CELLS
+    hidden_size: int = 128  # units per layer and direction
+    num_layers: int = 1  # stacked recurrent layers
+    bidirectional: bool = False  # a second layer reads the rows bottom to top
+    dropout: float = 0.0  # between stacked layers (nn.LSTM semantics), and before the head
+    num_classes: int = 10  # outputs of the readout
+
+    def __post_init__(self) -> None:
+        if self.cell not in CELLS:
+            raise ValueError(f"cell={self.cell!r} is not one of {sorted(CELLS)}")
+        if not 1 <= self.hidden_size <= 4096:
+            raise ValueError(f"hidden_size={self.hidden_size} must be between 1 and 4096")
+        if not 1 <= self.num_layers <= 8:
+            raise ValueError(f"num_layers={self.num_layers} must be between 1 and 8")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout={self.dropout} must be in [0, 1)")
+        if not 2 <= self.num_classes <= 1000:
+            raise ValueError(f"num_classes={self.num_classes} must be between 2 and 1000")
+        if self.cell == "cnn" and self.bidirectional:
+            raise ValueError("bidirectional=True needs a recurrent cell, not cell='cnn'")
+
+    @property
+    def recurrent(self) -> bool:
+        return CELLS[self.cell][1]
+
+    @property
+    def num_directions(self) -> int:
+        return 2 if self.bidirectional else 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
+        unknown = set(data) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"unknown ModelConfig fields {sorted(unknown)}")
+        return cls(**data)
+
+
+def as_input(images: torch.Tensor) -> torch.Tensor:
+    """uint8 pixels (B, 28, 28) -> float in [0, 1]; floats pass through. The one normalisation."""
+    if images.dtype == torch.uint8:
+        return images.float().div_(255.0)
+    return images.float()
+
+
+class RowReader(nn.Module):
+    """A recurrent classifier: optional conv features per row, an RNN/LSTM/GRU, a linear readout.
+
+    `features` maps (B, 28, 28) to the sequence the recurrent layers read, (B, T, F); for the plain
+    cells it is the identity (T = 28 rows, F = 28 pixels). The readout uses the final state of
+    *each* direction: the forward one after row 28 and the backward one after row 1.
+    """
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        if config.cell == "cnn_lstm":
+            # Pool only across columns so the 28 rows stay 28 time steps.
+            self.features: nn.Module = nn.Sequential(
+                nn.Unflatten(1, (1, IMAGE_SIZE)),  # (B, 1, 28, 28)
+                nn.Conv2d(1, 16, 3, padding=1),
+                nn.ReLU(),
+                nn.MaxPool2d((1, 2)),  # (B, 16, 28, 14)
+                nn.Conv2d(16, 32, 3, padding=1),
+                nn.ReLU(),
+                nn.MaxPool2d((1, 2)),  # (B, 32, 28, 7)
+                _RowsAsSteps(),  # (B, 28, 224)
+            )
+            input_size = 32 * 7
+        else:
+            self.features = nn.Identity()
+            input_size = IMAGE_SIZE
+        rnn_class: type[nn.RNNBase]
+        kwargs: dict[str, Any] = {}
+        if config.cell in ("lstm", "cnn_lstm"):
+            rnn_class = nn.LSTM
+        elif config.cell == "gru":
+            rnn_class = nn.GRU
+        else:
+            rnn_class = nn.RNN
+            kwargs["nonlinearity"] = "relu" if config.cell == "rnn_relu" else "tanh"
+        self.rnn = rnn_class(
+            input_size,
+            config.hidden_size,
+            num_layers=config.num_layers,
+            batch_first=True,
+            dropout=config.dropout if config.num_layers > 1 else 0.0,
+            bidirectional=config.bidirectional,
+            **kwargs,
+        )
+        self.drop = nn.Dropout(config.dropout)
+        self.head = nn.Linear(config.hidden_size * config.num_directions, config.num_classes)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        seq = self.features(as_input(images))  # (B, T, F)
+        _, state = self.rnn(seq)
+        h_n = state[0] if isinstance(state, tuple) else state  # (layers * dirs, B, H)
+        return self.readout(h_n[-self.config.num_directions :])
+
+    def readout(self, final: torch.Tensor) -> torch.Tensor:
+        """Final states of the last layer, (dirs, B, H) -> logits (B, C)."""
+        return self.head(self.drop(torch.cat(list(final), dim=-1)))
+
+
+class _RowsAsSteps(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, c, h, w = x.shape  # (B, C, rows, W)
+        return x.permute(0, 2, 1, 3).reshape(b, h, c * w)  # (B, rows, C * W)
+
+
+class ConvNet(nn.Module):
+    """A small CNN baseline for the "CNN vs RNN" lesson: it sees the whole image at once."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        width = max(8, config.hidden_size // 4)
+        self.body = nn.Sequential(
+            nn.Unflatten(1, (1, IMAGE_SIZE)),  # (B, 1, 28, 28)
+            nn.Conv2d(1, width, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),  # (B, w, 14, 14)
+            nn.Conv2d(width, 2 * width, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),  # (B, 2w, 7, 7)
+            nn.Flatten(),
+            nn.Dropout(config.dropout),
+            nn.Linear(2 * width * 49, config.num_classes),
+        )
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.body(as_input(images))
+
+
+def build_model(config: ModelConfig) -> nn.Module:
+    """The model a config describes, freshly initialised (seed torch first for repeatability)."""
+    return ConvNet(config) if config.cell == "cnn" else RowReader(config)
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
