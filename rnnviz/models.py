@@ -92,14 +92,14 @@ class RowReader(nn.Module):
         if config.cell == "cnn_lstm":
             # Pool only across columns so the 28 rows stay 28 time steps.
             self.features: nn.Module = nn.Sequential(
-                nn.Unflatten(1, (1, IMAGE_SIZE)),  # (B, 1, 28, 28)
+                nn.Unflatten(1, (1, -1)),  # (B, 1, T, 28): any number of rows
                 nn.Conv2d(1, 16, 3, padding=1),
                 nn.ReLU(),
-                nn.MaxPool2d((1, 2)),  # (B, 16, 28, 14)
+                nn.MaxPool2d((1, 2)),  # (B, 16, T, 14)
                 nn.Conv2d(16, 32, 3, padding=1),
                 nn.ReLU(),
-                nn.MaxPool2d((1, 2)),  # (B, 32, 28, 7)
-                _RowsAsSteps(),  # (B, 28, 224)
+                nn.MaxPool2d((1, 2)),  # (B, 32, T, 7)
+                _RowsAsSteps(),  # (B, T, 224)
             )
             input_size = 32 * 7
         else:

@@ -1,0 +1,141 @@
+"""What every page shares: the job manager, the tab's owner id, the selected model, the sidebar.
+
+Layout helpers only; everything computed lives in `rnnviz`. The job manager and loaded models are
+process-wide (`st.cache_resource`), so jobs survive reruns, page switches and reloads; the owner id
+is kept in session state and mirrored in the URL (`?owner=...`) so a reloaded tab finds its jobs.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import streamlit as st
+import torch
+
+from rnnviz.checkpoints import Checkpoint, CheckpointInfo, list_checkpoints, load_checkpoint
+from rnnviz.jobs import JobManager
+
+ROOT = Path(__file__).resolve().parent.parent
+SHIPPED_DIR = Path(os.environ.get("RNNVIZ_CHECKPOINTS_DIR", ROOT / "checkpoints"))
+RUNS_DIR = Path(os.environ.get("RNNVIZ_RUNS_DIR", ROOT / "runs"))
+CHECKPOINT_KEY = "checkpoint_path"
+_PICKER_KEY = "sidebar_model"
+_PENDING_KEY = "select_next_model"
+
+
+@st.cache_resource
+def job_manager() -> JobManager:
+    limit = os.environ.get("RNNVIZ_MAX_JOBS")
+    return JobManager(int(limit) if limit else None)
+
+
+class _Lease:
+    """Lives as long as one browser session; its end hands the owner's jobs a grace period."""
+
+    def __init__(self, owner: str) -> None:
+        self.owner = owner
+        job_manager().attach(owner)
+
+    def release(self) -> None:
+        job_manager().detach(self.owner)
+
+
+@st.cache_resource(scope="session", on_release=lambda lease: lease.release())
+def _lease(owner: str) -> _Lease:
+    return _Lease(owner)
+
+
+def owner_id() -> str:
+    """This tab's id: from the URL on a reload, else new; always mirrored back into the URL."""
+    if "owner" not in st.session_state:
+        given = st.query_params.get("owner", "")
+        valid = given.isalnum() and 8 <= len(given) <= 32
+        st.session_state.owner = given if valid else uuid.uuid4().hex[:12]
+    owner: str = st.session_state.owner
+    if st.query_params.get("owner") != owner:
+        st.query_params["owner"] = owner
+    _lease(owner)
+    return owner
+
+
+def runs_dir() -> Path:
+    """This tab's own runs; each owner sees only theirs (plus the shipped models)."""
+    return RUNS_DIR / owner_id()
+
+
+def data_dir() -> str | None:
+    return os.environ.get("RNNVIZ_DATA_DIR")
+
+
+def checkpoints() -> list[CheckpointInfo]:
+    own = list_checkpoints(runs_dir())
+    return own + list_checkpoints(SHIPPED_DIR)
+
+
+def checkpoint_label(info: CheckpointInfo) -> str:
+    acc = f" · {info.test_accuracy:.1%}" if info.test_accuracy is not None else ""
+    where = " (shipped)" if info.path.parent == SHIPPED_DIR else ""
+    return f"{info.meta.get('title', info.name)}{acc}{where}"
+
+
+def select_checkpoint(path: Path | str) -> None:
+    """Make `path` the selected model; the sidebar picker shows it from the next rerun on."""
+    st.session_state[CHECKPOINT_KEY] = str(path)
+    st.session_state[_PENDING_KEY] = str(path)
+
+
+def selected_info() -> CheckpointInfo | None:
+    infos = checkpoints()
+    chosen = st.session_state.get(CHECKPOINT_KEY)
+    for info in infos:
+        if str(info.path) == chosen:
+            return info
+    return infos[0] if infos else None
+
+
+@st.cache_resource(max_entries=16)
+def _load(path: str, mtime: float) -> Checkpoint:
+    return load_checkpoint(path, device="cpu")
+
+
+def selected_checkpoint() -> Checkpoint | None:
+    """The selected model, loaded once per process (inference runs on CPU: one image is tiny)."""
+    info = selected_info()
+    if info is None:
+        return None
+    weights = info.path / "model.safetensors"
+    return _load(str(info.path), weights.stat().st_mtime)
+
+
+def device_label() -> str:
+    if torch.cuda.is_available():
+        return f"GPU · {torch.cuda.get_device_name(0)}"
+    return "CPU"
+
+
+def class_mode() -> bool:
+    """Projector mode: presets and Start/Stop only, large charts (`?class=1`)."""
+    return st.query_params.get("class", "0") in ("1", "true", "yes")
+
+
+def sidebar() -> None:
+    owner_id()
+    with st.sidebar:
+        st.caption(f"Device: **{device_label()}**")
+        infos = checkpoints()
+        if not infos:
+            st.info("No models yet: train one on the Train page.")
+            return
+        paths = [str(i.path) for i in infos]
+        pending = st.session_state.pop(_PENDING_KEY, None)
+        if pending in paths:
+            st.session_state[_PICKER_KEY] = pending
+        elif st.session_state.get(_PICKER_KEY) not in paths:
+            st.session_state[_PICKER_KEY] = paths[0]
+        labels = {str(i.path): checkpoint_label(i) for i in infos}
+        choice = st.selectbox("Model", paths, key=_PICKER_KEY, format_func=labels.__getitem__)
+        st.session_state[CHECKPOINT_KEY] = choice
+        info = infos[paths.index(choice)]
+        st.caption(f"Dataset: **{info.dataset}** · cell **{info.cell}**")

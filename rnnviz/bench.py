@@ -1,0 +1,141 @@
+"""The speed benchmark: the seeds' training loop against rnnviz's trainer, same model, same batch.
+
+The seeds' loop is the notebook classic: a torchvision MNIST dataset with `ToTensor`, a
+`DataLoader` that builds every batch sample by sample, and a copy to the device per batch. rnnviz
+keeps the dataset as uint8 tensors on the device and slices batches out of them (plus fused Adam
+and a captured CUDA graph on a GPU). Both train an LSTM 2x128 with batch 100 and Adam 1e-3; each
+is timed over the same number of steps after a short warm-up and scaled to a full epoch, which is
+said in the report whenever fewer steps than an epoch were timed.
+"""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from rnnviz.control import Control
+from rnnviz.data import DataConfig, data_root, load_dataset
+from rnnviz.models import ModelConfig, build_model
+from rnnviz.training import RunConfig, TrainConfig, device_name, resolve_device, train
+
+BENCH_MODEL = ModelConfig(cell="lstm", hidden_size=128, num_layers=2)
+BATCH = 100
+WARMUP = 5
+
+
+def _torchvision_root(data_dir: str | None, tmp: Path) -> Path:
+    """torchvision's MNIST reads uncompressed files from <root>/MNIST/raw; make them if needed."""
+    load_dataset(DataConfig(dataset="mnist", data_dir=data_dir, download=False))  # clear error
+    raw = data_root(data_dir) / "MNIST" / "raw"
+    out = tmp / "MNIST" / "raw"
+    out.mkdir(parents=True)
+    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                 "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):  # fmt: skip
+        if (raw / name).exists():
+            shutil.copy(raw / name, out / name)
+        else:
+            with gzip.open(raw / f"{name}.gz") as src, open(out / name, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+    return tmp
+
+
+def seed_loop(data_dir: str | None, device: torch.device, steps: int) -> tuple[float, int]:
+    """Seconds per step of the seeds' loop, and the steps in one epoch."""
+    from torchvision import datasets, transforms
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = _torchvision_root(data_dir, Path(tmp))
+        train_set = datasets.MNIST(root, train=True, transform=transforms.ToTensor())
+        loader = torch.utils.data.DataLoader(train_set, batch_size=BATCH, shuffle=True)
+        torch.manual_seed(0)
+        model = build_model(BENCH_MODEL).to(device)
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+        start = 0.0
+        for i, (images, labels) in enumerate(loader):
+            if i == WARMUP:
+                _sync(device)
+                start = time.perf_counter()
+            if i == WARMUP + steps:
+                break
+            images = images.reshape(-1, 28, 28).to(device)  # (B, 1, 28, 28) -> (B, 28, 28)
+            labels = labels.to(device)
+            loss = F.cross_entropy(model(images), labels)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            if (i + 1) % 100 == 0:
+                loss.item()  # the seeds print the loss every 100 steps
+        _sync(device)
+        return (time.perf_counter() - start) / steps, len(loader)
+
+
+def rnnviz_loop(data_dir: str | None, device: torch.device, steps: int) -> tuple[float, str]:
+    """Seconds per step of rnnviz's trainer on the same model and batch, and its fast path."""
+    run = RunConfig(
+        model=BENCH_MODEL,
+        data=DataConfig(dataset="mnist", data_dir=data_dir, download=False),
+        train=TrainConfig(batch_size=BATCH, epochs=1, lr=1e-3, device=device.type),
+    )
+    control = Control()
+    marks: dict[str, float] = {}
+
+    def emit(event: dict[str, Any]) -> None:
+        if event["kind"] != "step":
+            return
+        if "t0" not in marks and event["step"] >= WARMUP:
+            marks["t0"], marks["s0"] = event["elapsed_s"], event["step"]
+        elif "t0" in marks and event["step"] >= marks["s0"] + steps:
+            marks["t1"], marks["s1"] = event["elapsed_s"], event["step"]
+            control.stop()
+
+    load_dataset(run.data, device=device)  # loading once per process is not a training cost
+    result = train(run, control=control, emit=emit)
+    if "t1" not in marks:  # the epoch ended before enough steps: time what there was
+        raise ValueError(f"{steps} timed steps do not fit in one epoch; use fewer --steps")
+    return (marks["t1"] - marks["t0"]) / (marks["s1"] - marks["s0"]), result.fast_path
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def run_bench(
+    *, device: str = "auto", data_dir: str | None = None, steps: int | None = None
+) -> dict[str, Any]:
+    """Time both loops on one machine in one run; `speedup` is seed s/epoch over rnnviz s/epoch."""
+    dev = resolve_device(device)
+    steps = steps or (500 if dev.type == "cuda" else 40)
+    seed_step, epoch_steps = seed_loop(data_dir, dev, steps)
+    ours_step, fast_path = rnnviz_loop(data_dir, dev, steps)
+    # rnnviz holds out a validation split, so its epoch has fewer steps; compare per-sample cost.
+    seed_epoch = seed_step * epoch_steps
+    ours_epoch = ours_step * epoch_steps
+    partial = steps < epoch_steps
+    report: dict[str, Any] = {
+        "device": device_name(dev),
+        "model": "LSTM 2x128, batch 100, Adam 1e-3",
+        "timed_steps": steps,
+        "steps_per_epoch": epoch_steps,
+        "scaled_from_partial_epoch": partial,
+        "seed_seconds_per_epoch": seed_epoch,
+        "rnnviz_seconds_per_epoch": ours_epoch,
+        "rnnviz_fast_path": fast_path,
+        "speedup": seed_epoch / ours_epoch,
+        "threads": torch.get_num_threads(),
+    }
+    scaled = f" (timed {steps} steps, scaled to {epoch_steps})" if partial else ""
+    report["lines"] = [
+        f"device: {report['device']} · {report['model']} · {report['threads']} threads",
+        f"seed loop (torchvision + ToTensor + DataLoader): {seed_epoch:.2f} s/epoch{scaled}",
+        f"rnnviz trainer ({fast_path}): {ours_epoch:.2f} s/epoch{scaled}",
+        f"speedup: {report['speedup']:.2f}x",
+    ]
+    return report

@@ -1,0 +1,256 @@
+"""Background jobs: long computations on worker threads, with a queue and readable snapshots.
+
+A job is any function `fn(control, emit) -> dict`. The `JobManager` runs at most `max_running` of
+them at once (one per GPU by default: captured CUDA graphs replayed from several threads at once
+can deadlock, and concurrent eager jobs share the device anyway), queues the rest first in first
+out, and keeps for each a snapshot (state, queue position, progress, history, message, result)
+that any thread can read at any moment. Workers never touch a UI; they only emit plain events.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from rnnviz.control import Control, EmitFn, Event
+
+log = logging.getLogger(__name__)
+
+JobFn = Callable[[Control, EmitFn], dict[str, Any]]
+STATES = ("queued", "running", "paused", "stopped", "done", "failed")
+FINAL_STATES = ("stopped", "done", "failed")
+
+
+@dataclass(frozen=True)
+class JobSnapshot:
+    """A consistent copy of one job's state at one moment."""
+
+    id: str
+    owner: str
+    title: str
+    kind: str
+    state: str
+    position: int | None  # 1-based place in the queue while queued
+    progress: float  # 0..1
+    message: str
+    config: dict[str, Any]
+    events: dict[str, list[Event]]  # by kind: "step", "epoch", ... in the order they came
+    latest: dict[str, Event]  # the last event of each kind
+    result: dict[str, Any] | None
+    created: float
+    started: float | None
+    finished: float | None
+
+    @property
+    def active(self) -> bool:
+        return self.state not in FINAL_STATES
+
+
+@dataclass
+class _Job:
+    id: str
+    owner: str
+    title: str
+    kind: str
+    fn: JobFn
+    config: dict[str, Any]
+    control: Control = field(default_factory=Control)
+    state: str = "queued"
+    progress: float = 0.0
+    message: str = "queued"
+    events: dict[str, list[Event]] = field(default_factory=dict)
+    result: dict[str, Any] | None = None
+    created: float = field(default_factory=time.time)
+    started: float | None = None
+    finished: float | None = None
+
+
+def default_max_running() -> int:
+    """One job per GPU; on CPU a few, each with its share of the cores."""
+    if torch.cuda.is_available():
+        return torch.cuda.device_count()
+    return max(1, min(4, (os.cpu_count() or 1) // 2))
+
+
+class JobManager:
+    """Runs jobs on daemon threads, at most `max_running` at once, the rest in a FIFO queue."""
+
+    def __init__(self, max_running: int | None = None, *, max_events: int = 20000) -> None:
+        self.max_running = max_running or default_max_running()
+        self.max_events = max_events  # per kind, so a very long run cannot grow without bound
+        self._lock = threading.Lock()
+        self._jobs: dict[str, _Job] = {}
+        self._queue: deque[str] = deque()
+        self._running: set[str] = set()
+        self._ids = itertools.count(1)
+        self._attached: dict[str, int] = {}  # owner -> live sessions
+
+    def attach(self, owner: str) -> None:
+        """A browser session of `owner` is live (a reload attaches again before its grace ends)."""
+        with self._lock:
+            self._attached[owner] = self._attached.get(owner, 0) + 1
+
+    def detach(self, owner: str, *, grace_s: float = 30.0) -> None:
+        """A session of `owner` ended; if none attaches within `grace_s`, cancel its jobs."""
+        with self._lock:
+            self._attached[owner] = max(0, self._attached.get(owner, 0) - 1)
+
+        def expire() -> None:
+            with self._lock:
+                gone = self._attached.get(owner, 0) == 0
+            if gone:
+                self.cancel_owner(owner)
+
+        if grace_s <= 0:
+            expire()
+            return
+        timer = threading.Timer(grace_s, expire)
+        timer.daemon = True
+        timer.start()
+
+    def submit(
+        self,
+        fn: JobFn,
+        *,
+        owner: str,
+        title: str,
+        kind: str = "train",
+        config: dict[str, Any] | None = None,
+    ) -> str:
+        with self._lock:
+            job = _Job(f"job-{next(self._ids)}", owner, title, kind, fn, dict(config or {}))
+            self._jobs[job.id] = job
+            self._queue.append(job.id)
+            self._pump()
+        return job.id
+
+    def snapshot(self, job_id: str) -> JobSnapshot | None:
+        with self._lock:
+            job = self._jobs.get(job_id)
+            return None if job is None else self._snap(job)
+
+    def jobs(self, owner: str | None = None) -> list[JobSnapshot]:
+        with self._lock:
+            return [self._snap(j) for j in self._jobs.values() if owner in (None, j.owner)]
+
+    def pause(self, job_id: str) -> None:
+        with self._lock:
+            job = self._jobs[job_id]
+            if job.state == "running":
+                job.control.pause()
+                job.state, job.message = "paused", "paused"
+
+    def resume(self, job_id: str) -> None:
+        with self._lock:
+            job = self._jobs[job_id]
+            if job.state == "paused":
+                job.control.resume()
+                job.state, job.message = "running", "running"
+
+    def cancel(self, job_id: str) -> None:
+        """A queued job never starts; a running or paused one stops within one step."""
+        with self._lock:
+            job = self._jobs[job_id]
+            if job.state == "queued":
+                self._queue.remove(job_id)
+                job.state, job.message, job.finished = (
+                    "stopped",
+                    "cancelled before it started",
+                    time.time(),
+                )
+            elif job.state in ("running", "paused"):
+                job.control.stop()
+                job.message = "stopping"
+
+    def cancel_owner(self, owner: str) -> int:
+        """Cancel every unfinished job of one owner (a browser session that ended)."""
+        ids = [s.id for s in self.jobs(owner) if s.active]
+        for job_id in ids:
+            self.cancel(job_id)
+        return len(ids)
+
+    def forget(self, job_id: str) -> None:
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is not None and job.state in FINAL_STATES:
+                del self._jobs[job_id]
+
+    def wait(self, job_id: str, timeout: float | None = None) -> JobSnapshot:
+        """Block until the job ends (for the CLI and tests)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            snap = self.snapshot(job_id)
+            if snap is None or not snap.active:
+                assert snap is not None, f"unknown job {job_id}"
+                return snap
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"{job_id} still {snap.state} after {timeout} s")
+            time.sleep(0.02)
+
+    def _pump(self) -> None:
+        # Called with the lock held: start queued jobs while there is room.
+        while self._queue and len(self._running) < self.max_running:
+            job = self._jobs[self._queue.popleft()]
+            job.state, job.message, job.started = "running", "running", time.time()
+            self._running.add(job.id)
+            name = f"rnnviz-{job.id}"
+            threading.Thread(target=self._work, args=(job,), name=name, daemon=True).start()
+
+    def _work(self, job: _Job) -> None:
+        def emit(event: Event) -> None:
+            self._record(job, event)
+
+        try:
+            result = job.fn(job.control, emit)
+            state = str(result.get("status", "stopped" if job.control.stopped else "done"))
+            message = str(result.get("message", state))
+        except Exception as exc:  # a job must never take the process down
+            log.exception("job %s failed", job.id)
+            result, state, message = {}, "failed", f"{type(exc).__name__}: {exc}"
+        with self._lock:
+            job.result, job.message, job.finished = result, message, time.time()
+            job.state = state if state in FINAL_STATES else "done"
+            if job.state == "done":
+                job.progress = 1.0
+            self._running.discard(job.id)
+            self._pump()
+
+    def _record(self, job: _Job, event: Event) -> None:
+        with self._lock:
+            events = job.events.setdefault(str(event.get("kind", "event")), [])
+            events.append(dict(event))
+            if len(events) > self.max_events:
+                del events[: len(events) - self.max_events]
+            if "progress" in event:
+                job.progress = float(event["progress"])
+
+    def _snap(self, job: _Job) -> JobSnapshot:
+        position = None
+        if job.state == "queued":
+            position = self._queue.index(job.id) + 1
+        return JobSnapshot(
+            id=job.id,
+            owner=job.owner,
+            title=job.title,
+            kind=job.kind,
+            state=job.state,
+            position=position,
+            progress=job.progress,
+            message=job.message if position is None else f"queued, position {position}",
+            config=dict(job.config),
+            events={k: list(v) for k, v in job.events.items()},
+            latest={k: v[-1] for k, v in job.events.items() if v},
+            result=None if job.result is None else dict(job.result),
+            created=job.created,
+            started=job.started,
+            finished=job.finished,
+        )

@@ -1,0 +1,168 @@
+"""Presets: one per seed experiment, named after what it teaches, with the figure the seed reported.
+
+A preset is a complete `RunConfig`. The UI lists `PRESETS` in order and the CLI takes its keys
+(`python -m rnnviz train --preset quick-cpu`), so adding an entry here adds it everywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from rnnviz.data import DataConfig
+from rnnviz.models import ModelConfig
+from rnnviz.training import RunConfig, TrainConfig
+
+
+@dataclass(frozen=True)
+class Preset:
+    key: str
+    title: str
+    lesson: str  # one sentence: what running it teaches
+    run: RunConfig
+    reported: float | None  # the seed's test accuracy in percent, None where it gave none
+    device_hint: str = "any"  # "cpu", "cuda" or "any": where it was meant to run
+
+    def describe(self) -> str:
+        figure = f"{self.reported:.2f} %" if self.reported is not None else "no figure reported"
+        return f"{self.title}: {figure}"
+
+
+def _run(
+    cell: str,
+    hidden: int,
+    layers: int,
+    *,
+    dataset: str = "mnist",
+    bidirectional: bool = False,
+    **train: Any,
+) -> RunConfig:
+    return RunConfig(
+        model=ModelConfig(
+            cell=cell, hidden_size=hidden, num_layers=layers, bidirectional=bidirectional
+        ),
+        data=DataConfig(dataset=dataset),
+        train=TrainConfig(**train),
+    )
+
+
+_CELLS_1x128: dict[str, Any] = {"lr": 0.002, "batch_size": 100, "epochs": 5}
+
+_PRESETS = [
+    Preset(
+        "quick-cpu",
+        "Quick demo (CPU): LSTM 1x128 on MNIST",
+        "A first model in under a minute on a laptop: watch loss fall and accuracy climb.",
+        _run("lstm", 128, 1, lr=3e-3, batch_size=128, epochs=4, schedule="one_cycle"),
+        None,
+        "cpu",
+    ),
+    Preset(
+        "quick-gpu",
+        "Quick demo (GPU): LSTM 2x128 on MNIST, one-cycle",
+        "On a GPU a two-layer LSTM passes 98.5 % in seconds.",
+        _run("lstm", 128, 2, lr=3e-3, batch_size=128, epochs=5, schedule="one_cycle"),
+        98.99,
+        "cuda",
+    ),
+    Preset(
+        "digits-offline",
+        "Offline digits: LSTM 1x64 on the bundled 8x8 digits",
+        "Works with no download at all: the same pages on scikit-learn's small digit set.",
+        _run("lstm", 64, 1, dataset="digits", lr=3e-3, batch_size=64, epochs=30),
+        None,
+    ),
+    Preset(
+        "lstm-2x128-mnist",
+        "Seed 002: LSTM 2x128 on MNIST",
+        "A standard stacked LSTM reads MNIST row by row to near 99 %.",
+        _run("lstm", 128, 2, lr=1e-3, batch_size=100, epochs=10),
+        98.86,
+    ),
+    Preset(
+        "rnn-tanh-3x256-fashion",
+        "Seed 001: vanilla RNN (tanh) 3x256 on Fashion-MNIST",
+        "A deep vanilla RNN on clothes: harder images and a memory that fades.",
+        _run("rnn_tanh", 256, 3, dataset="fashion-mnist", lr=5e-4, batch_size=64, epochs=15),
+        85.70,
+    ),
+    Preset(
+        "cells-rnn",
+        "Seed 003: one-layer RNN (tanh), 128 units",
+        "Compare cells: the vanilla RNN forgets the top of the image.",
+        _run("rnn_tanh", 128, 1, **_CELLS_1x128),
+        93.09,
+    ),
+    Preset(
+        "cells-lstm",
+        "Seed 003: one-layer LSTM, 128 units",
+        "Compare cells: gates let the LSTM keep what it read early.",
+        _run("lstm", 128, 1, **_CELLS_1x128),
+        96.98,
+    ),
+    Preset(
+        "cells-gru",
+        "Seed 003: one-layer GRU, 128 units",
+        "Compare cells: the GRU matches the LSTM with fewer gates.",
+        _run("gru", 128, 1, **_CELLS_1x128),
+        96.80,
+    ),
+    Preset(
+        "cells-bilstm",
+        "Seed 003: one-layer bidirectional LSTM, 128 units",
+        "Compare cells: reading the rows both ways.",
+        _run("lstm", 128, 1, bidirectional=True, **_CELLS_1x128),
+        94.75,
+    ),
+    Preset(
+        "lstm-20-sgd",
+        "Seed 004: small LSTM (20 units) with plain SGD",
+        "Even 20 units learn MNIST; plain SGD at lr 0.1 gets there more slowly than Adam.",
+        _run("lstm", 20, 1, optimizer="sgd", lr=0.1, momentum=0.0, batch_size=100, epochs=10),
+        95.8,
+    ),
+    Preset(
+        "fashion-rnn",
+        "RNN vs LSTM on Fashion-MNIST: the RNN",
+        "Pair with fashion-lstm: the same budget, the vanilla cell.",
+        _run("rnn_tanh", 128, 1, dataset="fashion-mnist", lr=1e-3, batch_size=100, epochs=10),
+        None,
+    ),
+    Preset(
+        "fashion-lstm",
+        "RNN vs LSTM on Fashion-MNIST: the LSTM",
+        "Pair with fashion-rnn: the same budget, the gated cell.",
+        _run("lstm", 128, 1, dataset="fashion-mnist", lr=1e-3, batch_size=100, epochs=10),
+        None,
+    ),
+    Preset(
+        "cnn-mnist",
+        "CNN vs RNN: a small CNN",
+        "A CNN sees the whole image at once; compare it with the row readers.",
+        _run("cnn", 64, 1, lr=1e-3, batch_size=128, epochs=3),
+        None,
+    ),
+    Preset(
+        "cnn-lstm-mnist",
+        "CNN vs RNN: CNN features, then an LSTM over the rows",
+        "Convolutions see each row's neighbourhood; the LSTM still reads top to bottom.",
+        _run("cnn_lstm", 64, 1, lr=2e-3, batch_size=128, epochs=3, schedule="one_cycle"),
+        None,
+    ),
+]
+
+PRESETS: dict[str, Preset] = {p.key: p for p in _PRESETS}
+
+
+def get_preset(key: str) -> Preset:
+    if key not in PRESETS:
+        raise ValueError(f"preset {key!r} is not one of {list(PRESETS)}")
+    return PRESETS[key]
+
+
+def preset_run(key: str, *, data_dir: str | None = None, device: str | None = None) -> RunConfig:
+    """A preset's run with the data folder and device of this machine filled in."""
+    run = get_preset(key).run
+    data = replace(run.data, data_dir=data_dir) if data_dir is not None else run.data
+    train = replace(run.train, device=device) if device is not None else run.train
+    return replace(run, data=data, train=train)

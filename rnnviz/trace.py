@@ -1,0 +1,273 @@
+"""Every time step of a recurrent model, recomputed from its own weights.
+
+`trace` unrolls a `RowReader`'s RNN/LSTM/GRU one row at a time with the cell equations PyTorch
+documents, so the hidden state, the LSTM cell state and every gate activation can be shown for
+each row, together with the class probabilities the readout would give after that row.
+`row_importance` asks the opposite question (which rows moved the loss), and the row edits
+(`erase_rows`, `reverse_rows`, `first_rows`) make the inputs for "what if" experiments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from rnnviz.models import IMAGE_SIZE, RowReader, as_input
+
+__all__ = [
+    "Trace",
+    "erase_rows",
+    "first_rows",
+    "locks_in_at",
+    "reverse_rows",
+    "row_importance",
+    "trace",
+]
+
+
+# eq=False: tensors compare elementwise, so a generated __eq__ would have no single truth value.
+@dataclass(frozen=True, eq=False)
+class Trace:
+    """What a recurrent model computed at every row; H per direction, T rows, C classes."""
+
+    cell: str  # the model's ModelConfig.cell
+    inputs: torch.Tensor  # (B, T, F): the sequence the recurrent layers read (after model.features)
+    hidden: torch.Tensor  # (layers, dirs, B, T, H): h_t; index t is the row, also for dir 1
+    cell_state: torch.Tensor | None  # (layers, dirs, B, T, H): LSTM c_t; None for RNN and GRU
+    gates: dict[str, torch.Tensor]  # LSTM i, f, g, o; GRU r, z, n; RNN none; each like hidden
+    probs: torch.Tensor  # (B, T, C): class probabilities after reading rows 0..t
+    logits: torch.Tensor  # (B, C): the model's output for the whole input
+
+    @property
+    def predictions(self) -> torch.Tensor:
+        """(B,) the predicted class of each image."""
+        return self.logits.argmax(dim=-1)
+
+
+# One time step: (x-part, h-part of the pre-activations, h, c) -> (h, c, gate activations).
+StepOut = tuple[torch.Tensor, torch.Tensor | None, dict[str, torch.Tensor]]
+Step = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None], StepOut]
+
+
+def _lstm_step(
+    xp: torch.Tensor, hp: torch.Tensor, h: torch.Tensor, c: torch.Tensor | None
+) -> StepOut:
+    i, f, g, o = (xp + hp).chunk(4, dim=-1)  # PyTorch's gate order
+    i, f, g, o = i.sigmoid(), f.sigmoid(), g.tanh(), o.sigmoid()
+    assert c is not None
+    c = f * c + i * g
+    return o * c.tanh(), c, {"i": i, "f": f, "g": g, "o": o}
+
+
+def _gru_step(
+    xp: torch.Tensor, hp: torch.Tensor, h: torch.Tensor, c: torch.Tensor | None
+) -> StepOut:
+    x_r, x_z, x_n = xp.chunk(3, dim=-1)
+    h_r, h_z, h_n = hp.chunk(3, dim=-1)
+    r, z = (x_r + h_r).sigmoid(), (x_z + h_z).sigmoid()
+    n = (x_n + r * h_n).tanh()  # the reset gate scales W_hn h + b_hn, bias included
+    return (1 - z) * n + z * h, None, {"r": r, "z": z, "n": n}
+
+
+def _tanh_step(
+    xp: torch.Tensor, hp: torch.Tensor, h: torch.Tensor, c: torch.Tensor | None
+) -> StepOut:
+    return (xp + hp).tanh(), None, {}
+
+
+def _relu_step(
+    xp: torch.Tensor, hp: torch.Tensor, h: torch.Tensor, c: torch.Tensor | None
+) -> StepOut:
+    return (xp + hp).relu(), None, {}
+
+
+STEPS: dict[str, Step] = {  # keyed by nn.RNNBase.mode
+    "LSTM": _lstm_step,
+    "GRU": _gru_step,
+    "RNN_TANH": _tanh_step,
+    "RNN_RELU": _relu_step,
+}
+
+
+def _run_direction(
+    rnn: nn.RNNBase, layer: int, reverse: bool, seq: torch.Tensor
+) -> dict[str, torch.Tensor]:
+    """One layer in one direction over seq (B, T, F) -> {"h", ["c"], gates...}, each (B, T, H)."""
+    suffix = f"_l{layer}" + ("_reverse" if reverse else "")
+    w_hh = getattr(rnn, "weight_hh" + suffix)
+    b_hh = getattr(rnn, "bias_hh" + suffix, None)  # absent when the RNN has bias=False
+    # The input half of every pre-activation does not depend on h: one matmul for all rows.
+    x_proj = F.linear(
+        seq, getattr(rnn, "weight_ih" + suffix), getattr(rnn, "bias_ih" + suffix, None)
+    )
+    h = seq.new_zeros(seq.shape[0], rnn.hidden_size)  # (B, H)
+    c = torch.zeros_like(h) if rnn.mode == "LSTM" else None
+    step = STEPS[rnn.mode]
+    rows = range(seq.shape[1] - 1, -1, -1) if reverse else range(seq.shape[1])
+    record: dict[str, list[torch.Tensor]] = {}
+    for t in rows:
+        h, c, gates = step(x_proj[:, t], F.linear(h, w_hh, b_hh), h, c)
+        for name, value in {"h": h, **({"c": c} if c is not None else {}), **gates}.items():
+            record.setdefault(name, []).append(value)
+    if reverse:  # recorded from the last row up; store by row index
+        record = {name: values[::-1] for name, values in record.items()}
+    return {name: torch.stack(values, dim=1) for name, values in record.items()}
+
+
+def _unroll(rnn: nn.RNNBase, seq: torch.Tensor) -> dict[str, torch.Tensor]:
+    """All layers and directions over seq (B, T, F) -> {"h", ["c"], gates...}, each (L, D, B, T, H).
+
+    Layer k > 0 reads [forward h, backward h] of layer k - 1; eval mode, so no dropout between.
+    """
+    if getattr(rnn, "proj_size", 0):
+        raise ValueError("trace does not support LSTMs with proj_size > 0")
+    layers = []
+    for layer in range(rnn.num_layers):
+        dirs = [
+            _run_direction(rnn, layer, rev, seq) for rev in (False, True)[: 1 + rnn.bidirectional]
+        ]
+        seq = torch.cat([d["h"] for d in dirs], dim=-1)  # (B, T, D * H): the next layer's input
+        layers.append({name: torch.stack([d[name] for d in dirs]) for name in dirs[0]})
+    return {name: torch.stack([lay[name] for lay in layers]) for name in layers[0]}
+
+
+def _final_logits(model: RowReader, hidden: torch.Tensor) -> torch.Tensor:
+    """hidden (L, D, B, T, H) -> logits (B, C) from each direction's final state, like forward()."""
+    last = hidden[-1]  # (D, B, T, H)
+    finals = [last[0, :, -1]] + (
+        [last[1, :, 0]] if last.shape[0] == 2 else []
+    )  # backward ends at row 0
+    return model.readout(torch.stack(finals))
+
+
+def _features(model: RowReader, x: torch.Tensor) -> torch.Tensor:
+    """(B, T, 28) -> (B, T, F), the sequence model.rnn reads."""
+    return model.features(x)
+
+
+def _logits_per_row(model: RowReader, x: torch.Tensor, hidden: torch.Tensor) -> torch.Tensor:
+    """(B, T, C): the logits after reading rows 0..t, for every t."""
+    if not model.config.bidirectional:
+        return model.readout(hidden[-1])  # (1, B, T, H) -> (B, T, C): the head on every h_t
+    # A backward direction that has read only rows 0..t starts at row t, not at the last row, so
+    # every prefix is its own run.
+    prefixes = [
+        _final_logits(model, _unroll(model.rnn, _features(model, x[:, :k]))["h"])
+        for k in range(1, x.shape[1])
+    ]
+    return torch.stack([*prefixes, _final_logits(model, hidden)], dim=1)
+
+
+def _recurrent(model: nn.Module) -> RowReader:
+    cell = getattr(getattr(model, "config", None), "cell", None)
+    if cell == "cnn":
+        raise ValueError("trace needs a recurrent model; cell='cnn' reads the whole image at once")
+    if not isinstance(model, RowReader):
+        raise TypeError(f"trace needs an rnnviz RowReader, got {type(model).__name__}")
+    return model
+
+
+def _as_batch(images: torch.Tensor) -> torch.Tensor:
+    """(T, 28) or (B, T, 28) -> (B, T, 28), rejecting anything that is not rows of an image."""
+    if images.ndim == 2:
+        images = images.unsqueeze(0)
+    if images.ndim != 3 or images.shape[-1] != IMAGE_SIZE or not 1 <= images.shape[1] <= IMAGE_SIZE:
+        raise ValueError(
+            f"images must be (B, T, {IMAGE_SIZE}) or (T, {IMAGE_SIZE}) with 1 <= T <= "
+            f"{IMAGE_SIZE}, got shape {tuple(images.shape)}"
+        )
+    return images
+
+
+def _model_input(model: nn.Module, images: torch.Tensor) -> torch.Tensor:
+    """Images as the float (B, T, 28) the model's parameters can read, on their device."""
+    param = next(model.parameters())
+    return as_input(_as_batch(images).to(param.device)).to(param.dtype)
+
+
+@contextmanager
+def _evaluating(model: nn.Module) -> Iterator[None]:
+    """Eval mode for the block; every submodule gets its own training flag back afterwards."""
+    modes = [(module, module.training) for module in model.modules()]
+    model.eval()
+    try:
+        yield
+    finally:
+        for module, training in modes:
+            module.training = training
+
+
+def trace(model: nn.Module, images: torch.Tensor) -> Trace:
+    """Unroll a recurrent model over images (B, T, 28) or (T, 28), uint8 or float, T <= 28.
+
+    Runs in eval mode without gradients; every tensor is detached and on the model's device.
+    """
+    reader = _recurrent(model)
+    with _evaluating(reader), torch.no_grad():
+        x = _model_input(reader, images)  # (B, T, 28) floats in [0, 1]
+        inputs = _features(reader, x)  # (B, T, F)
+        states = _unroll(reader.rnn, inputs)
+        per_row = _logits_per_row(reader, x, states["h"])  # (B, T, C)
+    return Trace(
+        cell=reader.config.cell,
+        inputs=inputs,
+        hidden=states["h"],
+        cell_state=states.get("c"),
+        gates={name: value for name, value in states.items() if name not in ("h", "c")},
+        probs=per_row.softmax(dim=-1),
+        logits=per_row[:, -1],  # the same numbers as probs[:, -1], so the two always agree
+    )
+
+
+def row_importance(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """(B, T): the L2 norm over pixels of d(cross-entropy)/d(row t) for each image.
+
+    Pixels are in [0, 1] units. Works for any model that maps (B, T, 28) to logits, the CNN too.
+    """
+    x = _model_input(model, images).detach().clone().requires_grad_(True)  # (B, T, 28)
+    labels = labels.to(x.device).reshape(-1)
+    # cuDNN's RNN backward refuses to run in eval mode; the native kernels do not.
+    no_cudnn: AbstractContextManager[Any] = (
+        torch.backends.cudnn.flags(enabled=False) if x.is_cuda else nullcontext()
+    )
+    with _evaluating(model), torch.enable_grad(), no_cudnn:
+        # Summed, not averaged: image i's gradient is then exactly that of its own loss.
+        loss = F.cross_entropy(model(x), labels, reduction="sum")
+        (grad,) = torch.autograd.grad(loss, x)
+    return grad.norm(dim=-1)
+
+
+def locks_in_at(probs: torch.Tensor) -> int:
+    """probs (T, C) of one image -> the first row from which the guess is the final one for good."""
+    if probs.ndim != 2 or probs.shape[0] == 0:
+        raise ValueError(f"probs must be (T, C) with T >= 1, got shape {tuple(probs.shape)}")
+    guesses = probs.argmax(dim=-1)  # (T,)
+    changed = (guesses != guesses[-1]).nonzero()
+    return int(changed[-1]) + 1 if len(changed) else 0
+
+
+def erase_rows(images: torch.Tensor, rows: Sequence[int] | slice) -> torch.Tensor:
+    """A copy of images (..., T, 28) with the given rows set to 0 (black)."""
+    out = images.clone()
+    # A tuple inside an index means "more dimensions"; a list means "these rows".
+    out[..., rows if isinstance(rows, slice) else list(rows), :] = 0
+    return out
+
+
+def reverse_rows(images: torch.Tensor) -> torch.Tensor:
+    """A copy of images (..., T, 28) with the rows in reverse order: the digit upside down."""
+    return images.flip(-2)
+
+
+def first_rows(images: torch.Tensor, k: int) -> torch.Tensor:
+    """A copy of the first k rows of images (..., T, 28) -> (..., k, 28)."""
+    rows = images.shape[-2]
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= rows:
+        raise ValueError(f"k={k!r} must be an int between 1 and {rows}")
+    return images[..., :k, :].clone()

@@ -1,0 +1,186 @@
+"""Shared fixtures: real data when RNNVIZ_DATA_DIR points at it, small real checkpoints, the app.
+
+App tests run each page through Streamlit's AppTest with the runs folder in a temp dir and a few
+tiny checkpoints trained here on the offline digits set. Browser tests start `streamlit run app.py`
+on a free port and drive Debian's chromium with Playwright; they skip with a reason where chromium
+or Playwright is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+
+torch.set_num_threads(min(2, torch.get_num_threads()))
+
+
+def real_data_dir() -> str:
+    """The folder with real MNIST/Fashion-MNIST, or skip the test that needs it."""
+    folder = os.environ.get("RNNVIZ_DATA_DIR")
+    if not folder or not (Path(folder) / "MNIST" / "raw").is_dir():
+        pytest.skip("real datasets not found: set RNNVIZ_DATA_DIR to a folder with MNIST/raw")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoints(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder of small real checkpoints (LSTM, GRU, RNN) trained briefly on offline digits."""
+    from rnnviz.data import DataConfig
+    from rnnviz.models import ModelConfig
+    from rnnviz.runs import train_and_save
+    from rnnviz.training import RunConfig, TrainConfig
+
+    root = tmp_path_factory.mktemp("shipped")
+    for cell in ("lstm", "gru", "rnn_tanh"):
+        run = RunConfig(
+            model=ModelConfig(cell=cell, hidden_size=32),
+            data=DataConfig(dataset="digits"),
+            train=TrainConfig(epochs=2, batch_size=64, lr=5e-3, device="cpu"),
+        )
+        summary = train_and_save(run, out=root, name=f"{cell}-digits")
+        assert summary["status"] == "done", summary["message"]
+    return root
+
+
+@pytest.fixture
+def app_env(
+    tmp_path: Path, tiny_checkpoints: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
+    """Isolated runs folder, the tiny checkpoints as the shipped ones, fresh Streamlit caches."""
+    import streamlit as st
+
+    runs = tmp_path / "runs"
+    monkeypatch.setenv("RNNVIZ_RUNS_DIR", str(runs))
+    monkeypatch.setenv("RNNVIZ_CHECKPOINTS_DIR", str(tiny_checkpoints))
+    monkeypatch.chdir(ROOT)
+    for name in [m for m in sys.modules if m == "pages" or m.startswith("pages.")]:
+        del sys.modules[name]  # pages/_shared.py reads the folders above at import
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    yield runs
+    st.cache_resource.clear()
+
+
+def app_test(page: str, *, query: dict[str, str] | None = None) -> Any:
+    """An AppTest of the real app (navigation frame and sidebar) already run on `page`.
+
+    AppTest fires no `run_every` timers: call `at.run()` again to see a fragment refresh.
+    """
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    at.run()  # AppTest learns the pages from st.navigation on the first run
+    at.switch_page(page)
+    return at.run()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory: pytest.TempPathFactory, tiny_checkpoints: Path) -> Iterator[str]:
+    """`streamlit run app.py` on a free loopback port, with its own runs folder."""
+    port = _free_port()
+    runs = tmp_path_factory.mktemp("browser-runs")
+    env = os.environ | {
+        "RNNVIZ_RUNS_DIR": str(runs),
+        "RNNVIZ_CHECKPOINTS_DIR": os.environ.get(
+            "RNNVIZ_BROWSER_CHECKPOINTS", str(ROOT / "checkpoints")
+        ),
+    }
+    if not any((ROOT / "checkpoints").glob("*/meta.json")):
+        env["RNNVIZ_CHECKPOINTS_DIR"] = str(tiny_checkpoints)
+    log = open(tmp_path_factory.mktemp("server") / "streamlit.log", "w")  # noqa: SIM115
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+           "--server.address", "127.0.0.1", "--server.headless", "true"]  # fmt: skip
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"streamlit did not start; see {log.name}") from None
+                time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's chromium driven by Playwright; skips where either is missing."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no chromium at {CHROMIUM} (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_api.sync_playwright() as pw:
+        chromium = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any, app_url: str) -> Iterator[Any]:
+    """A fresh browser tab (its own Streamlit session) at 1400x1000."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    tab = context.new_page()
+    tab.set_default_timeout(60_000)
+    yield tab
+    context.close()
+
+
+def wait_idle(tab: Any, timeout_ms: int = 60_000) -> None:
+    """Wait until the script run finished, as Streamlit's own e2e helpers do."""
+    tab.wait_for_selector(
+        '[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=timeout_ms
+    )
+
+
+def shot(tab: Any, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    tab.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def have_chromium() -> bool:
+    return Path(CHROMIUM).exists() and shutil.which("chromium") is not None

@@ -1,0 +1,118 @@
+"""The command line contract: flags, the last JSON line, and one-line errors with exit code 2."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from rnnviz.cli import main
+
+from .conftest import ROOT, real_data_dir
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "rnnviz", *args], cwd=ROOT, capture_output=True, text=True,
+        timeout=600,
+    )  # fmt: skip
+
+
+def last_json(out: str) -> dict:
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def test_presets_lists_every_seed_figure(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["presets"]) == 0
+    out = capsys.readouterr().out
+    expected = [("lstm-2x128-mnist", "98.86"), ("rnn-tanh-3x256-fashion", "85.70"),
+                ("cells-gru", "96.80"), ("lstm-20-sgd", "95.80"), ("quick-cpu", "—")]  # fmt: skip
+    for key, figure in expected:
+        line = next(line for line in out.splitlines() if line.startswith(key))
+        assert figure in line
+
+
+def test_train_json_then_evaluate_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["train", "--dataset", "digits", "--cell", "gru", "--hidden", "24", "--epochs",
+                 "3", "--lr", "0.01", "--batch-size", "64", "--device", "cpu",
+                 "--out", str(tmp_path), "--name", "g", "--json"])  # fmt: skip
+    assert code == 0
+    summary = last_json(capsys.readouterr().out)
+    assert summary["status"] == "done"
+    assert summary["checkpoint"] == str(tmp_path / "g")
+    assert 0.3 < summary["test_accuracy"] <= 1.0 and summary["seconds"] > 0
+    assert summary["config"]["model"]["cell"] == "gru"
+
+    assert main(["evaluate", str(tmp_path / "g"), "--device", "cpu", "--json"]) == 0
+    report = last_json(capsys.readouterr().out)
+    assert report["test_accuracy"] == pytest.approx(summary["test_accuracy"])
+    assert [row["name"] for row in report["per_class"]] == [str(i) for i in range(10)]
+    assert sum(row["support"] for row in report["per_class"]) == report["test_size"]
+
+
+def test_bad_arguments_exit_2_with_one_line_and_no_traceback() -> None:
+    for args in (["train", "--cell", "transformer"], ["train", "--hidden", "0",
+                 "--dataset", "digits"], ["evaluate", "/nonexistent/ckpt"]):  # fmt: skip
+        proc = run_cli(*args)
+        assert proc.returncode == 2, proc
+        assert "Traceback" not in proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert "hidden_size=0" in run_cli("train", "--hidden", "0", "--dataset", "digits").stderr
+
+
+def test_hostile_checkpoint_is_refused_and_runs_nothing(tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+
+    class Evil:
+        def __reduce__(self) -> tuple:
+            return (open, (str(marker), "w"))
+
+    folder = tmp_path / "evil"
+    folder.mkdir()
+    (folder / "model.safetensors").write_bytes(pickle.dumps(Evil()))
+    meta = {"format": "rnnviz-checkpoint", "format_version": 1, "name": "evil",
+            "model": {"cell": "lstm"}, "dataset": "digits",
+            "class_names": [str(i) for i in range(10)]}  # fmt: skip
+    (folder / "meta.json").write_text(json.dumps(meta))
+    proc = run_cli("evaluate", str(folder))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert not marker.exists()
+
+
+def test_predict_reports_blank_and_unreadable_files_per_line(
+    tiny_checkpoints: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seven = np.zeros((200, 160), np.uint8)
+    seven[30:50, 20:140] = 255  # the bar of a 7
+    for i in range(120):
+        seven[50 + i, 130 - i // 2 : 150 - i // 2] = 255  # its stem
+    Image.fromarray(seven).save(tmp_path / "seven.png")
+    Image.fromarray(np.full((50, 50), 255, np.uint8)).save(tmp_path / "blank.png")
+    (tmp_path / "junk.png").write_bytes(b"not a png")
+    files = [str(tmp_path / n) for n in ("seven.png", "blank.png", "junk.png")]
+    code = main(["predict", str(tiny_checkpoints / "lstm-digits"), *files, "--json"])
+    rows = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
+    assert code == 1  # some files could not be read
+    assert [r["file"] for r in rows] == files
+    assert set(rows[0]) == {"file", "prediction", "label", "probabilities"}
+    assert sum(rows[0]["probabilities"]) == pytest.approx(1.0, abs=1e-4)
+    assert rows[0]["label"] == str(rows[0]["prediction"])
+    assert "error" in rows[1] and "error" in rows[2] and "junk.png" in rows[2]["error"]
+
+
+@pytest.mark.slow
+def test_bench_reports_a_speedup_on_real_data(capsys: pytest.CaptureFixture[str]) -> None:
+    data = real_data_dir()
+    assert main(["bench", "--device", "cpu", "--data-dir", data, "--steps", "5", "--json"]) == 0
+    report = last_json(capsys.readouterr().out)
+    assert report["seed_seconds_per_epoch"] > 0 and report["rnnviz_seconds_per_epoch"] > 0
+    assert report["speedup"] == pytest.approx(
+        report["seed_seconds_per_epoch"] / report["rnnviz_seconds_per_epoch"]
+    )
+    assert report["scaled_from_partial_epoch"] is True and report["steps_per_epoch"] == 600

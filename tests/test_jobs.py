@@ -1,0 +1,165 @@
+"""The job manager: bounded concurrency, FIFO queue positions, cancel, failure, owner cleanup."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from rnnviz.control import Control, EmitFn
+from rnnviz.jobs import JobManager
+
+
+def blocking_job(release: threading.Event, steps: int = 1000) -> Any:
+    """A job that emits steps until released or stopped."""
+
+    def fn(control: Control, emit: EmitFn) -> dict[str, Any]:
+        for step in range(1, steps + 1):
+            if control.should_stop():
+                return {"status": "stopped", "message": f"stopped at {step}"}
+            emit({"kind": "step", "step": step, "progress": step / steps})
+            if release.wait(0.005):
+                return {"status": "done", "message": "released", "steps": step}
+        return {"status": "done", "message": "all steps"}
+
+    return fn
+
+
+def wait_for(predicate: Any, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.01)
+
+
+def test_queue_runs_one_at_a_time_with_visible_positions() -> None:
+    manager = JobManager(max_running=1)
+    release = threading.Event()
+    ids = [manager.submit(blocking_job(release), owner="a", title=f"j{i}") for i in range(3)]
+    wait_for(lambda: manager.snapshot(ids[0]).state == "running")  # type: ignore[union-attr]
+    snaps = [manager.snapshot(i) for i in ids]
+    assert [s.state for s in snaps if s] == ["running", "queued", "queued"]
+    assert [s.position for s in snaps if s] == [None, 1, 2]
+    assert snaps[2] is not None and snaps[2].message == "queued, position 2"
+    release.set()
+    for job_id in ids:
+        assert manager.wait(job_id, timeout=20).state == "done"
+
+
+def test_cancel_queued_never_starts_and_cancel_running_stops() -> None:
+    manager = JobManager(max_running=1)
+    release = threading.Event()
+    first = manager.submit(blocking_job(release), owner="a", title="first")
+    second = manager.submit(blocking_job(release), owner="a", title="second")
+    manager.cancel(second)
+    snap = manager.snapshot(second)
+    assert snap is not None and snap.state == "stopped" and snap.started is None
+    wait_for(lambda: "step" in manager.snapshot(first).latest)  # type: ignore[union-attr]
+    manager.cancel(first)
+    done = manager.wait(first, timeout=10)
+    assert done.state == "stopped" and done.message.startswith("stopped at")
+
+
+def test_pause_and_resume_report_state() -> None:
+    manager = JobManager(max_running=1)
+    release = threading.Event()
+    job = manager.submit(blocking_job(release), owner="a", title="p")
+    wait_for(lambda: "step" in manager.snapshot(job).latest)  # type: ignore[union-attr]
+    manager.pause(job)
+    paused = manager.snapshot(job)
+    assert paused is not None and paused.state == "paused"
+    time.sleep(0.1)
+    before = len(manager.snapshot(job).events["step"])  # type: ignore[union-attr]
+    time.sleep(0.2)
+    assert len(manager.snapshot(job).events["step"]) == before  # type: ignore[union-attr]
+    manager.resume(job)
+    release.set()
+    assert manager.wait(job, timeout=10).state == "done"
+
+
+def test_a_failing_job_is_failed_not_fatal_and_the_queue_moves_on() -> None:
+    manager = JobManager(max_running=1)
+
+    def boom(control: Control, emit: EmitFn) -> dict[str, Any]:
+        raise RuntimeError("kaput")
+
+    bad = manager.submit(boom, owner="a", title="bad")
+    good = manager.submit(lambda c, e: {"message": "fine"}, owner="a", title="good")
+    failed = manager.wait(bad, timeout=10)
+    assert failed.state == "failed" and "RuntimeError: kaput" in failed.message
+    assert manager.wait(good, timeout=10).state == "done"
+
+
+def test_job_reporting_failed_status_is_failed() -> None:
+    manager = JobManager(max_running=2)
+    job = manager.submit(
+        lambda c, e: {"status": "failed", "message": "loss became nan"}, owner="a", title="nan"
+    )
+    snap = manager.wait(job, timeout=10)
+    assert snap.state == "failed" and snap.message == "loss became nan"
+
+
+def test_owners_see_their_own_jobs_and_detach_cancels_after_grace() -> None:
+    manager = JobManager(max_running=1)
+    release = threading.Event()
+    a = manager.submit(blocking_job(release), owner="alice", title="a")
+    b = manager.submit(blocking_job(release), owner="bob", title="b")
+    assert [s.id for s in manager.jobs("alice")] == [a]
+    manager.attach("bob")
+    manager.detach("bob", grace_s=0)  # bob's tab closed and did not come back
+    assert manager.snapshot(b).state == "stopped"  # type: ignore[union-attr]
+    manager.attach("alice")
+    manager.detach("alice", grace_s=0.2)
+    manager.attach("alice")  # a reload attaches again within the grace period
+    time.sleep(0.4)
+    assert manager.snapshot(a).state == "running"  # type: ignore[union-attr]
+    release.set()
+    manager.wait(a, timeout=10)
+
+
+def test_snapshots_are_consistent_while_events_arrive() -> None:
+    manager = JobManager(max_running=1)
+    release = threading.Event()
+    job = manager.submit(blocking_job(release, steps=300), owner="a", title="s")
+    errors: list[str] = []
+
+    def reader() -> None:
+        for _ in range(200):
+            snap = manager.snapshot(job)
+            steps = [e["step"] for e in (snap.events.get("step", []) if snap else [])]
+            if steps != list(range(1, len(steps) + 1)):
+                errors.append(f"non-contiguous steps {steps[-3:]}")
+
+    threads = [threading.Thread(target=reader) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    release.set()
+    manager.wait(job, timeout=10)
+    assert errors == []
+
+
+@pytest.mark.parametrize("limit", [1, 3])
+def test_never_more_than_max_running(limit: int) -> None:
+    manager = JobManager(max_running=limit)
+    running = 0
+    peak = 0
+    lock = threading.Lock()
+
+    def fn(control: Control, emit: EmitFn) -> dict[str, Any]:
+        nonlocal running, peak
+        with lock:
+            running += 1
+            peak = max(peak, running)
+        time.sleep(0.05)
+        with lock:
+            running -= 1
+        return {}
+
+    ids = [manager.submit(fn, owner="x", title=str(i)) for i in range(8)]
+    for job_id in ids:
+        manager.wait(job_id, timeout=20)
+    assert peak == limit

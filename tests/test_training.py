@@ -1,0 +1,161 @@
+"""The trainer: every cell trains, runs repeat, NaN fails cleanly, stop and pause take effect."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+
+import pytest
+import torch
+
+from rnnviz.control import Control
+from rnnviz.data import DATASETS, DataConfig, Dataset, Split
+from rnnviz.models import CELLS, ModelConfig
+from rnnviz.training import RunConfig, TrainConfig, resolve_device, train
+
+from .conftest import real_data_dir
+
+
+def split(n: int, seed: int) -> Split:
+    g = torch.Generator().manual_seed(seed)
+    labels = torch.randint(0, 10, (n,), generator=g)
+    images = torch.randint(0, 40, (n, 28, 28), generator=g, dtype=torch.uint8)
+    for i, label in enumerate(labels.tolist()):  # a learnable signal: a bright row per class
+        images[i, 2 + 2 * label] = 255
+    return Split(images, labels)
+
+
+@pytest.fixture(scope="module")
+def toy() -> Dataset:
+    return Dataset(DATASETS["digits"], split(256, 0), split(64, 1), split(64, 2), "synthetic")
+
+
+def tiny_run(cell: str = "lstm", **train: object) -> RunConfig:
+    defaults: dict[str, object] = {"epochs": 1, "batch_size": 128, "lr": 1e-2, "device": "cpu"}
+    return RunConfig(
+        model=ModelConfig(cell=cell, hidden_size=16, num_layers=1),
+        data=DataConfig(dataset="digits"),
+        train=TrainConfig(**(defaults | train)),  # type: ignore[arg-type]
+    )
+
+
+@pytest.mark.parametrize("cell", list(CELLS))
+def test_every_cell_trains_two_batches(toy: Dataset, cell: str) -> None:
+    events: list[dict] = []
+    result = train(tiny_run(cell), dataset=toy, emit=events.append)
+    assert result.status == "done", result.message
+    assert result.history["step"] == [1, 2]
+    assert all(torch.isfinite(torch.tensor(result.history["loss"])))
+    kinds = [e["kind"] for e in events]
+    assert kinds[0] == "start" and kinds.count("step") == 2 and "epoch" in kinds
+    assert kinds[-1] == "test"
+    assert result.test_metrics is not None and 0.0 <= result.test_metrics.accuracy <= 1.0
+
+
+def test_bidirectional_stacked_with_dropout_trains(toy: Dataset) -> None:
+    run = tiny_run("gru")
+    run = replace(run, model=replace(run.model, num_layers=2, bidirectional=True, dropout=0.2))
+    assert train(run, dataset=toy).status == "done"
+
+
+def test_training_learns_the_toy_signal(toy: Dataset) -> None:
+    result = train(tiny_run("gru", epochs=12, batch_size=32, lr=2e-2), dataset=toy)
+    assert result.history["loss"][-1] < result.history["loss"][0] * 0.5
+    assert result.test_metrics is not None and result.test_metrics.accuracy > 0.8
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "adamw", "sgd", "rmsprop"])
+@pytest.mark.parametrize("schedule", ["one_cycle", "cosine"])
+def test_same_seed_same_run_bit_for_bit(toy: Dataset, optimizer: str, schedule: str) -> None:
+    run = tiny_run("lstm", epochs=2, batch_size=64, optimizer=optimizer, schedule=schedule,
+                   grad_clip=1.0, weight_decay=1e-4, seed=7)  # fmt: skip
+    a, b = train(run, dataset=toy), train(run, dataset=toy)
+    assert a.history["loss"] == b.history["loss"]
+    for pa, pb in zip(a.model.parameters(), b.model.parameters(), strict=True):
+        assert torch.equal(pa, pb)
+    c = train(replace(run, train=replace(run.train, seed=8)), dataset=toy)
+    assert c.history["loss"] != a.history["loss"]
+
+
+def test_nan_loss_fails_with_advice(toy: Dataset) -> None:
+    events: list[dict] = []
+    run = tiny_run("rnn_relu", epochs=3, batch_size=16, optimizer="adam", lr=10.0)
+    result = train(run, dataset=toy, emit=events.append)
+    assert result.status == "failed"
+    assert "learning rate" in result.message and "lower it" in result.message
+    assert events[-1]["kind"] == "failed"
+    assert result.test_metrics is None
+    # the partial history stays: the finite losses before the failure
+    assert all(torch.isfinite(torch.tensor(result.history["loss"])))
+
+
+def test_stop_takes_effect_within_one_step(toy: Dataset) -> None:
+    control = Control()
+
+    def emit(event: dict) -> None:
+        if event["kind"] == "step" and event["step"] == 3:
+            control.stop()
+
+    result = train(tiny_run(epochs=5, batch_size=16), dataset=toy, control=control, emit=emit)
+    assert result.status == "stopped"
+    assert result.history["step"] == [1, 2, 3]
+    assert result.test_metrics is not None  # a stopped run is still evaluated
+
+
+def test_pause_holds_then_resume_finishes(toy: Dataset) -> None:
+    control = Control()
+    paused_at = threading.Event()
+    steps: list[int] = []
+
+    def emit(event: dict) -> None:
+        if event["kind"] == "step":
+            steps.append(event["step"])
+            if event["step"] == 2:
+                control.pause()
+                paused_at.set()
+
+    worker = threading.Thread(
+        target=train, args=(tiny_run(epochs=2, batch_size=32),),
+        kwargs={"dataset": toy, "control": control, "emit": emit},
+    )  # fmt: skip
+    worker.start()
+    assert paused_at.wait(30)
+    worker.join(0.5)
+    assert worker.is_alive() and steps == [1, 2]  # holding, not advancing
+    control.resume()
+    worker.join(60)
+    assert not worker.is_alive() and steps[-1] == 16
+
+
+def test_config_errors_name_the_bad_value() -> None:
+    with pytest.raises(ValueError, match=r"optimizer='lbfgs'.*adam"):
+        TrainConfig(optimizer="lbfgs")
+    with pytest.raises(ValueError, match="batch_size=0"):
+        TrainConfig(batch_size=0)
+    with pytest.raises(ValueError, match="schedule='step'"):
+        TrainConfig(schedule="step")
+    with pytest.raises(ValueError, match="lr=-1"):
+        TrainConfig(lr=-1)
+    with pytest.raises(ValueError, match="unknown TrainConfig fields"):
+        TrainConfig.from_dict({"epochs": 1, "learning_rate": 0.1})
+    run = tiny_run()
+    assert RunConfig.from_dict(run.to_dict()) == run
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
+def test_cuda_without_gpu_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="no CUDA GPU"):
+        resolve_device("cuda")
+    assert resolve_device("auto").type == "cpu"
+
+
+@pytest.mark.slow
+def test_quick_cpu_preset_reaches_97_percent_on_real_mnist() -> None:
+    from rnnviz.presets import preset_run
+
+    run = preset_run("quick-cpu", data_dir=real_data_dir(), device="cpu")
+    result = train(run)
+    assert result.status == "done"
+    assert result.test_metrics is not None
+    print(f"quick-cpu: {result.test_metrics.accuracy:.4f} in {result.seconds:.1f} s")
+    assert result.test_metrics.accuracy >= 0.97
