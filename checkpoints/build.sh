@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Rebuild the shipped checkpoints, one command per model (data: $1, default ../shared/datasets).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DATA=${1:-../shared/datasets}
+train() { python -m rnnviz train --device cpu --data-dir "$DATA" --out checkpoints --json "$@" | tail -n 1; }
+train --preset quick-cpu --name lstm-mnist
+train --preset cells-gru --name gru-mnist
+train --preset cells-rnn --name rnn-mnist
+train --preset fashion-lstm --epochs 5 --name lstm-fashion
+train --preset digits-offline --name lstm-digits
