@@ -1,0 +1,293 @@
+"""The Memory lab's tasks and model: what a recurrent network must remember, and the network.
+
+Two sequence tasks, generated on the fly on any device from a seeded `torch.Generator`. *Recall*:
+read L random digits and name the one at position K, so the final hidden state must carry that
+digit across L - K further steps. *Add*: read two binary numbers least significant bit first and
+write their sum bit by bit, so the state must carry the carry. `RecallConfig` and `AddConfig`
+describe one run completely; `SequenceModel` is the recurrent reader both tasks train; the scoring
+helpers and `recall_examples`/`add_example` read a trained model's answers back as plain data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+MEMORY_CELLS = ("rnn_tanh", "rnn_relu", "lstm", "gru")
+ADD_LOSSES = ("ce", "mse")  # 2-class cross-entropy per step, or squared error of a sigmoid
+NUM_DIGITS = 10  # recall reads digits 0-9, one-hot
+MAX_LENGTH = 1000  # longest recall sequence; longer ones only make the lesson slow
+MAX_BITS = 31  # the 2x-length evaluation adds two 62-bit numbers, whose sum still fits in int64
+
+
+def _check_training(
+    cell: str, hidden_size: int, steps: int, batch_size: int, lr: float, seed: int, test_size: int
+) -> None:
+    """The fields both configs share; raises ValueError naming the bad value."""
+    if cell not in MEMORY_CELLS:
+        raise ValueError(f"cell={cell!r} is not one of {list(MEMORY_CELLS)}")
+    if not 1 <= hidden_size <= 1024:
+        raise ValueError(f"hidden_size={hidden_size} must be between 1 and 1024")
+    if not 1 <= steps <= 1_000_000:
+        raise ValueError(f"steps={steps} must be between 1 and 1000000")
+    if not 1 <= batch_size <= 65_536:
+        raise ValueError(f"batch_size={batch_size} must be between 1 and 65536")
+    if not 0.0 < lr <= 1.0:
+        raise ValueError(f"lr={lr} must be in (0, 1]")
+    if not 0 <= seed < 2**63:
+        raise ValueError(f"seed={seed} must be between 0 and 2**63 - 1")
+    if not 1 <= test_size <= 100_000:
+        raise ValueError(f"test_size={test_size} must be between 1 and 100000")
+
+
+@dataclass(frozen=True)
+class RecallConfig:
+    """One recall run: which digit to remember, the network, and how long to train it."""
+
+    length: int = 10  # L, digits per sequence
+    position: int = 3  # K, 1-based position of the digit to recall; it is held for L - K steps
+    cell: str = "rnn_tanh"  # a name in MEMORY_CELLS
+    hidden_size: int = 10  # H, units in the single recurrent layer
+    steps: int = 3000  # optimiser steps, one fresh batch each
+    batch_size: int = 128  # sequences per step
+    lr: float = 1e-2  # Adam learning rate
+    seed: int = 0  # seeds the weights and the training stream (the test set is fixed)
+    test_size: int = 2000  # held-out sequences scored for test_accuracy
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.length <= MAX_LENGTH:
+            raise ValueError(f"length={self.length} must be between 1 and {MAX_LENGTH}")
+        if not 1 <= self.position <= self.length:
+            raise ValueError(f"position={self.position} must be between 1 and length={self.length}")
+        _check_training(
+            self.cell, self.hidden_size, self.steps, self.batch_size, self.lr, self.seed,
+            self.test_size,
+        )  # fmt: skip
+
+    @property
+    def distance(self) -> int:
+        """Steps the digit must be held after it is read: L - K."""
+        return self.length - self.position
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class AddConfig:
+    """One binary-addition run: operand width, loss, the network and how long to train it."""
+
+    bits: int = 8  # N, bits per operand; the network reads N + 1 steps (the last for the carry)
+    loss: str = "ce"  # a name in ADD_LOSSES
+    cell: str = "gru"  # a name in MEMORY_CELLS
+    hidden_size: int = 16  # H, units in the single recurrent layer
+    steps: int = 2000  # optimiser steps, one fresh batch each
+    batch_size: int = 128  # pairs of numbers per step
+    lr: float = 1e-2  # Adam learning rate
+    seed: int = 0  # seeds the weights and the training stream (the test sets are fixed)
+    test_size: int = 2000  # held-out pairs scored at N bits and at 2N bits
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.bits <= MAX_BITS:
+            raise ValueError(f"bits={self.bits} must be between 1 and {MAX_BITS}")
+        if self.loss not in ADD_LOSSES:
+            raise ValueError(f"loss={self.loss!r} is not one of {list(ADD_LOSSES)}")
+        _check_training(
+            self.cell, self.hidden_size, self.steps, self.batch_size, self.lr, self.seed,
+            self.test_size,
+        )  # fmt: skip
+
+    @property
+    def outputs(self) -> int:
+        """Outputs per step: two logits for "ce", one sigmoid logit for "mse"."""
+        return 2 if self.loss == "ce" else 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def recall_batch(
+    batch_size: int,
+    length: int,
+    position: int,
+    *,
+    generator: torch.Generator,
+    device: torch.device | str,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Random digit sequences, one-hot (B, L, 10) float, and the digit at 1-based K, (B,) int64."""
+    if not 1 <= position <= length:
+        raise ValueError(f"position={position} must be between 1 and length={length}")
+    digits = torch.randint(
+        0, NUM_DIGITS, (batch_size, length), generator=generator, device=device
+    )  # (B, L)
+    return F.one_hot(digits, NUM_DIGITS).float(), digits[:, position - 1]
+
+
+def bits_to_int(bits: torch.Tensor) -> torch.Tensor:
+    """Least-significant-bit-first bits (B, N) -> the integers they spell, (B,) int64."""
+    weights = torch.ones(bits.shape[-1], dtype=torch.int64, device=bits.device)
+    weights = weights << torch.arange(bits.shape[-1], device=bits.device)  # (N,): 1, 2, 4, ...
+    return (bits.long() * weights).sum(-1)
+
+
+def int_to_bits(values: torch.Tensor, width: int) -> torch.Tensor:
+    """Non-negative integers (B,) -> their low `width` bits, LSB first, (B, width) int64."""
+    shifts = torch.arange(width, device=values.device)
+    return (values.long().unsqueeze(-1) >> shifts) & 1
+
+
+def carry_bits(a_bits: torch.Tensor, b_bits: torch.Tensor) -> torch.Tensor:
+    """The carry *into* each step of a + b, (B, N) LSB-first operands -> (B, N + 1) int64.
+
+    Step t's sum bit is a_t xor b_t xor carry_t: the carry is what the network must remember
+    from the steps before t. The carry into step 0 is always 0.
+    """
+    a, b = bits_to_int(a_bits), bits_to_int(b_bits)  # (B,)
+    t = torch.arange(a_bits.shape[-1] + 1, device=a_bits.device)  # (N + 1,)
+    low = (torch.ones_like(t) << t) - 1  # masks of the t bits below step t
+    return (((a.unsqueeze(-1) & low) + (b.unsqueeze(-1) & low)) >> t) & 1
+
+
+def add_batch(
+    batch_size: int, bits: int, *, generator: torch.Generator, device: torch.device | str
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Random pairs of `bits`-bit numbers, fed LSB first with one extra step for the final carry.
+
+    Returns inputs (B, N + 1, 2) float (a's bit, b's bit; zeros at the last step), the sum's bits
+    (B, N + 1) int64 LSB first, and the operands a, b (B,) int64.
+    """
+    if not 1 <= bits <= 2 * MAX_BITS:
+        raise ValueError(f"bits={bits} must be between 1 and {2 * MAX_BITS}")
+    operands = torch.randint(
+        0, 2, (batch_size, bits, 2), generator=generator, device=device
+    )  # (B, N, 2)
+    inputs = F.pad(operands, (0, 0, 0, 1)).float()  # (B, N + 1, 2)
+    a, b = bits_to_int(operands[..., 0]), bits_to_int(operands[..., 1])
+    return inputs, int_to_bits(a + b, bits + 1), a, b
+
+
+class SequenceModel(nn.Module):
+    """One recurrent layer and a linear head; reads (B, T, input_size) batch-first.
+
+    Many-to-one (recall) returns logits from the final hidden state, (B, outputs); many-to-many
+    (addition) returns logits at every step, (B, T, outputs).
+    """
+
+    def __init__(
+        self,
+        cell: str,
+        input_size: int,
+        hidden_size: int,
+        outputs: int,
+        *,
+        many_to_many: bool = False,
+    ) -> None:
+        super().__init__()
+        if cell not in MEMORY_CELLS:
+            raise ValueError(f"cell={cell!r} is not one of {list(MEMORY_CELLS)}")
+        self.cell = cell
+        self.many_to_many = many_to_many
+        rnn_class: type[nn.RNNBase]
+        kwargs: dict[str, Any] = {}
+        if cell == "lstm":
+            rnn_class = nn.LSTM
+        elif cell == "gru":
+            rnn_class = nn.GRU
+        else:
+            rnn_class = nn.RNN
+            kwargs["nonlinearity"] = "relu" if cell == "rnn_relu" else "tanh"
+        self.rnn = rnn_class(input_size, hidden_size, batch_first=True, **kwargs)
+        self.head = nn.Linear(hidden_size, outputs)
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        states, _ = self.rnn(inputs)  # (B, T, H): the last layer's state after every step
+        if self.many_to_many:
+            return self.head(states)  # (B, T, outputs)
+        return self.head(states[:, -1])  # (B, outputs): the final hidden state only
+
+
+def recall_model(config: RecallConfig) -> SequenceModel:
+    """The many-to-one reader a recall config describes (seed torch first for repeatability)."""
+    return SequenceModel(config.cell, NUM_DIGITS, config.hidden_size, NUM_DIGITS)
+
+
+def add_model(config: AddConfig) -> SequenceModel:
+    """The many-to-many adder an add config describes (seed torch first for repeatability)."""
+    return SequenceModel(config.cell, 2, config.hidden_size, config.outputs, many_to_many=True)
+
+
+# --- Scoring: a model's answers as accuracies and as plain data ---------------------------------
+
+EXAMPLE_SEED = 7  # offset from config.seed for the sample sequences shown to a reader
+
+
+def recall_accuracy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Share of right digits: logits (B, 10), targets (B,) -> a scalar tensor."""
+    return (logits.argmax(-1) == targets).float().mean()
+
+
+def prob_one(outputs: torch.Tensor) -> torch.Tensor:
+    """P(sum bit = 1) per step: (B, T, 2) logits ("ce") or (B, T, 1) logit ("mse") -> (B, T)."""
+    if outputs.shape[-1] == 2:
+        return outputs.softmax(-1)[..., 1]
+    return torch.sigmoid(outputs.squeeze(-1))
+
+
+def bit_accuracy(outputs: torch.Tensor, bits: torch.Tensor) -> torch.Tensor:
+    """Share of right sum bits: outputs (B, T, 2 or 1), bits (B, T) -> a scalar tensor."""
+    return ((prob_one(outputs) > 0.5).long() == bits).float().mean()
+
+
+@torch.no_grad()
+def recall_examples(
+    model: nn.Module, config: RecallConfig, n: int = 8, *, device: torch.device | str
+) -> list[dict[str, Any]]:
+    """`n` fresh sequences, answered: {"digits", "target", "prediction", "correct"} each."""
+    generator = torch.Generator(device=device)
+    generator.manual_seed(config.seed + EXAMPLE_SEED)
+    inputs, targets = recall_batch(
+        n, config.length, config.position, generator=generator, device=device
+    )  # (n, L, 10), (n,)
+    model.eval()
+    predictions = model(inputs).argmax(-1).tolist()
+    model.train()
+    return [
+        {"digits": row, "target": target, "prediction": guess, "correct": guess == target}
+        for row, target, guess in zip(
+            inputs.argmax(-1).tolist(), targets.tolist(), predictions, strict=True
+        )
+    ]
+
+
+@torch.no_grad()
+def add_example(
+    model: nn.Module, config: AddConfig, a: int, b: int, *, device: torch.device | str
+) -> dict[str, Any]:
+    """The model adding a + b; every list has one entry per step (N + 1), LSB first.
+
+    The operands get `config.bits` bits, or more if they need them (the weights do not depend on
+    the length). "carry_bits" is the true carry into each step; "output_probs" is P(bit = 1);
+    "output" is the integer the model's bits spell.
+    """
+    if not (0 <= a < 2**62 and 0 <= b < 2**62):
+        raise ValueError(f"a={a} and b={b} must be between 0 and 2**62 - 1")
+    width = max(config.bits, a.bit_length(), b.bit_length())
+    operands = int_to_bits(torch.tensor([a, b], device=device), width)  # (2, N)
+    inputs = F.pad(operands.T.unsqueeze(0), (0, 0, 0, 1)).float()  # (1, N + 1, 2)
+    target = int_to_bits(torch.tensor([a + b], device=device), width + 1)[0]  # (N + 1,)
+    model.eval()
+    probs = prob_one(model(inputs))[0]  # (N + 1,)
+    model.train()
+    output = (probs > 0.5).long()
+    return {
+        "a": a, "b": b, "sum": a + b,
+        "a_bits": inputs[0, :, 0].long().tolist(), "b_bits": inputs[0, :, 1].long().tolist(),
+        "carry_bits": carry_bits(operands[:1], operands[1:])[0].tolist(),
+        "target_bits": target.tolist(), "output_bits": output.tolist(),
+        "output_probs": probs.tolist(), "output": int(bits_to_int(output).item()),
+        "correct": bool(torch.equal(output, target)),
+    }  # fmt: skip

@@ -1,0 +1,334 @@
+"""Tests for the Memory lab: task generators, configs, model, trainers, sweeps and the CLI."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rnnviz.control import Control, Event
+from rnnviz.memory import (
+    MEMORY_CELLS,
+    AddConfig,
+    RecallConfig,
+    SequenceModel,
+    add_batch,
+    add_example,
+    add_memory_parser,
+    bits_to_int,
+    recall_batch,
+    recall_examples,
+    run_memory,
+    sweep_distance,
+    sweep_hidden,
+    train_add,
+    train_recall,
+)
+from rnnviz.memory_tasks import carry_bits, int_to_bits
+
+FAST = settings(max_examples=40, deadline=None)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread() -> Iterator[None]:
+    # Tiny recurrent nets run fastest on one thread; more only fight over a shared, loaded CPU.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _gen(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+# --- Generators -------------------------------------------------------------------------------
+
+
+@FAST
+@given(st.integers(1, 16), st.integers(1, 30), st.data(), st.integers(0, 2**32))
+def test_recall_target_is_the_digit_at_position(
+    batch: int, length: int, data: st.DataObject, seed: int
+) -> None:
+    position = data.draw(st.integers(1, length))
+    inputs, targets = recall_batch(batch, length, position, generator=_gen(seed), device="cpu")
+    assert inputs.shape == (batch, length, 10) and inputs.dtype == torch.float32
+    assert targets.shape == (batch,) and targets.dtype == torch.int64
+    assert torch.equal(inputs.sum(-1), torch.ones(batch, length))  # exactly one-hot
+    assert torch.equal(targets, inputs[:, position - 1].argmax(-1))
+
+
+@FAST
+@given(st.integers(1, 16), st.integers(1, 31), st.integers(0, 2**32))
+def test_add_batch_targets_spell_the_sum(batch: int, bits: int, seed: int) -> None:
+    inputs, targets, a, b = add_batch(batch, bits, generator=_gen(seed), device="cpu")
+    assert inputs.shape == (batch, bits + 1, 2) and targets.shape == (batch, bits + 1)
+    assert torch.equal(bits_to_int(targets), a + b)
+    assert torch.equal(bits_to_int(inputs[:, :, 0]), a)
+    assert torch.equal(bits_to_int(inputs[:, :, 1]), b)
+    assert torch.equal(inputs[:, -1], torch.zeros(batch, 2))  # the extra step is only for the carry
+    assert bool(((a < 2**bits) & (b < 2**bits)).all())
+
+
+@FAST
+@given(st.integers(0, 2**40 - 1), st.integers(0, 2**40 - 1))
+def test_carries_follow_school_addition(a: int, b: int) -> None:
+    width = 40
+    a_bits, b_bits = int_to_bits(torch.tensor([a]), width), int_to_bits(torch.tensor([b]), width)
+    carries = carry_bits(a_bits, b_bits)[0].tolist()
+    expected, carry = [], 0
+    for t in range(width + 1):
+        expected.append(carry)
+        carry = ((a >> t & 1) + (b >> t & 1) + carry) // 2
+    assert carries == expected
+    sum_bits = int_to_bits(torch.tensor([a + b]), width + 1)[0].tolist()
+    a_list, b_list = [*a_bits[0].tolist(), 0], [*b_bits[0].tolist(), 0]
+    assert sum_bits == [x ^ y ^ c for x, y, c in zip(a_list, b_list, carries, strict=True)]
+
+
+@FAST
+@given(st.integers(0, 2**62 - 1))
+def test_bits_round_trip(value: int) -> None:
+    bits = int_to_bits(torch.tensor([value]), 62)
+    assert bits_to_int(bits).item() == value
+    assert bits_to_int(torch.tensor([[1, 0, 1, 1]])).item() == 13  # LSB first: 1 + 4 + 8
+
+
+# --- Configs and model ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"length": 0}, "length"),
+        ({"length": 10, "position": 11}, "position"),
+        ({"position": 0}, "position"),
+        ({"cell": "transformer"}, "cell"),
+        ({"hidden_size": 0}, "hidden_size"),
+        ({"steps": 0}, "steps"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"lr": 0.0}, "lr"),
+        ({"seed": -1}, "seed"),
+        ({"test_size": 0}, "test_size"),
+    ],
+)
+def test_recall_config_rejects(kwargs: dict[str, Any], name: str) -> None:
+    with pytest.raises(ValueError, match=name):
+        RecallConfig(**kwargs)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"bits": 0}, "bits"),
+        ({"bits": 32}, "bits"),
+        ({"loss": "hinge"}, "loss"),
+        ({"cell": "x"}, "cell"),
+    ],
+)
+def test_add_config_rejects(kwargs: dict[str, Any], name: str) -> None:
+    with pytest.raises(ValueError, match=name):
+        AddConfig(**kwargs)
+
+
+def test_config_error_names_allowed_values() -> None:
+    with pytest.raises(ValueError, match=r"cell='cnn' is not one of \['rnn_tanh'"):
+        RecallConfig(cell="cnn")
+
+
+def test_configs_round_trip_and_defaults() -> None:
+    recall = RecallConfig(length=7, position=7, cell="lstm")
+    assert RecallConfig(**recall.to_dict()) == recall and recall.distance == 0
+    assert AddConfig(**AddConfig(loss="mse").to_dict()).outputs == 1
+    assert (RecallConfig().length, RecallConfig().position, AddConfig().cell) == (10, 3, "gru")
+
+
+@pytest.mark.parametrize("cell", MEMORY_CELLS)
+def test_model_shapes_and_one_step_run(cell: str) -> None:
+    x = torch.zeros(3, 7, 2)
+    assert SequenceModel(cell, 2, 4, 5)(x).shape == (3, 5)
+    assert SequenceModel(cell, 2, 4, 5, many_to_many=True)(x).shape == (3, 7, 5)
+    result = train_recall(RecallConfig(cell=cell, steps=2, test_size=16))
+    assert result["steps"] == 2 and not result["stopped"]
+    assert all(torch.isfinite(torch.tensor(result["history"]["loss"])))
+    assert result["history"]["step"] == [1, 2] and result["history"]["eval_step"][-1] == 2
+
+
+# --- Training ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def adder() -> dict[str, Any]:
+    return train_add(AddConfig(bits=8, steps=300, test_size=1000))
+
+
+def test_gru_learns_recall() -> None:
+    config = RecallConfig(length=5, position=2, cell="gru", hidden_size=16, steps=400)
+    events: list[Event] = []
+    result = train_recall(config, emit=events.append)
+    assert result["test_accuracy"] >= 0.95
+    assert result["task"] == "recall" and result["config"] == config.to_dict()
+    evals = [e for e in events if e["kind"] == "eval"]
+    assert len(evals) == 10 and evals[-1]["step"] == 400
+    progress = [e["progress"] for e in events if e["kind"] == "step"]
+    assert progress == sorted(progress) and progress[-1] == 1.0
+    for example in recall_examples(result["model"], config, 6, device="cpu"):
+        assert example["target"] == example["digits"][1] and len(example["digits"]) == 5
+        assert example["correct"] == (example["prediction"] == example["target"])
+
+
+def test_gru_learns_addition_and_generalises_to_twice_the_length(adder: dict[str, Any]) -> None:
+    assert adder["task"] == "add" and adder["steps"] == 300
+    assert adder["bit_accuracy"] >= 0.99
+    assert adder["bit_accuracy_2x"] >= 0.95  # the 16-bit sums were never trained on
+    assert adder["sum_accuracy"] <= adder["bit_accuracy"]
+
+
+def test_add_example_shows_the_carries(adder: dict[str, Any]) -> None:
+    config = AddConfig(**adder["config"])
+    example = add_example(adder["model"], config, 11, 6, device="cpu")  # 1011 + 0110 = 10001
+    assert example["a_bits"] == [1, 1, 0, 1, 0, 0, 0, 0, 0]
+    assert example["carry_bits"] == [0, 0, 1, 1, 1, 0, 0, 0, 0]
+    assert example["target_bits"] == [1, 0, 0, 0, 1, 0, 0, 0, 0] and example["sum"] == 17
+    assert example["correct"] and example["output"] == 17
+    wide = add_example(adder["model"], config, 40_000, 30_000, device="cpu")  # 16 bits
+    assert len(wide["output_bits"]) == 17 and all(0 <= p <= 1 for p in wide["output_probs"])
+    with pytest.raises(ValueError, match="a=-1"):
+        add_example(adder["model"], config, -1, 0, device="cpu")
+
+
+def test_stop_returns_within_a_step() -> None:
+    control = Control()
+
+    def stop_at_five(event: Event) -> None:
+        if event["kind"] == "step" and event["step"] == 5:
+            control.stop()
+
+    result = train_add(AddConfig(steps=1000, test_size=64), control=control, emit=stop_at_five)
+    assert result["stopped"] and result["steps"] == 5  # logged every 5 of 1000 steps
+    assert result["history"]["eval_step"] == [5] and 0.0 <= result["bit_accuracy"] <= 1.0
+
+
+def test_stop_from_another_thread_ends_a_paused_run() -> None:
+    control, paused, results = Control(), threading.Event(), []
+    config = RecallConfig(steps=2000, test_size=64)  # a step event every 10 steps
+
+    def pause_at_first_report(event: Event) -> None:
+        if event["kind"] == "step" and not paused.is_set():
+            control.pause()
+            paused.set()
+
+    worker = threading.Thread(
+        target=lambda: results.append(
+            train_recall(config, control=control, emit=pause_at_first_report)
+        ),
+        daemon=True,
+    )
+    worker.start()
+    assert paused.wait(60)
+    assert worker.is_alive()  # held by the pause, not finished
+    control.stop()
+    worker.join(60)
+    assert not worker.is_alive() and results[0]["stopped"]
+    assert results[0]["steps"] == 10  # no step ran while paused or after the stop
+
+
+def test_same_seed_same_run_and_other_seed_differs() -> None:
+    config = RecallConfig(steps=30, test_size=200)
+    first, second = train_recall(config), train_recall(config)
+    assert first["history"] == second["history"]
+    for p, q in zip(first["model"].parameters(), second["model"].parameters(), strict=True):
+        assert torch.equal(p, q)
+    other = train_recall(RecallConfig(steps=30, test_size=200, seed=1))
+    assert other["history"]["loss"] != first["history"]["loss"]
+
+
+def test_sweeps_make_one_row_per_setting() -> None:
+    base = RecallConfig(length=6, steps=3, test_size=50)
+    rows = sweep_hidden(["gru", "rnn_tanh"], [2, 4], base, device="cpu")
+    assert [(r["cell"], r["hidden_size"]) for r in rows] == [
+        ("gru", 2), ("gru", 4), ("rnn_tanh", 2), ("rnn_tanh", 4),
+    ]  # fmt: skip
+    assert all(0.0 <= r["test_accuracy"] <= 1.0 for r in rows)
+    events: list[Event] = []
+    rows = sweep_distance(["lstm"], [0, 5], base, device="cpu", emit=events.append)
+    assert [(r["cell"], r["distance"]) for r in rows] == [("lstm", 0), ("lstm", 5)]
+    assert events[-1]["distance"] == 5 and max(e.get("progress", 0) for e in events) == 1.0
+    with pytest.raises(ValueError, match=r"\[6\]"):
+        sweep_distance(["gru"], [1, 6], base, device="cpu")
+
+
+def test_stopped_sweep_keeps_finished_rows() -> None:
+    control = Control()
+
+    def stop_in_second_run(event: Event) -> None:
+        if event["run"] == 1:
+            control.stop()
+
+    base = RecallConfig(steps=5, test_size=50)
+    rows = sweep_hidden(
+        ["gru"], [2, 3, 4], base, device="cpu", control=control, emit=stop_in_second_run
+    )
+    assert [r["hidden_size"] for r in rows] == [2]
+
+
+# --- CLI --------------------------------------------------------------------------------------
+
+
+def _run_cli(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="rnnviz")
+    add_memory_parser(parser.add_subparsers(dest="command", required=True))
+    return run_memory(parser.parse_args(["memory", *argv]))
+
+
+def test_cli_json_last_line(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["--task", "add", "--bits", "4", "--loss", "mse", "--cell", "lstm", "--hidden", "8"]
+    assert _run_cli([*argv, "--steps", "20", "--device", "cpu", "--json"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    summary = json.loads(lines[-1])
+    assert summary["task"] == "add" and summary["config"]["loss"] == "mse"
+    assert summary["steps"] == 20 and "model" not in summary
+    assert {"bit_accuracy", "sum_accuracy", "bit_accuracy_2x", "sum_accuracy_2x"} <= set(summary)
+    assert any(line.strip().startswith("network") for line in lines)  # the worked example
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--task", "recall", "--length", "5", "--position", "6"], "position=6"),
+        (["--task", "add", "--bits", "0"], "bits=0"),
+        (["--task", "recall", "--cell", "cnn"], "cell='cnn'"),
+        (["--task", "recall", "--bits", "4"], "--bits applies to --task add only"),
+        (["--task", "sort"], "--task 'sort'"),
+        (["--task", "add", "--device", "tpu"], "--device 'tpu'"),
+    ],
+)
+def test_cli_bad_values_exit_2(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _run_cli(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_rnnviz_cli_runs_memory_recall(capsys: pytest.CaptureFixture[str]) -> None:
+    from rnnviz.cli import main  # the real `python -m rnnviz` entry, in-process to spare a start-up
+
+    argv = ["memory", "--task", "recall", "--length", "4", "--position", "2", "--cell", "gru"]
+    assert main([*argv, "--hidden", "8", "--steps", "20", "--device", "cpu", "--json"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    summary = json.loads(lines[-1])
+    assert summary["task"] == "recall" and 0.0 <= summary["test_accuracy"] <= 1.0
+    assert summary["config"]["length"] == 4 and summary["device"] == "cpu"
+    assert any("->" in line for line in lines)  # the sample sequences
+    assert main(["memory", "--task", "add", "--loss", "hinge"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "rnnviz memory: error: loss='hinge' is not one of ['ce', 'mse']"
+    )
