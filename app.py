@@ -4,16 +4,16 @@ import streamlit as st
 
 from pages._shared import sidebar
 
-st.set_page_config(page_title="rnnviz", page_icon="🔁", layout="wide")
+st.set_page_config(page_title="rnnviz", page_icon=":material/replay:", layout="wide")
 
 PAGES = [
-    st.Page("pages/home.py", title="Home", icon="🏠", default=True),
-    st.Page("pages/train.py", title="Train", icon="🏋️"),
-    st.Page("pages/evaluate.py", title="Evaluate", icon="📊"),
-    st.Page("pages/compare.py", title="Compare", icon="📈"),
-    st.Page("pages/inside.py", title="Inside the RNN", icon="🔬"),
-    st.Page("pages/draw.py", title="Draw", icon="✏️"),
-    st.Page("pages/memory_lab.py", title="Memory lab", icon="🧠"),
+    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+    st.Page("pages/evaluate.py", title="Evaluate", icon=":material/analytics:"),
+    st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
+    st.Page("pages/inside.py", title="Inside the RNN", icon=":material/visibility:"),
+    st.Page("pages/draw.py", title="Draw", icon=":material/draw:"),
+    st.Page("pages/memory_lab.py", title="Memory lab", icon=":material/memory:"),
 ]
 
 page = st.navigation(PAGES)

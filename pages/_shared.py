@@ -13,16 +13,33 @@ from pathlib import Path
 
 import streamlit as st
 import torch
+from streamlit.runtime.pages_manager import PagesManager
 
 from rnnviz.checkpoints import Checkpoint, CheckpointInfo, list_checkpoints, load_checkpoint
 from rnnviz.jobs import JobManager
+
+
+def run_through_the_frame() -> None:
+    """Make a fresh server's first visit to a page URL run app.py like every later visit.
+
+    Until some run calls `st.navigation`, Streamlit treats a `pages/` folder as a legacy
+    multipage app and runs a requested page file directly, without app.py's frame and sidebar.
+    Every page calls this first, so such a run switches that mode off and reruns through app.py
+    (AppTest, too, starts each run in that mode).
+    """
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+run_through_the_frame()
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_DIR = Path(os.environ.get("RNNVIZ_CHECKPOINTS_DIR", ROOT / "checkpoints"))
 RUNS_DIR = Path(os.environ.get("RNNVIZ_RUNS_DIR", ROOT / "runs"))
 CHECKPOINT_KEY = "checkpoint_path"
 _PICKER_KEY = "sidebar_model"
-_PENDING_KEY = "select_next_model"
+_SYNCED_KEY = "sidebar_model_synced"  # what the picker and CHECKPOINT_KEY last agreed on
 
 
 @st.cache_resource
@@ -75,15 +92,16 @@ def checkpoints() -> list[CheckpointInfo]:
 
 
 def checkpoint_label(info: CheckpointInfo) -> str:
+    """Shipped models by their title; own runs by their folder name, which a rename changes."""
     acc = f" · {info.test_accuracy:.1%}" if info.test_accuracy is not None else ""
-    where = " (shipped)" if info.path.parent == SHIPPED_DIR else ""
-    return f"{info.meta.get('title', info.name)}{acc}{where}"
+    if info.path.parent == SHIPPED_DIR:
+        return f"{info.meta.get('title', info.name)}{acc} (shipped)"
+    return f"{info.name}{acc}"
 
 
 def select_checkpoint(path: Path | str) -> None:
     """Make `path` the selected model; the sidebar picker shows it from the next rerun on."""
     st.session_state[CHECKPOINT_KEY] = str(path)
-    st.session_state[_PENDING_KEY] = str(path)
 
 
 def selected_info() -> CheckpointInfo | None:
@@ -129,13 +147,13 @@ def sidebar() -> None:
             st.info("No models yet: train one on the Train page.")
             return
         paths = [str(i.path) for i in infos]
-        pending = st.session_state.pop(_PENDING_KEY, None)
-        if pending in paths:
-            st.session_state[_PICKER_KEY] = pending
+        chosen = st.session_state.get(CHECKPOINT_KEY)
+        if chosen != st.session_state.get(_SYNCED_KEY) and chosen in paths:
+            st.session_state[_PICKER_KEY] = chosen  # a page selected a model since the last run
         elif st.session_state.get(_PICKER_KEY) not in paths:
             st.session_state[_PICKER_KEY] = paths[0]
         labels = {str(i.path): checkpoint_label(i) for i in infos}
         choice = st.selectbox("Model", paths, key=_PICKER_KEY, format_func=labels.__getitem__)
-        st.session_state[CHECKPOINT_KEY] = choice
+        st.session_state[CHECKPOINT_KEY] = st.session_state[_SYNCED_KEY] = choice
         info = infos[paths.index(choice)]
         st.caption(f"Dataset: **{info.dataset}** · cell **{info.cell}**")

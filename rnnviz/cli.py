@@ -145,9 +145,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from rnnviz.evaluation import evaluate_checkpoint
 
     report = evaluate_checkpoint(args.checkpoint, data_dir=args.data_dir, device=args.device)
-    print(
-        f"{report['checkpoint']}: test accuracy {report['test_accuracy']:.2%} on {report['dataset']}"
-    )
+    accuracy, dataset = report["test_accuracy"], report["dataset"]
+    print(f"{report['checkpoint']}: test accuracy {accuracy:.2%} on {dataset}")
     print(f"{'class':<14}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>9}")
     for row in report["per_class"]:
         print(

@@ -63,7 +63,17 @@ def app_env(
 ) -> Iterator[Path]:
     """Isolated runs folder, the tiny checkpoints as the shipped ones, fresh Streamlit caches."""
     import streamlit as st
+    from streamlit.runtime.pages_manager import PagesManager
+    from streamlit.runtime.scriptrunner import script_runner
 
+    def run_app_as_a_server_does(main_script_path: str) -> None:
+        # AppTest starts every run in Streamlit's legacy `pages/` folder mode, which a real server
+        # leaves for good after its first run; run app.py as the server then does.
+        PagesManager.uses_pages_directory = False
+        code = compile(Path(main_script_path).read_text(), main_script_path, "exec")
+        exec(code, {"__name__": "__main__", "__file__": main_script_path})
+
+    monkeypatch.setattr(script_runner, "_mpa_v1", run_app_as_a_server_does)
     runs = tmp_path / "runs"
     monkeypatch.setenv("RNNVIZ_RUNS_DIR", str(runs))
     monkeypatch.setenv("RNNVIZ_CHECKPOINTS_DIR", str(tiny_checkpoints))

@@ -1,0 +1,89 @@
+"""Home: what an RNN sees when it reads an image, what each page is for, a one-click first run."""
+
+from __future__ import annotations
+
+import streamlit as st
+import torch
+
+from pages import _shared as app
+from rnnviz import urlstate
+from rnnviz.data import (
+    DataConfig,
+    DatasetUnavailableError,
+    dataset_available,
+    default_dataset,
+    load_dataset,
+)
+from rnnviz.plots.training import rows_figure
+from rnnviz.presets import PRESETS, preset_run
+from rnnviz.runs import run_title, training_job
+
+app.run_through_the_frame()
+
+PAGES = [
+    ("pages/train.py", "🏋️", "Train", "pick an architecture and watch loss and accuracy live"),
+    ("pages/evaluate.py", "📊", "Evaluate", "test accuracy, confusion matrix and the mistakes"),
+    ("pages/compare.py", "📈", "Compare", "several runs side by side: cells, sizes, optimisers"),
+    ("pages/inside.py", "🔬", "Inside the RNN", "hidden state and gates, one row at a time"),
+    ("pages/draw.py", "✏️", "Draw", "draw a digit and see how the prediction forms row by row"),
+    ("pages/memory_lab.py", "🧠", "Memory lab", "how far back can each cell remember?"),
+]
+
+
+def quick_preset() -> str:
+    """The first run that works here: on a GPU, on a CPU, or with no MNIST at all."""
+    if not dataset_available("mnist", app.data_dir()):
+        return "digits-offline"
+    return "quick-gpu" if torch.cuda.is_available() else "quick-cpu"
+
+
+def train_quick_model() -> None:
+    key = quick_preset()
+    run = preset_run(key, data_dir=app.data_dir())
+    job = training_job(run, out=app.runs_dir())
+    title = f"{run_title(run)} (preset {key})"
+    jobs = app.job_manager()
+    st.session_state["train_job"] = jobs.submit(
+        job, owner=app.owner_id(), title=title, config=run.to_dict()
+    )
+    keep = {k: v for k, v in st.query_params.to_dict().items() if k not in urlstate.PARAM_KEYS}
+    st.switch_page("pages/train.py", query_params=keep | urlstate.run_to_params(run))
+
+
+def example() -> None:
+    """One test image of the default dataset and the 28 time steps an RNN makes of it."""
+    key = default_dataset(app.data_dir())
+    try:
+        data = load_dataset(DataConfig(dataset=key, data_dir=app.data_dir()), device="cpu")
+    except (DatasetUnavailableError, ValueError, OSError) as exc:
+        st.info(f"No example image to show: {exc}")
+        return
+    image, label = data.test.images[0], int(data.test.labels[0])  # (28, 28) uint8
+    st.plotly_chart(rows_figure(image), key="rows")
+    name = data.info.class_names[label]
+    st.caption(
+        f"A {data.info.title} test image (label **{name}**). An RNN reads it top to bottom: row t "
+        "of 28 pixels is its input at time step t, and after row 28 its hidden state has to "
+        "hold everything it needs to name the class. A CNN, by contrast, sees all pixels at once."
+    )
+
+
+st.title("rnnviz: recurrent networks that read images")
+st.markdown(
+    "A recurrent neural network reads a sequence one step at a time and carries a **hidden "
+    "state** from step to step. Here the sequence is an image: **28 rows, 28 time steps**."
+)
+example()
+
+st.subheader("Start here")
+left, right = st.columns([1, 2])
+if left.button("Train a quick model", type="primary", icon="🚀"):
+    train_quick_model()
+preset = PRESETS[quick_preset()]
+right.caption(f"Runs the **{preset.title}** preset on {app.device_label()}: {preset.lesson}")
+
+st.subheader("The pages")
+for path, icon, title, purpose in PAGES:
+    link, text = st.columns([1, 3], vertical_alignment="center")
+    link.page_link(path, label=title, icon=icon)
+    text.caption(purpose)

@@ -1,0 +1,176 @@
+"""Train: pick a preset or every setting, start a run, and watch its curves grow live."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from typing import Any
+
+import streamlit as st
+
+from pages import _shared as app
+from rnnviz import urlstate
+from rnnviz.data import DATASETS, dataset_available, default_dataset
+from rnnviz.jobs import JobSnapshot
+from rnnviz.plots import training as plots
+from rnnviz.presets import PRESETS
+from rnnviz.runs import run_title, training_job
+from rnnviz.training import RunConfig, resolve_device
+
+app.run_through_the_frame()
+
+JOB, VALUES, WRITTEN, ADOPTED = "train_job", "train_values", "train_params", "train_adopted"
+
+
+def fill(values: dict[str, Any]) -> None:
+    st.session_state[VALUES] = values
+    st.session_state.update({f"w.{key}": value for key, value in values.items()})
+
+
+def load_url() -> None:
+    """Settings from the URL on first load, or when a link (Home's button) brought new ones."""
+    given = {k: v for k, v in st.query_params.to_dict().items() if k in urlstate.PARAM_KEYS}
+    if VALUES in st.session_state and given in ({}, st.session_state.get(WRITTEN)):
+        return
+    run, errors = urlstate.run_from_params({"dataset": default_dataset(app.data_dir()), **given})
+    fill(urlstate.values_of(run))
+    if errors:
+        st.warning("Ignored from the link: " + "; ".join(errors))
+
+
+def write_url(run: RunConfig) -> None:
+    for key, value in urlstate.param_changes(st.query_params.to_dict(), run).items():
+        if value is None:
+            del st.query_params[key]
+        else:
+            st.query_params[key] = value
+    st.session_state[WRITTEN] = urlstate.run_to_params(run)
+
+
+def dataset_title(key: str) -> str:
+    here = dataset_available(key, app.data_dir())
+    return f"✓ {DATASETS[key].title}" if here else f"{DATASETS[key].title} (download)"
+
+
+def widget(f: urlstate.Field) -> None:
+    key, tip = f"w.{f.key}", f.help or None
+    st.session_state.setdefault(key, st.session_state[VALUES][f.key])
+    if f.kind == "choice" and f.choices is not None:
+        fmt = dataset_title if f.key == "dataset" else f.choices.__getitem__
+        st.selectbox(f.label, list(f.choices), key=key, format_func=fmt, help=tip)
+    elif f.kind == "bool":
+        st.toggle(f.label, key=key, help=tip)
+    elif f.kind == "int":
+        st.number_input(f.label, int(f.low), int(f.high), step=int(f.step), key=key, help=tip)
+    else:
+        lo, hi, step = float(f.low), float(f.high), float(f.step)
+        st.number_input(f.label, lo, hi, step=step, key=key, help=tip, format="%g")
+
+
+def latest_job() -> JobSnapshot | None:
+    mine = [s for s in app.job_manager().jobs(app.owner_id()) if s.kind == "train"]
+    chosen = [s for s in mine if s.id == st.session_state.get(JOB)]
+    return (chosen or mine)[-1] if mine else None  # jobs() lists them oldest first
+
+
+def status(snap: JobSnapshot) -> None:
+    step, device = snap.latest.get("step"), snap.latest.get("start", {}).get("device", "")
+    result, epochs = snap.result or {}, snap.config.get("train", {}).get("epochs", "?")
+    if snap.state == "queued":
+        st.info(f"{snap.message}: it starts when the jobs ahead of it finish.")
+    elif snap.active:  # message: "running", "paused" or "stopping"
+        text = f"{snap.message}: loading the data and building the model"
+        if step:
+            eta = int(step["eta_s"])
+            text = f"{snap.message} · epoch {step['epoch']}/{epochs} · step {step['step']}/"
+            text += f"{step['total_steps']} · {step['samples_per_s']:,.0f} samples/s · "
+            text += f"ETA {eta // 60}:{eta % 60:02d}"
+            text += " · scoring the test set" if step["step"] == step["total_steps"] else ""
+        st.progress(snap.progress, text=f"{text} · {device or app.device_label()}")
+    elif snap.state == "failed":
+        st.error(f"The run failed: {snap.message}", icon="⚠️")
+    elif not result.get("checkpoint"):
+        st.warning(f"{snap.state.capitalize()}: {snap.message}.")
+    else:
+        say = st.success if snap.state == "done" else st.warning
+        acc, name = result.get("test_accuracy") or 0.0, os.path.basename(result["checkpoint"])
+        text = f"{snap.state.capitalize()} after {result.get('seconds', 0):.0f} s on {device}: "
+        text += f"{snap.message}. Test accuracy **{acc:.2%}**"
+        say(f"{text}; the model `{name}` is now selected in the sidebar.")
+
+
+def charts(snap: JobSnapshot, big: bool) -> None:
+    c = plots.curves(snap.events, snap.result)
+    figs = [plots.loss_figure(c.steps, c.losses)]
+    figs.append(plots.accuracy_figure(c.epochs, c.train_acc, c.val_acc))
+    metrics = (snap.result or {}).get("test_metrics")
+    if metrics and snap.state in ("done", "stopped"):
+        figs.append(plots.per_class_figure(metrics["per_class"]))
+    places = [*st.columns(2), st.container()]
+    for place, fig, name in zip(places, figs, ("loss", "accuracy", "per_class"), strict=False):
+        place.plotly_chart(plots.for_projector(fig) if big else fig, key=f"chart_{name}")
+
+
+def live(run: RunConfig, blocked: bool, big: bool, ticking: bool) -> None:
+    jobs, snap = app.job_manager(), latest_job()
+    active = snap is not None and snap.active
+    row = st.container(horizontal=True)
+    if row.button("Start training", type="primary", disabled=blocked or active):
+        job, title = training_job(run, out=app.runs_dir()), run_title(run)
+        st.session_state[JOB] = jobs.submit(job, owner=app.owner_id(), title=title,
+                                            config=run.to_dict())  # fmt: skip
+        st.rerun()  # the whole page, so this view refreshes itself from now on
+    job_id, paused = (snap.id, snap.state == "paused") if snap else ("", False)
+    if not big:
+        act = jobs.resume if paused else jobs.pause
+        row.button(
+            "Resume" if paused else "Pause", on_click=act, args=[job_id], disabled=not active
+        )
+    row.button("Stop", on_click=jobs.cancel, args=[job_id], disabled=not active)
+    if snap is None:
+        st.caption(f"Nothing trained yet in this tab. Training runs on: {app.device_label()}.")
+        return
+    st.markdown(f"**{snap.title}**")
+    status(snap)
+    charts(snap, big)
+    adopt = not active and st.session_state.get(ADOPTED) != snap.id
+    if adopt:
+        st.session_state[ADOPTED] = snap.id
+        if checkpoint := (snap.result or {}).get("checkpoint"):
+            app.select_checkpoint(checkpoint)
+    if adopt or (active and not ticking):
+        st.rerun()  # once: to tick while it runs, or for the sidebar to select the new model
+
+
+def use_preset() -> None:
+    if key := st.session_state["w.preset"]:
+        fill(urlstate.values_of(PRESETS[key].run))
+
+
+st.title("Train")
+load_url()
+lecture, locked = app.class_mode(), os.environ.get("RNNVIZ_LOCK_CONTROLS") == "1"
+hint = "Choose a preset: a seed experiment and the test accuracy it reported"
+preset = st.selectbox("Preset", list(PRESETS), index=None, key="w.preset", on_change=use_preset,
+                      placeholder=hint, format_func=lambda k: PRESETS[k].describe())  # fmt: skip
+if preset:
+    st.caption(PRESETS[preset].lesson)
+if not lecture or (not locked and st.toggle("Show all controls")):
+    for column, group in zip(st.columns(len(urlstate.GROUPS)), urlstate.GROUPS, strict=True):
+        with column:
+            st.markdown(f"##### {group}")
+            for f in (f for f in urlstate.FIELDS if f.group == group):
+                widget(f)
+    st.session_state[VALUES] = {f.key: st.session_state[f"w.{f.key}"] for f in urlstate.FIELDS}
+run, errors = urlstate.run_from_values(st.session_state[VALUES])
+run = replace(run, data=replace(run.data, data_dir=app.data_dir()))
+try:
+    resolve_device(run.train.device)
+except ValueError as exc:
+    errors.append(str(exc))
+for error in errors:
+    st.error(f"Cannot start with these settings: {error}", icon="🚫")
+if not errors:
+    write_url(run)
+active = (job := latest_job()) is not None and job.active
+st.fragment(live, run_every=1.0 if active else None)(run, bool(errors), lecture, active)

@@ -1,0 +1,261 @@
+"""Figures of a training run and of its input: pure functions from plain numbers to plotly figures.
+
+`loss_figure` draws the loss per step, raw and smoothed; `accuracy_figure` the train and
+validation accuracy per epoch; `per_class_figure` precision, recall and F1 per class;
+`rows_figure` an image next to the 28 rows an RNN reads from it, one per time step. `curves`
+gathers those numbers from a training job's events, or from its result once it has one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from rnnviz.plots.metrics import SCORE_COLORS
+
+LOSS_COLOR, SMOOTH_COLOR = "rgba(99, 110, 250, 0.45)", "#636efa"
+TRAIN_COLOR, VAL_COLOR = "#636efa", "#ef553b"
+MARGIN = dict(l=10, r=10, t=50, b=10)
+_TOP_LEGEND = dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0)
+
+
+@dataclass(frozen=True)
+class Curves:
+    """The numbers behind the training charts; empty lists before the first step or epoch."""
+
+    steps: list[float] = field(default_factory=list)
+    losses: list[float] = field(default_factory=list)
+    epochs: list[float] = field(default_factory=list)
+    train_acc: list[float] = field(default_factory=list)
+    val_acc: list[float] = field(default_factory=list)
+
+
+def curves(
+    events: Mapping[str, Sequence[Mapping[str, Any]]], result: Mapping[str, Any] | None = None
+) -> Curves:
+    """A job's curves: the full history from its result when there is one, else its events.
+
+    `events` holds "step" events (step, loss) and "epoch" events (epoch, train_acc, val_acc).
+    """
+    history = (result or {}).get("history") or {}
+    if history.get("step") or history.get("epoch"):
+        return Curves(
+            steps=list(history.get("step", [])),
+            losses=list(history.get("loss", [])),
+            epochs=list(history.get("epoch", [])),
+            train_acc=list(history.get("train_acc", [])),
+            val_acc=list(history.get("val_acc", [])),
+        )
+    steps, epochs = events.get("step", []), events.get("epoch", [])
+    return Curves(
+        steps=[e["step"] for e in steps],
+        losses=[e["loss"] for e in steps],
+        epochs=[e["epoch"] for e in epochs],
+        train_acc=[e["train_acc"] for e in epochs],
+        val_acc=[e["val_acc"] for e in epochs],
+    )
+
+
+def ema(values: Sequence[float], smooth: float) -> list[float]:
+    """Exponential moving average with bias correction (so it starts at the first value)."""
+    if not 0.0 <= smooth < 1.0:
+        raise ValueError(f"smooth={smooth} must be in [0, 1)")
+    out: list[float] = []
+    avg = 0.0
+    for i, value in enumerate(values, start=1):
+        avg = smooth * avg + (1.0 - smooth) * value
+        out.append(avg / (1.0 - smooth**i))
+    return out
+
+
+def loss_figure(
+    steps: Sequence[float],
+    losses: Sequence[float],
+    *,
+    smooth: float = 0.9,
+    max_points: int = 2000,
+    height: int = 320,
+) -> go.Figure:
+    """Cross-entropy per step: the raw loss (faint) and its EMA (solid), two traces.
+
+    Long runs are thinned to at most `max_points` points per trace (the EMA is taken first).
+    """
+    if len(steps) != len(losses):
+        raise ValueError(f"{len(steps)} steps but {len(losses)} losses")
+    smoothed = ema(losses, smooth)
+    keep = slice(None, None, max(1, math.ceil(len(steps) / max_points)))
+    x = list(steps)[keep]
+    fig = go.Figure(
+        [
+            go.Scatter(
+                x=x,
+                y=list(losses)[keep],
+                name="loss",
+                mode="lines",
+                line=dict(color=LOSS_COLOR, width=1),
+            ),
+            go.Scatter(
+                x=x,
+                y=smoothed[keep],
+                name=f"smoothed (EMA {smooth:g})",
+                mode="lines",
+                line=dict(color=SMOOTH_COLOR, width=3),
+            ),
+        ]
+    )
+    fig.update_layout(
+        title="Loss per step",
+        xaxis_title="step",
+        yaxis_title="loss",
+        height=height,
+        margin=MARGIN,
+        legend=_TOP_LEGEND,
+    )
+    return fig
+
+
+def accuracy_figure(
+    epochs: Sequence[float],
+    train_acc: Sequence[float],
+    val_acc: Sequence[float],
+    *,
+    height: int = 320,
+) -> go.Figure:
+    """Accuracy (0..1, shown in %) per epoch: train, and validation where there is any."""
+    if not len(epochs) == len(train_acc) == len(val_acc):
+        raise ValueError(f"{len(epochs)} epochs, {len(train_acc)} train, {len(val_acc)} val")
+    line = dict(mode="lines+markers", marker=dict(size=9))
+    fig = go.Figure(
+        [
+            go.Scatter(
+                x=list(epochs),
+                y=list(train_acc),
+                name="train",
+                line=dict(color=TRAIN_COLOR, width=3),
+                **line,
+            )
+        ]
+    )
+    if any(math.isfinite(v) for v in val_acc):
+        val = [v if math.isfinite(v) else None for v in val_acc]
+        fig.add_trace(
+            go.Scatter(
+                x=list(epochs),
+                y=val,
+                name="validation",
+                line=dict(color=VAL_COLOR, width=3),
+                **line,
+            )
+        )
+    fig.update_layout(
+        title="Accuracy per epoch",
+        xaxis_title="epoch",
+        yaxis_title="accuracy",
+        height=height,
+        margin=MARGIN,
+        legend=_TOP_LEGEND,
+    )
+    fig.update_xaxes(dtick=1 if len(epochs) <= 20 else None, rangemode="tozero")
+    # Zoom in on the interesting range, but never past 0 % or 100 % (a little room for markers).
+    fig.update_yaxes(tickformat=".0%", autorangeoptions=dict(minallowed=0.0, maxallowed=1.02))
+    if not len(epochs):
+        fig.update_yaxes(range=[0.0, 1.0])
+        fig.add_annotation(text="appears after the first epoch", showarrow=False, x=0.5, y=0.5,
+                           xref="paper", yref="paper", font=dict(color="grey"))  # fmt: skip
+    return fig
+
+
+def per_class_figure(per_class: Sequence[Mapping[str, Any]], *, height: int = 360) -> go.Figure:
+    """Grouped bars of precision, recall and F1 per class; `per_class` as `Metrics.to_dict()`.
+
+    Colours and names match the Evaluate page's `per_class_bars`.
+    """
+    names = [str(r["name"]) for r in per_class]
+    fig = go.Figure(
+        [
+            go.Bar(
+                x=names,
+                y=[float(r[score]) for r in per_class],
+                name="F1" if score == "f1" else score.capitalize(),
+                marker_color=color,
+                hovertemplate="%{x}: %{y:.1%}<extra>%{fullData.name}</extra>",
+            )
+            for score, color in SCORE_COLORS.items()
+        ]
+    )
+    fig.update_layout(
+        title="Test set, per class",
+        barmode="group",
+        height=height,
+        margin=MARGIN,
+        legend=_TOP_LEGEND,
+    )
+    fig.update_xaxes(type="category")
+    fig.update_yaxes(range=[0, 1.02], tickformat=".0%")
+    return fig
+
+
+def rows_figure(image: Any, *, height: int = 360) -> go.Figure:
+    """An image (28, 28) and its rows as time steps: row t, left to right, is column t.
+
+    Two heatmaps: the image with its rows pulled apart, and the sequence the RNN reads, one
+    28-pixel column per step (the image transposed).
+    """
+    pixels = np.asarray(image, dtype=float)  # (28, 28): rows are time steps
+    if pixels.ndim != 2:
+        raise ValueError(f"image must be 2-D (rows, columns), not {pixels.shape}")
+    steps = list(range(1, pixels.shape[0] + 1))
+    titles = ("the image: 28 rows", "what the RNN reads: one row per time step")
+    fig = make_subplots(
+        rows=1, cols=2, column_widths=[0.3, 0.7], horizontal_spacing=0.06, subplot_titles=titles
+    )
+    grey = dict(colorscale="gray_r", showscale=False, zmin=0, zmax=float(pixels.max() or 1))
+    fig.add_trace(
+        go.Heatmap(
+            z=pixels.tolist(),
+            y=steps,
+            ygap=1,
+            name="image",
+            hovertemplate="row %{y}, column %{x}: %{z}<extra></extra>",
+            **grey,
+        ),
+        row=1,
+        col=1,
+    )
+    fig.add_trace(
+        go.Heatmap(
+            z=pixels.T.tolist(),
+            x=steps,
+            xgap=3,
+            name="rows as steps",
+            hovertemplate="step %{x}, pixel %{y}: %{z}<extra></extra>",
+            **grey,
+        ),
+        row=1,
+        col=2,
+    )
+    fig.update_yaxes(autorange="reversed", showticklabels=False)
+    fig.update_yaxes(title_text="row = time step", showticklabels=True, dtick=4, row=1, col=1)
+    fig.update_yaxes(scaleanchor="x", constrain="domain", row=1, col=1)  # square pixels
+    fig.update_xaxes(showticklabels=False, row=1, col=1)
+    fig.update_xaxes(title_text="time step t (row t of the image)", dtick=1, row=1, col=2)
+    fig.update_yaxes(title_text="28 inputs", row=1, col=2)
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10))
+    return fig
+
+
+def for_projector(fig: go.Figure, *, height: int = 480) -> go.Figure:
+    """The same figure, taller and in large type, readable from the back of a lecture hall."""
+    big, bigger = dict(size=20), dict(size=24)
+    fig.update_layout(height=height, font=big, legend_font=big, margin=dict(t=110))
+    # The title at the very top, the legend just above the plot: large type needs both rows.
+    fig.update_layout(title=dict(font=dict(size=28), y=0.98, yanchor="top", yref="container"))
+    fig.update_xaxes(tickfont=big, title_font=bigger)
+    fig.update_yaxes(tickfont=big, title_font=bigger)
+    return fig

@@ -1,0 +1,295 @@
+"""Watching a model read one picture: the helpers the Inside and Draw pages call.
+
+`read_image` runs a model over one 28x28 image and keeps what the pages show (final
+probabilities, the step-by-step `Trace` for recurrent models); `read_drawing` first applies MNIST's
+preprocessing to a canvas picture. `run_experiment` edits the rows (erase half, keep the first k,
+reverse) and reads again, `row_share` says how much each row moved the loss, and the small
+helpers around them pick images and models and check what one page hands to another.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+import numpy as np
+import torch
+from torch import nn
+
+from rnnviz.preprocess import Preprocessed, preprocess
+from rnnviz.trace import Trace, erase_rows, first_rows, locks_in_at, reverse_rows, row_importance
+from rnnviz.trace import trace as trace_model
+
+__all__ = [
+    "EXPERIMENTS",
+    "Drawing",
+    "Experiment",
+    "Handover",
+    "Reading",
+    "drawing_handover",
+    "edit_rows",
+    "importance_pair",
+    "is_recurrent",
+    "misclassified_indices",
+    "parse_handover",
+    "read_drawing",
+    "read_image",
+    "row_share",
+    "run_experiment",
+]
+
+SIZE = 28  # rows (time steps) and columns (inputs per step) of every image
+
+# experiment key -> what the page calls it
+EXPERIMENTS: dict[str, str] = {
+    "none": "None: the image as it is",
+    "erase_top": "Erase the top half",
+    "erase_bottom": "Erase the bottom half",
+    "first_k": "Feed only the first k rows",
+    "reverse": "Reverse the row order",
+}
+
+
+@dataclass(frozen=True, eq=False)  # eq=False: arrays have no single truth value
+class Reading:
+    """What a model made of one image; T rows read, C classes."""
+
+    image: np.ndarray  # (T, 28) uint8: the rows the model read, top first
+    probs: np.ndarray  # (C,) float: class probabilities after the last row
+    trace: Trace | None  # batch of one; None for a CNN, which has no time steps
+
+    @property
+    def prediction(self) -> int:
+        return int(self.probs.argmax())
+
+    @property
+    def confidence(self) -> float:
+        return float(self.probs.max())
+
+    @property
+    def belief(self) -> np.ndarray | None:
+        """(T, C) class probabilities after each row, or None for a CNN."""
+        return None if self.trace is None else self.trace.probs[0].cpu().numpy()
+
+    @property
+    def locks_in(self) -> int | None:
+        """0-based row from which the guess stays the final one, or None for a CNN."""
+        return None if self.trace is None else locks_in_at(self.trace.probs[0])
+
+
+@dataclass(frozen=True, eq=False)
+class Drawing:
+    """A canvas picture, its preprocessing stages, and the model's reading of the 28x28 result."""
+
+    pre: Preprocessed
+    reading: Reading
+    naive: Reading | None  # the reading of the naive resize, when asked for
+
+
+@dataclass(frozen=True, eq=False)
+class Experiment:
+    """The same image read twice: as it is and after an edit of its rows."""
+
+    name: str  # a key of EXPERIMENTS
+    original: Reading
+    edited: Reading
+
+    @property
+    def changed(self) -> bool:
+        return self.original.prediction != self.edited.prediction
+
+
+@dataclass(frozen=True, eq=False)
+class Handover:
+    """An image one page hands to Inside the RNN: a test-set index, or a drawn 28x28 image."""
+
+    source: str  # "test" or "drawing"
+    index: int | None = None  # test-set index when source == "test"
+    image: np.ndarray | None = None  # (28, 28) uint8 when source == "drawing"
+
+
+class _Described(Protocol):
+    @property
+    def cell(self) -> str: ...
+
+    @property
+    def dataset(self) -> str: ...
+
+
+D = TypeVar("D", bound=_Described)
+
+
+def is_recurrent(model: nn.Module) -> bool:
+    """True for the models `trace` can unroll (everything but the CNN)."""
+    config = getattr(model, "config", None)
+    return getattr(config, "cell", "cnn") != "cnn"
+
+
+def _as_rows(image: Any) -> np.ndarray:
+    """An image as (T, 28) uint8, from a tensor, an array or nested lists; 1 <= T <= 28."""
+    if isinstance(image, torch.Tensor):
+        image = image.detach().cpu().numpy()
+    rows = np.asarray(image)
+    if rows.ndim != 2 or rows.shape[1] != SIZE or not 1 <= rows.shape[0] <= SIZE:
+        raise ValueError(f"image must be (T, {SIZE}) with 1 <= T <= {SIZE}, got {rows.shape}")
+    if rows.dtype != np.uint8:
+        if np.issubdtype(rows.dtype, np.floating) and rows.size and float(rows.max()) <= 1.0:
+            rows = rows * 255.0  # floats in [0, 1]
+        rows = np.clip(np.round(rows), 0, 255).astype(np.uint8)
+    return rows
+
+
+def read_image(model: nn.Module, image: Any) -> Reading:
+    """Read one image (T, 28) (uint8, or floats in [0, 1]) with `model`, on the model's device.
+
+    Recurrent models are traced step by step (the final probabilities are the trace's last row);
+    a CNN needs all 28 rows and gives probabilities only.
+    """
+    rows = _as_rows(image)
+    batch = torch.from_numpy(rows).unsqueeze(0)  # (1, T, 28): rows are time steps
+    if is_recurrent(model):
+        steps = trace_model(model, batch)
+        return Reading(image=rows, probs=steps.probs[0, -1].cpu().numpy(), trace=steps)
+    if rows.shape[0] != SIZE:
+        raise ValueError(f"a CNN reads whole {SIZE}x{SIZE} images, got {rows.shape[0]} rows")
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            param = next(model.parameters())
+            logits = model(batch.to(param.device))  # (1, C)
+    finally:
+        model.train(was_training)
+    return Reading(image=rows, probs=logits.softmax(-1)[0].cpu().numpy(), trace=None)
+
+
+def read_drawing(model: nn.Module, picture: Any, *, naive: bool = False) -> Drawing:
+    """Preprocess a canvas picture (H, W[, C]) the MNIST way and read the 28x28 result.
+
+    Raises `BlankImageError` when there is nothing (or too little) drawn. With `naive=True` the
+    naive resize of the whole canvas is read too, for comparison.
+    """
+    pre = preprocess(picture)
+    return Drawing(
+        pre=pre,
+        reading=read_image(model, pre.image),
+        naive=read_image(model, pre.naive) if naive else None,
+    )
+
+
+def edit_rows(image: Any, experiment: str, *, k: int = SIZE // 2) -> np.ndarray:
+    """The rows a row experiment feeds: (T', 28) uint8. `k` is used by "first_k" only."""
+    if experiment not in EXPERIMENTS:
+        raise ValueError(f"experiment={experiment!r} is not one of {sorted(EXPERIMENTS)}")
+    rows = torch.from_numpy(_as_rows(image))  # (T, 28)
+    half = rows.shape[0] // 2
+    if experiment == "erase_top":
+        rows = erase_rows(rows, slice(0, half))
+    elif experiment == "erase_bottom":
+        rows = erase_rows(rows, slice(half, None))
+    elif experiment == "first_k":
+        rows = first_rows(rows, k)
+    elif experiment == "reverse":
+        rows = reverse_rows(rows)
+    return rows.numpy().copy()
+
+
+def run_experiment(
+    model: nn.Module, image: Any, experiment: str, *, k: int = SIZE // 2
+) -> Experiment:
+    """Read `image` as it is and after `edit_rows(image, experiment, k=k)`; recurrent models only
+    for "first_k", which feeds fewer than 28 rows."""
+    original = read_image(model, image)
+    edited = (
+        original if experiment == "none" else read_image(model, edit_rows(image, experiment, k=k))
+    )
+    return Experiment(name=experiment, original=original, edited=edited)
+
+
+def row_share(model: nn.Module, images: Any, labels: Any) -> np.ndarray:
+    """(T,) each row's share of the loss gradient, averaged over images (B, T, 28); sums to 1.
+
+    A row's gradient is the L2 norm of d(loss)/d(row) (`trace.row_importance`); dividing by the
+    total per image makes models with very different gradient scales comparable.
+    """
+    batch = torch.as_tensor(np.asarray(images))
+    if batch.ndim == 2:
+        batch = batch.unsqueeze(0)
+    target = torch.as_tensor(np.asarray(labels), dtype=torch.long).reshape(-1)
+    grads = row_importance(model, batch, target).cpu()  # (B, T)
+    totals = grads.sum(dim=1, keepdim=True)
+    shares = torch.where(totals > 0, grads / totals.clamp_min(1e-30), torch.zeros_like(grads))
+    mean = shares.mean(dim=0)
+    total = float(mean.sum())
+    return (mean / total).numpy() if total > 0 else mean.numpy()
+
+
+def misclassified_indices(
+    model: nn.Module, images: torch.Tensor, labels: torch.Tensor, *, limit: int = 2000
+) -> list[int]:
+    """Indices among the first `limit` images (N, 28, 28) that `model` gets wrong."""
+    head, truth = images[:limit], labels[:limit]
+    param = next(model.parameters())
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            preds = torch.cat(
+                [
+                    model(head[i : i + 500].to(param.device)).argmax(-1).cpu()
+                    for i in range(0, len(head), 500)
+                ]
+            )
+    finally:
+        model.train(was_training)
+    return (preds != truth.cpu()).nonzero().flatten().tolist()
+
+
+def importance_pair(infos: Sequence[D], dataset: str | None = None) -> tuple[D, D] | None:
+    """The first vanilla RNN and the first LSTM/GRU trained on the same dataset, or None.
+
+    `infos` are CheckpointInfo-like (`.cell`, `.dataset`). With `dataset`, only that dataset's
+    models count (their row importance is measured on its images); without, the first dataset
+    that has both kinds.
+    """
+    datasets = [dataset] if dataset else list(dict.fromkeys(i.dataset for i in infos))
+    for name in datasets:
+        same = [i for i in infos if i.dataset == name]
+        rnn = next((i for i in same if i.cell.startswith("rnn_")), None)
+        gated = next((i for i in same if i.cell in ("lstm", "gru")), None)
+        if rnn is not None and gated is not None:
+            return rnn, gated
+    return None
+
+
+def parse_handover(value: Any) -> Handover | None:
+    """Check what another page put in st.session_state["inside_image"]; None if unusable.
+
+    Accepted: {"source": "test", "index": i >= 0} and {"source": "drawing", "image": 28x28 values
+    in 0..255 (nested lists or an array)}.
+    """
+    if not isinstance(value, dict):
+        return None
+    source = value.get("source")
+    if source == "test":
+        index = value.get("index")
+        if isinstance(index, int | np.integer) and not isinstance(index, bool) and index >= 0:
+            return Handover(source="test", index=int(index))
+        return None
+    if source == "drawing":
+        try:
+            image = np.asarray(value.get("image"), dtype=np.float64)
+        except (TypeError, ValueError):
+            return None
+        if image.shape != (SIZE, SIZE) or not np.isfinite(image).all():
+            return None
+        if image.min() < 0 or image.max() > 255:
+            return None
+        return Handover(source="drawing", image=np.round(image).astype(np.uint8))
+    return None
+
+
+def drawing_handover(image: np.ndarray) -> dict[str, Any]:
+    """What Draw puts in st.session_state["inside_image"] for a preprocessed 28x28 drawing."""
+    return {"source": "drawing", "image": np.asarray(image, dtype=np.uint8).tolist()}

@@ -1,0 +1,134 @@
+"""The Inside the RNN page in AppTest, on the tiny digits checkpoints."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from rnnviz.checkpoints import save_checkpoint
+from rnnviz.models import ModelConfig, build_model
+from tests.conftest import app_test
+
+PAGE = "pages/inside.py"
+
+
+def figures(at: Any) -> list[dict[str, Any]]:
+    return [json.loads(e.proto.spec) for e in at.get("plotly_chart")]
+
+
+def animation(at: Any) -> dict[str, Any]:
+    (found,) = [f for f in figures(at) if f.get("frames")]
+    return found
+
+
+def array(value: Any) -> np.ndarray:
+    """A figure array as JSON carries it: a list, or plotly's base64 {"dtype", "bdata", "shape"}."""
+    if isinstance(value, dict):
+        flat = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+        return flat.reshape([int(n) for n in str(value.get("shape", len(flat))).split(",")])
+    return np.asarray(value)
+
+
+def on_model(at: Any, folder: Path) -> Any:
+    at.session_state["checkpoint_path"] = str(folder)
+    return at.run()
+
+
+def metric(at: Any, label: str) -> Any:
+    return next((m for m in at.metric if m.label.startswith(label)), None)
+
+
+def test_lstm_reading_of_a_test_image(app_env: Path, tiny_checkpoints: Path) -> None:
+    at = on_model(app_test(PAGE), tiny_checkpoints / "lstm-digits")
+    assert not at.exception and not at.warning
+    assert at.title[0].value == "Inside the RNN"
+    assert at.radio(key="inside_source").value == "Test set"
+    assert metric(at, "True class") is not None and metric(at, "Prediction") is not None
+    anim = animation(at)
+    assert len(anim["frames"]) == 28
+    names = [t.get("name") for t in anim["data"]]
+    assert {"cell state c", "forget gate f"} <= set(names)
+    assert [s["label"] for s in anim["layout"]["updatemenus"][0]["buttons"]] == [
+        "▶ Play",
+        "❚❚ Pause",
+    ]
+    # Row importance: the tiny checkpoints include a vanilla RNN and an LSTM on the same dataset.
+    importance = next(
+        f for f in figures(at) if f["data"][0]["type"] == "bar" and len(f["data"]) == 2
+    )
+    titles = [t["name"].split(" · ")[0] for t in importance["data"]]
+    assert titles == ["RNN-tanh 1x32", "LSTM 1x32"]  # the selected LSTM, next to a vanilla RNN
+    assert any("vanishing gradients" in c.value for c in at.caption)
+    assert any(r"c_t = f_t \odot c_{t-1}" in e.value for e in at.latex)
+
+
+def test_row_experiments_rerun_the_trace(app_env: Path, tiny_checkpoints: Path) -> None:
+    at = on_model(app_test(PAGE), tiny_checkpoints / "gru-digits")
+    at.number_input(key="inside_index").set_value(5).run()
+    at.selectbox(key="inside_experiment").select("erase_top").run()
+    assert not at.exception
+    assert metric(at, "After the experiment") is not None
+    erased = array(animation(at)["data"][0]["z"])  # the image the network read
+    assert erased.shape == (28, 28) and erased[:14].max() == 0 and erased[14:].max() > 0
+    at.selectbox(key="inside_experiment").select("first_k").run()
+    at.slider(key="inside_k").set_value(5).run()
+    assert not at.exception
+    assert len(animation(at)["frames"]) == 5
+    at.radio(key="inside_over").set_value("256 test images").run()
+    assert not at.exception
+
+
+def test_random_and_mistake_buttons_pick_a_test_image(
+    app_env: Path, tiny_checkpoints: Path
+) -> None:
+    at = on_model(app_test(PAGE), tiny_checkpoints / "rnn_tanh-digits")
+    next(b for b in at.button if "mistake" in b.label).click().run()
+    assert not at.exception
+    index = at.number_input(key="inside_index").value
+    true, predicted = metric(at, "True class").value, metric(at, "Prediction").value
+    assert not predicted.startswith(true + " "), (index, true, predicted)  # a mistake indeed
+    next(b for b in at.button if "Random" in b.label).click().run()
+    assert not at.exception
+
+
+def test_handovers_from_evaluate_and_draw(app_env: Path) -> None:
+    at = app_test(PAGE)
+    at.session_state["inside_image"] = {"source": "test", "index": 17}
+    at.run()
+    assert not at.exception and at.number_input(key="inside_index").value == 17
+    seven = (
+        [[0] * 28] * 6
+        + [[0] * 6 + [255] * 16 + [0] * 6] * 3
+        + [[0] * 14 + [255] * 3 + [0] * 11] * 19
+    )
+    at.session_state["inside_image"] = {"source": "drawing", "image": seven}
+    at.run()
+    assert not at.exception
+    assert at.radio(key="inside_source").value == "My drawing"
+    assert np.array_equal(array(animation(at)["data"][0]["z"]), seven)
+    at.session_state["inside_image"] = {"source": "test", "index": "not an index"}
+    at.run()
+    assert not at.exception
+
+
+def test_cnn_explains_there_are_no_time_steps(app_env: Path) -> None:
+    at = app_test(PAGE)
+    config = ModelConfig(cell="cnn", hidden_size=16)
+    torch.manual_seed(0)
+    meta = {
+        "dataset": "digits",
+        "model": config.to_dict(),
+        "class_names": [str(d) for d in range(10)],
+    }
+    path = save_checkpoint(
+        build_model(config), meta, root=app_env / at.session_state["owner"], name="cnn"
+    )
+    on_model(at, path)
+    assert not at.exception
+    assert any("no time steps" in i.value for i in at.info)
+    assert not at.get("plotly_chart")

@@ -1,0 +1,219 @@
+"""AppTest tests of the Train page: controls from configs, a real run, errors, links, class mode.
+
+AppTest fires no `run_every` timers, so the tests call `at.run()` again to see the live view move.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rnnviz.data import default_dataset
+from rnnviz.models import ModelConfig
+from rnnviz.training import TrainConfig
+from tests.conftest import app_test
+
+TINY = {
+    "dataset": "digits",
+    "hidden": "16",
+    "epochs": "2",
+    "batch": "32",
+    "lr": "0.01",
+    "device": "cpu",
+}
+STEPS = 2 * (1293 // 32)  # 2 epochs over the 1,293 digits left for training after validation
+
+
+def button(at: Any, label: str) -> Any:
+    return next(b for b in at.button if b.label == label)
+
+
+def labels(widgets: Any) -> list[str]:
+    return [w.label for w in widgets]
+
+
+def charts(at: Any) -> dict[str, dict[str, Any]]:
+    """The plotly charts on screen, by their key ("loss", "accuracy", "per_class")."""
+    specs = {}
+    for node in at.get("plotly_chart"):
+        spec = json.loads(node.proto.spec)
+        specs[spec["layout"]["title"]["text"].split()[0].lower()] = spec
+    return specs
+
+
+def run_until(at: Any, done: Any, seconds: float = 120) -> Any:
+    deadline = time.monotonic() + seconds
+    while not done(at):
+        assert time.monotonic() < deadline, "the run did not finish in time"
+        time.sleep(0.5)
+        at.run()
+    return at
+
+
+def test_renders_controls_from_the_configs(app_env: Path) -> None:
+    at = app_test("pages/train.py")
+    assert not at.exception
+    assert labels(at.button) == ["Start training", "Pause", "Stop"]
+    assert button(at, "Stop").disabled and not button(at, "Start training").disabled
+    assert {"Preset", "Dataset", "Cell", "Optimizer", "Schedule", "Device"} <= set(
+        labels(at.selectbox)
+    )
+    assert at.selectbox(key="w.dataset").value == default_dataset()
+    assert at.selectbox(key="w.cell").value == ModelConfig().cell
+    assert at.number_input(key="w.hidden").value == ModelConfig().hidden_size
+    assert at.number_input(key="w.lr").value == TrainConfig().lr
+    assert at.selectbox(key="w.preset").value is None
+    assert "Nothing trained yet" in at.caption[0].value
+
+
+def test_a_tiny_run_on_digits_finishes_with_curves_and_a_checkpoint(app_env: Path) -> None:
+    at = app_test("pages/train.py", query=TINY)
+    button(at, "Start training").click().run()
+    assert not at.exception
+    run_until(at, lambda at: at.success or at.error)
+    assert not at.error, at.error[0].value
+    message = at.success[0].value
+    assert "Test accuracy" in message and "selected" in message
+
+    [folder] = [p for p in app_env.rglob("meta.json")]
+    meta = json.loads(folder.read_text())
+    assert meta["model"]["hidden_size"] == 16 and meta["status"] == "done"
+    assert folder.parent.name in message
+    # AppTest drops the sidebar's elements after a page switch; its state is still there.
+    assert at.session_state["checkpoint_path"] == str(folder.parent)
+    assert meta["test_metrics"]["accuracy"] > 0.3  # it learned: chance is 0.1
+    assert f"{meta['test_metrics']['accuracy']:.2%}" in message
+
+    shown = charts(at)
+    assert set(shown) == {"loss", "accuracy", "test"}
+    loss, smoothed = shown["loss"]["data"]
+    assert loss["x"] == meta["history"]["step"] and len(loss["x"]) == STEPS
+    assert smoothed["y"][0] == loss["y"][0] and len(smoothed["y"]) == STEPS
+    assert [t["name"] for t in shown["accuracy"]["data"]] == ["train", "validation"]
+    assert shown["accuracy"]["data"][0]["x"] == [1, 2]
+    assert len(shown["test"]["data"]) == 3
+    assert not button(at, "Start training").disabled and button(at, "Stop").disabled
+
+
+def test_pause_resume_and_stop_keep_a_checkpoint(app_env: Path) -> None:
+    at = app_test("pages/train.py", query={**TINY, "epochs": "1000"})
+    button(at, "Start training").click().run()
+    run_until(at, lambda at: at.get("plotly_chart"), 60)
+    button(at, "Pause").click().run()
+    assert labels(at.button) == ["Start training", "Resume", "Stop"]
+    assert "paused" in at.get("progress")[0].proto.text
+    button(at, "Resume").click().run()
+    button(at, "Stop").click().run()
+    run_until(at, lambda at: at.warning or at.success, 60)
+    assert not at.exception
+    assert at.warning[0].value.startswith("Stopped") and "Test accuracy" in at.warning[0].value
+    assert len(list(app_env.rglob("meta.json"))) == 1
+
+
+def test_a_bad_combination_is_explained_and_blocks_start(app_env: Path) -> None:
+    at = app_test("pages/train.py")
+    at.selectbox(key="w.cell").set_value("cnn")
+    at.toggle(key="w.bidir").set_value(True).run()
+    assert not at.exception
+    assert any("bidirectional=True needs a recurrent cell" in e.value for e in at.error)
+    assert button(at, "Start training").disabled
+
+
+def test_a_link_prefills_the_widgets_and_stays_in_the_url(app_env: Path) -> None:
+    query = {"cell": "gru", "hidden": "48", "bidir": "1", "lr": "0.003", "epochs": "3",
+             "sched": "one_cycle", "class": "0", "owner": "abcdef123456"}  # fmt: skip
+    at = app_test("pages/train.py", query=query)
+    assert not at.exception
+    assert at.selectbox(key="w.cell").value == "gru"
+    assert at.number_input(key="w.hidden").value == 48
+    assert at.toggle(key="w.bidir").value is True
+    assert at.number_input(key="w.lr").value == 0.003
+    assert at.number_input(key="w.epochs").value == 3
+    assert at.selectbox(key="w.sched").value == "one_cycle"
+    assert {k: at.query_params[k] for k in query} | {"owner": "abcdef123456"} == query
+    at.number_input(key="w.hidden").set_value(64).run()
+    assert at.query_params["hidden"] == "64" and at.query_params["owner"] == "abcdef123456"
+
+
+def test_a_bad_link_value_is_a_warning_not_a_crash(app_env: Path) -> None:
+    at = app_test("pages/train.py", query={"hidden": "lots", "epochs": "0"})
+    assert not at.exception
+    assert "hidden='lots'" in at.warning[0].value and "epochs=0" in at.warning[0].value
+    assert at.number_input(key="w.hidden").value == ModelConfig().hidden_size
+
+
+@pytest.mark.parametrize("locked", [False, True])
+def test_class_mode_shows_presets_and_start_stop_only(
+    app_env: Path, monkeypatch: pytest.MonkeyPatch, locked: bool
+) -> None:
+    if locked:
+        monkeypatch.setenv("RNNVIZ_LOCK_CONTROLS", "1")
+    at = app_test("pages/train.py", query={"class": "1"})
+    assert not at.exception
+    assert labels(at.button) == ["Start training", "Stop"]
+    assert labels(at.selectbox) == ["Preset"] + (["Model"] if at.sidebar.selectbox else [])
+    assert labels(at.toggle) == ([] if locked else ["Show all controls"])
+    if not locked:
+        at.toggle[0].set_value(True).run()
+        assert "Dataset" in labels(at.selectbox) and not at.exception
+
+
+def test_a_preset_fills_the_widgets(app_env: Path) -> None:
+    at = app_test("pages/train.py")
+    at.selectbox(key="w.preset").set_value("lstm-20-sgd").run()
+    assert not at.exception
+    assert at.number_input(key="w.hidden").value == 20
+    assert at.selectbox(key="w.opt").value == "sgd"
+    assert at.number_input(key="w.momentum").value == 0.0
+    assert at.query_params["opt"] == "sgd"
+
+
+def test_a_failed_run_explains_itself_and_keeps_its_partial_curves(app_env: Path) -> None:
+    exploding = {
+        "dataset": "digits",
+        "cell": "rnn_relu",
+        "layers": "3",
+        "hidden": "64",
+        "opt": "sgd",
+        "lr": "10",
+        "batch": "32",
+        "epochs": "1",
+        "device": "cpu",
+    }
+    at = app_test("pages/train.py", query=exploding)
+    button(at, "Start training").click().run()
+    run_until(at, lambda at: at.error or at.success)
+    assert not at.exception and not at.success
+    assert "The run failed: the loss became nan" in at.error[0].value
+    assert "lower it" in at.error[0].value  # what to change
+    loss = charts(at)["loss"]["data"][0]
+    assert 0 < len(loss["x"]) < 40  # the steps before the loss blew up stay on screen
+    assert not list(app_env.rglob("meta.json"))
+
+
+def test_a_queued_run_shows_its_place_and_can_be_cancelled(
+    app_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RNNVIZ_MAX_JOBS", "1")
+    at = app_test("pages/train.py", query=TINY)
+    from pages._shared import job_manager
+
+    def blocker(control: Any, emit: Any) -> dict[str, Any]:
+        while not control.stopped:
+            time.sleep(0.05)
+        return {"status": "stopped", "message": "unblocked"}
+
+    other = job_manager().submit(blocker, owner="someoneelse1", title="another tab's run")
+    try:
+        button(at, "Start training").click().run()
+        assert "queued, position 1" in at.info[0].value
+        button(at, "Stop").click().run()
+        assert not at.exception
+        assert "cancelled before it started" in at.warning[0].value
+        assert not button(at, "Start training").disabled
+    finally:
+        job_manager().cancel(other)

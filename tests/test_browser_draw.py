@@ -1,0 +1,75 @@
+"""Draw and Inside the RNN in a real browser: mouse strokes on the canvas, the Play button."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from tests.conftest import shot, wait_idle
+
+pytestmark = pytest.mark.browser
+
+SEVEN = [(0.25, 0.2), (0.75, 0.2), (0.45, 0.85)]  # a "7", as fractions of the canvas
+
+
+# The slider's current-value label ("Row 7") is the first text of the slider.
+CURRENT_ROW = (
+    "parseInt((Array.from(document.querySelectorAll('.slider-container text'))"
+    ".find(e => e.textContent.startsWith('Row ')) || {textContent: 'Row 0'})"
+    ".textContent.slice(4))"
+)
+
+
+def current_row(tab: Any) -> int:
+    return int(tab.evaluate(f"() => {CURRENT_ROW}"))
+
+
+def stroke(tab: Any, box: dict[str, float], points: list[tuple[float, float]]) -> None:
+    """Press the mouse at the first point, move through the rest in small steps, release."""
+    at = [(box["x"] + fx * box["width"], box["y"] + fy * box["height"]) for fx, fy in points]
+    tab.mouse.move(*at[0])
+    tab.mouse.down()
+    for x, y in at[1:]:
+        tab.mouse.move(x, y, steps=15)
+    tab.mouse.up()
+
+
+def test_draw_a_seven_then_watch_it_read(page: Any, app_url: str) -> None:
+    tab = page
+    tab.goto(app_url)  # a fresh server serves /draw as an old-style page until app.py has run once
+    wait_idle(tab)
+    tab.goto(f"{app_url}/draw")
+    wait_idle(tab)
+    tab.get_by_text("Draw a digit").first.wait_for()
+    canvas = tab.locator(".dc-container").first
+    canvas.wait_for()
+    box = canvas.bounding_box()
+    assert box is not None and round(box["width"]) == 280
+    stroke(tab, box, SEVEN)
+    prediction = tab.get_by_test_id("stMetric").filter(has_text="Prediction")
+    prediction.wait_for(timeout=60_000)
+    wait_idle(tab)
+    value = prediction.get_by_test_id("stMetricValue").inner_text().strip()
+    assert value in [str(d) for d in range(10)], value
+    tab.locator(".annotation-text", has_text="the 28 rows it reads").wait_for()
+    shot(tab, "draw")
+
+    tab.get_by_role("button", name=re.compile("Open in Inside the RNN")).click()
+    tab.get_by_role("heading", name="Inside the RNN").wait_for()
+    wait_idle(tab)
+    assert tab.get_by_text("My drawing").count() >= 1
+    tab.locator(".slider-container").first.wait_for()
+    assert current_row(tab) == 1
+    traces = tab.locator(".trace").count()
+    tab.locator(".updatemenu-button", has_text="Play").first.click()
+    tab.wait_for_function(f"() => ({CURRENT_ROW}) >= 8", timeout=30_000)
+    tab.locator(".updatemenu-button", has_text="Pause").first.click()
+    row = current_row(tab)
+    assert 8 <= row <= 28
+    assert tab.locator(".trace").count() == traces  # frames move shapes; every trace stays
+    title = tab.locator(".gtitle").first.text_content()
+    assert title.startswith(f"After row {row}:"), title
+    tab.get_by_role("heading", name="Row by row").evaluate("e => e.scrollIntoView()")
+    shot(tab, "inside")

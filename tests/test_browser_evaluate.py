@@ -1,0 +1,81 @@
+"""Evaluate and Compare in headless chromium: the table, the plotly charts, a click on a cell."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from .conftest import shot, wait_idle
+
+pytestmark = pytest.mark.browser
+
+
+def open_page(tab: Any, url: str) -> None:
+    """Open `url` after the app's root: with a pages/ folder beside app.py, Streamlit runs a page
+    URL as a bare script (the old pages-folder mode) until some session has run app.py's
+    st.navigation."""
+    tab.goto(url.rsplit("/", 1)[0])
+    tab.get_by_text("Device:").wait_for()  # the shared sidebar: app.py has run
+    tab.goto(url)
+    wait_idle(tab)
+
+
+def full_shot(tab: Any, name: str) -> None:
+    """A screenshot of the whole page: Streamlit scrolls inside its own container, so the
+    viewport is made as tall as the page first."""
+    height = tab.evaluate("document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+    tab.set_viewport_size({"width": 1400, "height": int(height) + 40})
+    tab.wait_for_timeout(1000)
+    shot(tab, name)
+
+
+def test_evaluate_then_compare(page: Any, app_url: str) -> None:
+    open_page(page, f"{app_url}/evaluate")
+    page.wait_for_selector('[data-testid="stMetric"]')
+    page.wait_for_selector('[data-testid="stDataFrame"]')
+    page.wait_for_selector(".js-plotly-plot .heatmaplayer")
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert "Test accuracy" in page.locator('[data-testid="stMetric"]').first.inner_text()
+    assert page.locator(".js-plotly-plot .barlayer .bars").count() == 3  # precision, recall, F1
+
+    # A click on a confusion-matrix cell chooses that (true, predicted) pair.
+    matrix = page.locator(".js-plotly-plot").filter(has=page.locator(".heatmaplayer")).first
+    names = matrix.evaluate("g => g._fullLayout.yaxis.ticktext")
+    true_box = page.get_by_role("combobox", name="True class")
+    pred_box = page.get_by_role("combobox", name="Predicted class")
+    n = len(names)
+    t = (names.index(true_box.input_value()) + 1) % n
+    p = (names.index(pred_box.input_value()) + 2) % n
+    matrix.scroll_into_view_if_needed()
+    cell = matrix.locator(".scatterlayer .point").nth(t * n + p).bounding_box()
+    page.mouse.click(cell["x"] + cell["width"] / 2, cell["y"] + cell["height"] / 2)
+    page.wait_for_timeout(500)
+    wait_idle(page)
+    assert (true_box.input_value(), pred_box.input_value()) == (names[t], names[p])
+
+    # Another model, with other class names where there is one (digits <-> garments): the pair
+    # pickers must not carry a class name over that the new model does not have.
+    model = page.get_by_role("combobox", name="Model", exact=True)
+    fashion = "Fashion" in model.input_value()
+    model.click()
+    options = page.get_by_role("option")
+    texts = options.all_inner_texts()
+    other = next((x for x in texts if ("Fashion" in x) != fashion), texts[-1])
+    options.nth(texts.index(other)).click()
+    page.wait_for_timeout(500)
+    wait_idle(page)
+    page.wait_for_selector(".js-plotly-plot .heatmaplayer")
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert model.input_value() == other
+    names = matrix.evaluate("g => g._fullLayout.yaxis.ticktext")
+    assert true_box.input_value() in names and pred_box.input_value() in names
+    full_shot(page, "evaluate")
+
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    open_page(page, f"{app_url}/compare")
+    page.wait_for_selector('[data-testid="stDataFrame"]')
+    page.wait_for_selector(".js-plotly-plot .scatterlayer .trace")
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert page.locator(".js-plotly-plot").count() == 2  # loss and accuracy
+    full_shot(page, "compare")

@@ -1,0 +1,86 @@
+"""The Train page in headless chromium: start a tiny run, watch the live loss chart grow, finish.
+
+Prints the seconds from the click on Start training to the first loss point and to the finished
+run; screenshots go to test-artifacts/train-running.png and train-done.png.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from tests.conftest import shot, wait_idle
+
+EPOCHS = 2
+TINY = f"dataset=digits&hidden=16&epochs={EPOCHS}&batch=64&lr=0.01&device=cpu"
+STEPS = EPOCHS * (1293 // 64)  # over the 1,293 digits left for training after validation
+FIRST_POINT_S, FINISHED_S = 120, 240  # generous: the machine is shared with other work
+
+# Points of each trace of the chart titled `title`, or [] while it is not on screen.
+POINTS_JS = """title => {
+    const charts = [...document.querySelectorAll('.js-plotly-plot')];
+    const named = el => el.layout && el.layout.title && el.layout.title.text.includes(title);
+    const chart = charts.find(named);
+    return chart ? chart.data.map(trace => (trace.x || []).length) : [];
+}"""
+
+
+def points(tab: Any, title: str = "Loss per step") -> list[int]:
+    return list(tab.evaluate(POINTS_JS, title))
+
+
+def wait_for(check: Any, started: float, what: str, limit: float) -> float:
+    """Poll `check()` until it is true; seconds since `started`, failing after `limit`."""
+    while not check():
+        assert time.monotonic() - started < limit, f"no {what} within {limit} s"
+        time.sleep(0.2)
+    return time.monotonic() - started
+
+
+@pytest.mark.browser
+def test_a_tiny_run_grows_its_curves_live_and_finishes(page: Any, app_url: str) -> None:
+    page.set_viewport_size({"width": 1400, "height": 1900})  # the whole page in each screenshot
+    # Open the app at its root first: a fresh server whose first request is a deep link runs
+    # pages/ as a multipage app of Streamlit's first kind, without app.py's frame and sidebar.
+    page.goto(app_url)
+    wait_idle(page)
+    page.goto(f"{app_url}/train?{TINY}")
+    wait_idle(page)
+    assert page.get_by_text("Device:").count() == 1  # the shared sidebar is there
+    assert page.get_by_role("heading", name="Train", exact=True).is_visible()
+    assert page.locator('[data-testid="stException"]').count() == 0
+    start = page.get_by_role("button", name="Start training")
+    assert start.is_enabled()
+
+    clicked = time.monotonic()
+    start.click()
+    first = wait_for(lambda: sum(points(page)) > 0, clicked, "loss point", FIRST_POINT_S)
+    time.sleep(1.5)
+    shot(page, "train-running")
+    done_alert = page.locator('[data-testid="stAlertContentSuccess"]')
+    seen: set[int] = set()  # how many loss points the chart held at each look
+
+    def finished_run() -> bool:
+        seen.update(points(page)[:1])
+        return done_alert.count() > 0
+
+    finished = wait_for(finished_run, clicked, "finished run", FINISHED_S)
+    wait_idle(page)
+    print(f"\nclick -> first loss point: {first:.1f} s; click -> finished: {finished:.1f} s")
+
+    assert points(page) == [STEPS, STEPS]  # raw and smoothed, every step
+    assert any(0 < n < STEPS for n in seen), seen  # the chart grew while the run went on
+    assert points(page, "Accuracy per epoch") == [EPOCHS, EPOCHS]
+    assert len(points(page, "Test set, per class")) == 3
+    assert "Test accuracy" in done_alert.inner_text()
+    assert page.locator('[data-testid="stException"]').count() == 0
+    shot(page, "train-done")
+
+    page.get_by_role("link", name="Evaluate").first.click()
+    page.wait_for_url("**/evaluate**")
+    wait_idle(page)
+    assert page.get_by_role("heading", name="Evaluate", exact=True).first.is_visible()
+    assert page.locator('[data-testid="stException"]').count() == 0
+    shot(page, "train-then-evaluate")

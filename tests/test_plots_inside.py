@@ -1,0 +1,164 @@
+"""rnnviz.plots.inside: the figures are checked through fig.data, fig.frames and fig.layout."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+import torch
+from PIL import Image, ImageDraw
+
+from rnnviz.models import ModelConfig, build_model
+from rnnviz.plots import inside as plots
+from rnnviz.preprocess import preprocess
+from rnnviz.trace import Trace, locks_in_at, trace
+
+NAMES = [str(i) for i in range(10)]
+
+
+def _image(rows: int = 28) -> np.ndarray:
+    image = np.zeros((28, 28), dtype=np.uint8)
+    image[3:25, 12:17] = 255
+    image[3:6, 5:23] = 180
+    return image[:rows]
+
+
+def _traced(cell: str = "lstm", hidden: int = 6, rows: int = 28, **kw: object) -> Trace:
+    torch.manual_seed(1)
+    model = build_model(ModelConfig(cell=cell, hidden_size=hidden, **kw))  # type: ignore[arg-type]
+    return trace(model, torch.from_numpy(_image(rows)))
+
+
+def _heatmap_titles(fig: go.Figure) -> list[str]:
+    return [t.name for t in fig.data if isinstance(t, go.Heatmap) and t.name]
+
+
+def test_one_frame_per_row_with_a_slider_step_and_play_pause() -> None:
+    fig = plots.reading_animation(_image(), _traced(), NAMES)
+    assert len(fig.frames) == 28
+    assert [f.name for f in fig.frames] == [str(t) for t in range(1, 29)]
+    slider = fig.layout.sliders[0]
+    assert [list(s.args[0]) for s in slider.steps] == [[str(t)] for t in range(1, 29)]
+    assert all(s.method == "animate" for s in slider.steps)
+    play, pause = fig.layout.updatemenus[0].buttons
+    assert "Play" in play.label and play.method == "animate" and play.args[0] is None
+    assert "Pause" in pause.label and list(pause.args[0]) == [None]
+
+
+@pytest.mark.parametrize("t", [0, 9, 27])
+def test_frame_outlines_row_t_and_dims_the_rows_below(t: int) -> None:
+    fig = plots.reading_animation(_image(), _traced(), NAMES)
+    image_axes = (fig.data[0].xaxis, fig.data[0].yaxis)
+    shapes = [s for s in fig.frames[t].layout.shapes if (s.xref, s.yref) == image_axes]
+    dim, outline = shapes
+    assert (outline.y0, outline.y1) == (t + 0.5, t + 1.5)  # rows are numbered 1..28 on the axis
+    assert outline.line.width > 0 and outline.fillcolor is None
+    assert (dim.y0, dim.y1) == (t + 1.5, 28.5) and dim.fillcolor is not None
+    assert fig.frames[t].layout.title.text.startswith(f"After row {t + 1}:")
+
+
+def test_frame_bars_are_the_probabilities_after_that_row() -> None:
+    steps = _traced()
+    fig = plots.reading_animation(_image(), steps, NAMES)
+    (outline,) = [t for t in fig.data if isinstance(t, go.Bar)]  # the answer after the last row
+    assert np.allclose(outline.y, steps.probs[0, -1].numpy(), atol=1e-6)
+    assert list(outline.x) == NAMES
+    bar_axes = (outline.xaxis, outline.yaxis)
+    for t, frame in enumerate(fig.frames):
+        assert not frame.data  # frames move shapes only; the traces stay put
+        bars = [s for s in frame.layout.shapes if (s.xref, s.yref) == bar_axes]
+        assert [round((s.x0 + s.x1) / 2) for s in bars] == list(range(10))
+        heights = np.array([s.y1 - s.y0 for s in bars])
+        assert heights.sum() == pytest.approx(1.0, abs=1e-5)
+        assert np.allclose(heights, steps.probs[0, t].numpy(), atol=1e-6)
+        best = int(heights.argmax())
+        assert bars[best].fillcolor != bars[(best + 1) % 10].fillcolor
+
+
+def test_belief_curve_per_class_and_the_lock_in_row() -> None:
+    steps = _traced()
+    fig = plots.reading_animation(_image(), steps, NAMES)
+    lines = {t.name: t for t in fig.data if isinstance(t, go.Scatter)}
+    for c, name in enumerate(NAMES):
+        assert np.allclose(lines[name].y, steps.probs[0, :, c].numpy(), atol=1e-6)
+        assert list(lines[name].x) == list(range(1, 29))
+    lock = locks_in_at(steps.probs[0])
+    assert list(lines[f"locks in at row {lock + 1}"].x) == [lock + 1, lock + 1]
+    final = int(steps.probs[0, -1].argmax())
+    assert lines[NAMES[final]].line.width > lines[NAMES[(final + 1) % 10]].line.width
+
+
+@pytest.mark.parametrize(
+    ("cell", "layers", "expected"),
+    [("lstm", 1, ["hidden state h", "cell state c", "input gate i", "forget gate f",
+                  "output gate o"]),
+     ("gru", 1, ["hidden state h", "reset gate r", "update gate z"]),
+     ("rnn_tanh", 1, ["hidden state h"]),
+     ("rnn_relu", 2, ["hidden state h, layer 1", "hidden state h, layer 2"])],
+)  # fmt: skip
+def test_heatmaps_per_cell(cell: str, layers: int, expected: list[str]) -> None:
+    steps = _traced(cell, num_layers=layers)
+    fig = plots.reading_animation(_image(), steps, NAMES)
+    assert _heatmap_titles(fig) == expected
+    hidden = next(t for t in fig.data if t.name == expected[0])
+    assert np.allclose(np.asarray(hidden.z), steps.hidden[0, 0, 0].numpy().T, atol=1e-6)
+
+
+def test_gate_heatmaps_fill_in_as_the_rows_are_read() -> None:
+    fig = plots.reading_animation(_image(), _traced("gru"), NAMES)
+    gate = next(t for t in fig.data if t.name == "update gate z")
+    masks = [s for s in fig.frames[4].layout.shapes if (s.xref, s.yref) == (gate.xaxis, gate.yaxis)]
+    (mask,) = masks
+    assert (mask.x0, mask.x1) == (5.5, 28.5)  # steps 6..28 still covered after row 5
+    assert (gate.zmin, gate.zmax) == (0, 1)
+
+
+def test_large_hidden_state_is_subsampled_and_the_figure_stays_light() -> None:
+    steps = _traced("lstm", hidden=100)
+    fig = plots.reading_animation(_image(), steps, NAMES)
+    heatmaps = [t for t in fig.data if isinstance(t, go.Heatmap) and t.name]
+    assert all(np.asarray(t.z).shape == (64, 28) for t in heatmaps)
+    assert len(set(heatmaps[0].y)) == 64
+    assert len(fig.to_json()) < 600_000
+
+
+def test_a_short_read_has_one_frame_per_row_read() -> None:
+    fig = plots.reading_animation(_image(6), _traced(rows=6), NAMES)
+    assert len(fig.frames) == 6
+    assert np.asarray(fig.data[0].z).shape == (6, 28)
+
+
+def test_belief_figure_and_probability_bars() -> None:
+    belief = _traced().probs[0].numpy()
+    fig = plots.belief_figure(belief, NAMES)
+    assert [t.name for t in fig.data][:10] == NAMES
+    assert fig.data[-1].name.startswith("locks in at row")
+    bars = plots.probability_bars(belief[-1], NAMES).data[0]
+    assert sum(bars.y) == pytest.approx(1.0, abs=1e-5)
+    best = int(belief[-1].argmax())
+    assert bars.marker.color[best] != bars.marker.color[(best + 1) % 10]
+
+
+def test_compare_and_importance_figures() -> None:
+    before, after = np.full(10, 0.1), np.eye(10)[3]
+    fig = plots.compare_bars(before, after, NAMES)
+    assert [t.name for t in fig.data] == ["original", "edited"]
+    assert list(fig.data[1].y) == list(after)
+    shares = {"RNN": np.linspace(0, 1, 28), "LSTM": np.ones(28) / 28}
+    fig = plots.importance_figure(shares)
+    assert [t.name for t in fig.data] == ["RNN", "LSTM"]
+    assert list(fig.data[0].x) == list(range(1, 29))
+    assert fig.data[0].xaxis != fig.data[1].xaxis  # side by side, not overlaid
+
+
+def test_stages_figure_shows_every_stage() -> None:
+    canvas = Image.new("L", (280, 280), 0)
+    ImageDraw.Draw(canvas).line([(70, 60), (210, 60), (120, 230)], fill=255, width=28)
+    pre = preprocess(np.asarray(canvas))
+    fig = plots.stages_figure(pre)
+    assert len(fig.data) == 4
+    assert np.asarray(fig.data[0].z).shape == (140, 140)  # the canvas, shown at half resolution
+    assert np.array_equal(np.asarray(fig.data[2].z), pre.image)
+    assert fig.data[3].ygap > 0  # the 28 rows, spaced apart
+    naive = plots.stages_figure(pre, naive=True)
+    assert len(naive.data) == 5 and np.array_equal(np.asarray(naive.data[4].z), pre.naive)

@@ -1,0 +1,109 @@
+"""Tests for rnnviz.plots.training: each figure holds the numbers it was given."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from rnnviz.metrics import compute_metrics
+from rnnviz.plots.training import (
+    accuracy_figure,
+    curves,
+    ema,
+    for_projector,
+    loss_figure,
+    per_class_figure,
+    rows_figure,
+)
+
+
+def test_ema_is_bias_corrected() -> None:
+    assert ema([2.0, 2.0, 2.0], 0.9) == pytest.approx([2.0, 2.0, 2.0])
+    assert ema([1.0, 0.0], 0.5) == pytest.approx([1.0, 1 / 3])
+    assert ema([], 0.9) == []
+    with pytest.raises(ValueError, match="smooth"):
+        ema([1.0], 1.0)
+
+
+def test_loss_figure_has_raw_and_smoothed_traces() -> None:
+    fig = loss_figure([1, 2, 3], [2.0, 1.0, 0.5], smooth=0.5)
+    assert [t.name for t in fig.data] == ["loss", "smoothed (EMA 0.5)"]
+    raw, smooth = fig.data
+    assert list(raw.x) == [1, 2, 3] and list(raw.y) == [2.0, 1.0, 0.5]
+    assert list(smooth.y) == pytest.approx(ema([2.0, 1.0, 0.5], 0.5))
+    assert smooth.y[-1] > 0.5  # smoothing lags behind a falling loss
+
+
+def test_loss_figure_thins_long_runs_and_starts_empty() -> None:
+    steps = list(range(1, 10_001))
+    fig = loss_figure(steps, [1.0] * len(steps), max_points=1000)
+    assert len(fig.data[0].x) == 1000 and fig.data[0].x[1] == 11
+    empty = loss_figure([], [])
+    assert len(empty.data) == 2 and len(empty.data[0].x) == 0
+    with pytest.raises(ValueError):
+        loss_figure([1, 2], [1.0])
+
+
+def test_accuracy_figure_train_and_validation() -> None:
+    fig = accuracy_figure([1, 2], [0.5, 0.8], [0.6, 0.85])
+    assert [t.name for t in fig.data] == ["train", "validation"]
+    assert list(fig.data[0].y) == [0.5, 0.8] and list(fig.data[1].y) == [0.6, 0.85]
+    assert list(fig.data[1].x) == [1, 2]
+
+
+def test_accuracy_figure_without_validation_has_one_trace() -> None:
+    fig = accuracy_figure([1], [0.5], [math.nan])
+    assert [t.name for t in fig.data] == ["train"]
+
+
+def test_empty_accuracy_figure_says_when_it_fills() -> None:
+    fig = accuracy_figure([], [], [])
+    assert len(fig.data) == 1 and len(fig.data[0].x) == 0
+    assert "first epoch" in fig.layout.annotations[0].text
+    assert tuple(fig.layout.yaxis.range) == (0.0, 1.0)
+
+
+def test_per_class_figure_groups_three_scores_by_class() -> None:
+    metrics = compute_metrics([0, 0, 1, 1, 2], [0, 1, 1, 1, 2], ["cat", "dog", "eel"])
+    fig = per_class_figure(metrics.to_dict()["per_class"])
+    assert [t.name for t in fig.data] == ["Precision", "Recall", "F1"]
+    assert all(list(t.x) == ["cat", "dog", "eel"] for t in fig.data)
+    precision, recall, _ = fig.data
+    assert list(precision.y) == pytest.approx([1.0, 2 / 3, 1.0])
+    assert list(recall.y) == pytest.approx([0.5, 1.0, 1.0])
+    assert fig.layout.barmode == "group"
+
+
+def test_rows_figure_shows_the_image_and_its_rows_as_steps() -> None:
+    image = np.arange(28 * 28, dtype=np.uint8).reshape(28, 28)
+    fig = rows_figure(image)
+    assert len(fig.data) == 2
+    picture, sequence = fig.data
+    assert np.array_equal(np.array(picture.z), image)
+    assert np.array_equal(np.array(sequence.z), image.T)  # column t is row t
+    assert list(sequence.x) == list(range(1, 29))
+    with pytest.raises(ValueError):
+        rows_figure(np.zeros(28))
+
+
+def test_curves_prefer_the_full_history_over_events() -> None:
+    events = {
+        "step": [{"step": 1, "loss": 2.0}, {"step": 2, "loss": 1.5}],
+        "epoch": [{"epoch": 1, "train_acc": 0.4, "val_acc": 0.5}],
+    }
+    live = curves(events)
+    assert live.steps == [1, 2] and live.losses == [2.0, 1.5]
+    assert live.epochs == [1] and live.train_acc == [0.4] and live.val_acc == [0.5]
+    history = {"step": [1, 2, 3], "loss": [2, 1, 0.5], "epoch": [1], "train_acc": [0.4],
+               "val_acc": [0.5]}  # fmt: skip
+    done = curves(events, {"history": history})
+    assert done.steps == [1, 2, 3] and done.losses == [2, 1, 0.5]
+    assert curves({}, {}).steps == []  # a job that failed before its first step
+
+
+def test_for_projector_enlarges_type_and_height() -> None:
+    fig = for_projector(loss_figure([1], [1.0]), height=600)
+    assert fig.layout.height == 600 and fig.layout.font.size >= 18
+    assert fig.layout.xaxis.tickfont.size >= 18 and fig.layout.legend.font.size >= 18
