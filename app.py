@@ -1,8 +1,14 @@
 """rnnviz: the navigation frame and the shared sidebar. Pages live in pages/."""
 
-import streamlit as st
+import os
 
-from pages._shared import sidebar
+# Training threads share the cores with Streamlit's script runs; OpenMP's spin-waiting then costs
+# a CPU job up to 4x. Waiting passively must be chosen before torch (its OpenMP) is first loaded.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import streamlit as st  # noqa: E402
+
+from pages._shared import sidebar  # noqa: E402
 
 st.set_page_config(page_title="rnnviz", page_icon=":material/replay:", layout="wide")
 

@@ -143,23 +143,26 @@ class JobManager:
             return [self._snap(j) for j in self._jobs.values() if owner in (None, j.owner)]
 
     def pause(self, job_id: str) -> None:
+        """Pause a running job; an unknown or finished job is left alone (a stale tab's click)."""
         with self._lock:
-            job = self._jobs[job_id]
-            if job.state == "running":
+            job = self._jobs.get(job_id)
+            if job is not None and job.state == "running":
                 job.control.pause()
                 job.state, job.message = "paused", "paused"
 
     def resume(self, job_id: str) -> None:
         with self._lock:
-            job = self._jobs[job_id]
-            if job.state == "paused":
+            job = self._jobs.get(job_id)
+            if job is not None and job.state == "paused":
                 job.control.resume()
                 job.state, job.message = "running", "running"
 
     def cancel(self, job_id: str) -> None:
         """A queued job never starts; a running or paused one stops within one step."""
         with self._lock:
-            job = self._jobs[job_id]
+            job = self._jobs.get(job_id)
+            if job is None:
+                return
             if job.state == "queued":
                 self._queue.remove(job_id)
                 job.state, job.message, job.finished = (

@@ -163,3 +163,14 @@ def test_never_more_than_max_running(limit: int) -> None:
     for job_id in ids:
         manager.wait(job_id, timeout=20)
     assert peak == limit
+
+
+def test_controls_on_unknown_or_finished_jobs_do_nothing() -> None:
+    manager = JobManager(max_running=1)
+    for action in (manager.pause, manager.resume, manager.cancel):
+        action("job-404")  # a stale tab's click: no error
+    done = manager.submit(lambda c, e: {"message": "ok"}, owner="a", title="t")
+    manager.wait(done, timeout=10)
+    manager.cancel(done)
+    manager.pause(done)
+    assert manager.snapshot(done).state == "done"  # type: ignore[union-attr]
