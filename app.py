@@ -6,9 +6,9 @@ import os
 # a CPU job up to 4x. Waiting passively must be chosen before torch (its OpenMP) is first loaded.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import streamlit as st  # noqa: E402
+import streamlit as st
 
-from pages._shared import sidebar  # noqa: E402
+from pages._shared import sidebar
 
 st.set_page_config(page_title="rnnviz", page_icon=":material/replay:", layout="wide")
 
