@@ -1,0 +1,194 @@
+"""Memory lab: train small recurrent nets on tasks that need memory, and see what they keep."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import streamlit as st
+
+from pages import _shared as app
+from rnnviz import memory as lab
+from rnnviz.jobs import JobFn, JobSnapshot
+from rnnviz.memory_tasks import MAX_BITS, MAX_LENGTH
+from rnnviz.models import CELLS
+from rnnviz.plots import memory as plots
+from rnnviz.training import resolve_device
+
+app.run_through_the_frame()
+
+DEVICE = resolve_device("auto")
+NAMES = {c: CELLS[c][0] for c in lab.MEMORY_CELLS} | {"ce": "cross-entropy", "mse": "squared error"}
+RECALL = [("length", "Length L", MAX_LENGTH), ("position", "Position K", MAX_LENGTH),
+          ("cell", "Cell", lab.MEMORY_CELLS), ("hidden_size", "Hidden size", 1024),
+          ("steps", "Training steps", 10**6)]  # fmt: skip
+ADD = [("bits", "Bits per number", MAX_BITS), ("loss", "Loss", lab.ADD_LOSSES), *RECALL[2:]]
+ACTIONS = {"recall": "Start training", "hidden": "Sweep hidden sizes 2, 5, 10",
+           "distance": "Accuracy against distance L − K", "add": "Start training"}  # fmt: skip
+RECALL_LESSON = ("The network reads L random digits, one per step, and must then name the digit at "
+                 "position K: its state has to carry that digit for L − K steps.")  # fmt: skip
+ADD_LESSON = ("The network reads two binary numbers side by side, least significant bit first, and "
+              "writes their sum bit by bit: its state has to carry the carry.")  # fmt: skip
+SEED = "The seed reported a vanilla RNN at 16 %, 30 % and 96 % with hidden sizes 2, 5, 10 (✕)."
+
+
+def jobs_of(view: str) -> list[JobSnapshot]:
+    """This tab's jobs of one view ("recall", "hidden", "distance", "add") from the last click."""
+    mine = [s for s in app.job_manager().jobs(app.owner_id()) if s.config.get("view") == view]
+    return [s for s in mine if s.config["batch"] == mine[-1].config["batch"]]
+
+
+def busy(*views: str) -> bool:
+    return any(s.active for view in views for s in jobs_of(view))
+
+
+def submit(view: str, jobs: list[tuple[str, JobFn, dict[str, Any]]]) -> None:
+    batch = uuid.uuid4().hex[:8]  # the jobs of one click are shown together
+    for title, fn, config in jobs:
+        meta = {**config, "view": view, "batch": batch}
+        app.job_manager().submit(fn, owner=app.owner_id(), title=title, kind="memory", config=meta)
+    st.rerun()  # the whole page, so that the live view ticks
+
+
+def stop(*views: str) -> None:
+    for snap in (s for view in views for s in jobs_of(view) if s.active):
+        app.job_manager().cancel(snap.id)
+
+
+def settings(prefix: str, make: Callable[..., Any], fields: list[tuple[str, str, Any]]) -> Any:
+    """One widget per config field, defaults from the config; the config, or None and an error."""
+    defaults, values = make(), {}
+    for column, (name, label, limit) in zip(st.columns(len(fields)), fields, strict=True):
+        key, value = f"{prefix}.{name}", getattr(defaults, name)
+        if isinstance(limit, int):
+            values[name] = int(column.number_input(label, 1, limit, value, key=key))
+        else:
+            values[name] = column.selectbox(label, limit, limit.index(value), NAMES.get, key=key)
+    try:
+        return make(**values)
+    except ValueError as err:
+        st.error(f"Cannot train with these settings: {err}", icon="🚫")
+        return None
+
+
+def buttons(tab: str, views: tuple[str, ...], blocked: bool) -> str | None:
+    """The tab's action buttons and its Stop; the view whose button was clicked, if any."""
+    row, clicked = st.container(horizontal=True), None
+    for view in views:
+        kind = "primary" if view == views[0] else "secondary"
+        if row.button(
+            ACTIONS[view], key=f"{tab}.{view}", type=kind, disabled=blocked or busy(view)
+        ):
+            clicked = view
+    row.button("Stop", key=f"{tab}.stop", on_click=stop, args=views, disabled=not busy(*views))
+    return clicked
+
+
+def status(snap: JobSnapshot) -> None:
+    if snap.state == "queued":
+        st.info(f"{snap.title}: {snap.message}; it starts when the jobs ahead of it finish.")
+    elif snap.active:
+        st.progress(snap.progress, text=f"{snap.title}: {snap.message} · {snap.progress:.0%}")
+    elif snap.state != "done":
+        (st.error if snap.state == "failed" else st.warning)(f"{snap.title}: {snap.message}.")
+
+
+def live(body: Callable[..., None], views: tuple[str, ...], *args: Any) -> None:
+    """`body(*args)` in a fragment that refreshes every second while a job of `views` runs."""
+    ticking = busy(*views)
+
+    def view() -> None:
+        body(*args)
+        if busy(*views) != ticking:
+            st.rerun()  # the whole page: to start or to stop ticking
+
+    st.fragment(view, run_every=1.0 if ticking else None)()
+
+
+def as_job(fn: Callable[..., Any], *args: Any) -> JobFn:
+    """`fn(*args, device=, control=, emit=)` as a job; a sweep's rows become {"rows": rows}."""
+
+    def job(control: Any, emit: Any) -> dict[str, Any]:
+        out = fn(*args, device=DEVICE, control=control, emit=emit)
+        return out if isinstance(out, dict) else {"rows": out}
+
+    return job
+
+
+def recall_job(view: str, config: lab.RecallConfig, gated: bool) -> tuple[str, JobFn]:
+    """The job behind one of the recall tab's buttons: a training run or a sweep."""
+    cells = ["rnn_tanh", "lstm", "gru"]
+    if view == "hidden":
+        cells = cells if gated else cells[:1]
+        return "Sweep over hidden sizes", as_job(lab.sweep_hidden, cells, [2, 5, 10], config)
+    if view == "distance":
+        far = sorted({config.length * q // 4 for q in range(4)} | {config.length - 1})
+        return f"Sweep over L − K = {far}", as_job(lab.sweep_distance, cells, far, config)
+    title = f"{NAMES[config.cell]} H={config.hidden_size}, K={config.position} of L={config.length}"
+    return title, as_job(lab.train_recall, config)
+
+
+def recall_view(config: lab.RecallConfig | None, gated: bool) -> None:
+    if (view := buttons("recall", ("recall", "hidden", "distance"), config is None)) and config:
+        submit(view, [(*recall_job(view, config, gated), config.to_dict())])
+    for snap in jobs_of("recall"):
+        status(snap)
+        st.plotly_chart(plots.curves_figure({"": snap.events}), key="recall.curves")
+        if "model" not in (result := snap.result or {}):
+            continue
+        done = lab.RecallConfig(**result["config"])
+        st.success(f"Test accuracy **{result['test_accuracy']:.1%}** on {done.test_size} held-out "
+                   f"sequences (chance 10 %) after {result['steps']} steps.")  # fmt: skip
+        samples = lab.recall_examples(result["model"], done, 8, device=DEVICE)
+        st.plotly_chart(plots.recall_samples_figure(samples, done.position), key="recall.samples")
+    for place, view in zip(st.columns(2), ("hidden", "distance"), strict=True):
+        for snap in jobs_of(view):
+            with place:
+                status(snap)
+                draw = (
+                    plots.hidden_sweep_figure if view == "hidden" else plots.distance_sweep_figure
+                )
+                st.plotly_chart(draw(plots.sweep_rows(snap.events)), key=view)
+
+
+def add_view(configs: list[lab.AddConfig]) -> None:
+    if buttons("add", ("add",), not configs):
+        title = "{} H={}, {} loss, {}-bit sums".format
+        jobs = [(title(NAMES[c.cell], c.hidden_size, c.loss.upper(), c.bits), c) for c in configs]
+        submit("add", [(name, as_job(lab.train_add, c), c.to_dict()) for name, c in jobs])
+    snaps = jobs_of("add")
+    label = {s.id: s.config["loss"].upper() if len(snaps) > 1 else "" for s in snaps}
+    for snap in snaps:
+        status(snap)
+    if snaps:
+        runs = {label[s.id]: s.events for s in snaps}
+        st.plotly_chart(plots.curves_figure(runs), key="add.curves")
+    if not (done := {label[s.id]: s.result or {} for s in snaps if "model" in (s.result or {})}):
+        return
+    st.plotly_chart(plots.add_scores_figure(done), key="add.scores")
+    st.markdown("**A worked example**: two numbers of your choice, added bit by bit.")
+    a_col, b_col, _ = st.columns([1, 1, 3])
+    a = int(a_col.number_input("a", 0, 2**MAX_BITS - 1, 173, key="add.a"))
+    b = int(b_col.number_input("b", 0, 2**MAX_BITS - 1, 94, key="add.b"))
+    for name, result in done.items():
+        config = lab.AddConfig(**result["config"])
+        example = lab.add_example(result["model"], config, a, b, device=DEVICE)
+        st.plotly_chart(plots.add_example_figure(example, label=name), key=f"add.example.{name}")
+
+
+st.title("Memory lab")
+recall_tab, add_tab = st.tabs(["Recall the digit at position K", "Add two binary numbers"])
+with recall_tab:
+    st.markdown(RECALL_LESSON)
+    recall = settings("recall", lab.RecallConfig, RECALL)
+    gated = st.toggle("Sweeps: LSTM and GRU next to the vanilla RNN", key="recall.gated")
+    st.caption(SEED)
+    live(recall_view, ("recall", "hidden", "distance"), recall, gated)
+with add_tab:
+    st.markdown(ADD_LESSON)
+    add = settings("add", lab.AddConfig, ADD)
+    both = st.toggle("Train both CE and MSE and compare them", key="add.both")
+    losses = lab.ADD_LOSSES if both else [add.loss] if add else []
+    live(add_view, ("add",), [replace(add, loss=loss) for loss in losses] if add else [])
