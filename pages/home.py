@@ -20,14 +20,14 @@ from rnnviz.runs import run_title, training_job
 
 app.run_through_the_frame()
 
-PAGES = [
-    ("pages/train.py", "🏋️", "Train", "pick an architecture and watch loss and accuracy live"),
-    ("pages/evaluate.py", "📊", "Evaluate", "test accuracy, confusion matrix and the mistakes"),
-    ("pages/compare.py", "📈", "Compare", "several runs side by side: cells, sizes, optimisers"),
-    ("pages/inside.py", "🔬", "Inside the RNN", "hidden state and gates, one row at a time"),
-    ("pages/draw.py", "✏️", "Draw", "draw a digit and see how the prediction forms row by row"),
-    ("pages/memory_lab.py", "🧠", "Memory lab", "how far back can each cell remember?"),
-]
+PAGES = {  # label and icon come from app.py's st.navigation
+    "pages/train.py": "pick an architecture and watch loss and accuracy grow live",
+    "pages/evaluate.py": "test accuracy, confusion matrix and the mistakes behind it",
+    "pages/compare.py": "several runs side by side: cells, sizes, optimisers",
+    "pages/inside.py": "hidden state and gates, one row at a time",
+    "pages/draw.py": "draw a digit and see how the prediction forms row by row",
+    "pages/memory_lab.py": "how far back can each cell remember?",
+}
 
 
 def quick_preset() -> str:
@@ -62,9 +62,9 @@ def example() -> None:
     st.plotly_chart(rows_figure(image), key="rows")
     name = data.info.class_names[label]
     st.caption(
-        f"A {data.info.title} test image (label **{name}**). An RNN reads it top to bottom: row t "
-        "of 28 pixels is its input at time step t, and after row 28 its hidden state has to "
-        "hold everything it needs to name the class. A CNN, by contrast, sees all pixels at once."
+        f"One {data.info.title} test image (label **{name}**). An RNN reads it top to bottom: "
+        "row t of 28 pixels is its input at time step t, and after row 28 its hidden state has "
+        "to hold everything it needs to name the class. A CNN sees all pixels at once."
     )
 
 
@@ -77,13 +77,13 @@ example()
 
 st.subheader("Start here")
 left, right = st.columns([1, 2])
-if left.button("Train a quick model", type="primary", icon="🚀"):
+if left.button("Train a quick model", type="primary", icon=":material/rocket_launch:"):
     train_quick_model()
 preset = PRESETS[quick_preset()]
 right.caption(f"Runs the **{preset.title}** preset on {app.device_label()}: {preset.lesson}")
 
 st.subheader("The pages")
-for path, icon, title, purpose in PAGES:
+for path, purpose in PAGES.items():
     link, text = st.columns([1, 3], vertical_alignment="center")
-    link.page_link(path, label=title, icon=icon)
+    link.page_link(path)
     text.caption(purpose)

@@ -53,7 +53,7 @@ _PRESETS = [
         "quick-cpu",
         "Quick demo (CPU): LSTM 1x128 on MNIST",
         "A first model in under a minute on a laptop: watch loss fall and accuracy climb.",
-        _run("lstm", 128, 1, lr=3e-3, batch_size=128, epochs=4, schedule="one_cycle"),
+        _run("lstm", 128, 1, lr=3e-3, batch_size=128, epochs=3, schedule="one_cycle"),
         None,
         "cpu",
     ),

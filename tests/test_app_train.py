@@ -83,8 +83,7 @@ def test_a_tiny_run_on_digits_finishes_with_curves_and_a_checkpoint(app_env: Pat
     meta = json.loads(folder.read_text())
     assert meta["model"]["hidden_size"] == 16 and meta["status"] == "done"
     assert folder.parent.name in message
-    # AppTest drops the sidebar's elements after a page switch; its state is still there.
-    assert at.session_state["checkpoint_path"] == str(folder.parent)
+    assert at.sidebar.selectbox(key="sidebar_model").value == str(folder.parent)
     assert meta["test_metrics"]["accuracy"] > 0.3  # it learned: chance is 0.1
     assert f"{meta['test_metrics']['accuracy']:.2%}" in message
 

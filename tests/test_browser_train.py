@@ -42,16 +42,13 @@ def wait_for(check: Any, started: float, what: str, limit: float) -> float:
 @pytest.mark.browser
 def test_a_tiny_run_grows_its_curves_live_and_finishes(page: Any, app_url: str) -> None:
     page.set_viewport_size({"width": 1400, "height": 1900})  # the whole page in each screenshot
-    # Open the app at its root first: a fresh server whose first request is a deep link runs
-    # pages/ as a multipage app of Streamlit's first kind, without app.py's frame and sidebar.
-    page.goto(app_url)
-    wait_idle(page)
-    page.goto(f"{app_url}/train?{TINY}")
+    page.goto(f"{app_url}/train?{TINY}")  # a shared link, possibly the server's first visit
+    page.get_by_role("heading", name="Train", exact=True).wait_for()
+    start = page.get_by_role("button", name="Start training")
+    start.wait_for()
     wait_idle(page)
     assert page.get_by_text("Device:").count() == 1  # the shared sidebar is there
-    assert page.get_by_role("heading", name="Train", exact=True).is_visible()
     assert page.locator('[data-testid="stException"]').count() == 0
-    start = page.get_by_role("button", name="Start training")
     assert start.is_enabled()
 
     clicked = time.monotonic()
@@ -80,7 +77,7 @@ def test_a_tiny_run_grows_its_curves_live_and_finishes(page: Any, app_url: str) 
 
     page.get_by_role("link", name="Evaluate").first.click()
     page.wait_for_url("**/evaluate**")
+    page.get_by_role("heading", name="Evaluate", exact=True).first.wait_for()
     wait_idle(page)
-    assert page.get_by_role("heading", name="Evaluate", exact=True).first.is_visible()
     assert page.locator('[data-testid="stException"]').count() == 0
     shot(page, "train-then-evaluate")

@@ -117,6 +117,8 @@ def loss_figure(
         margin=MARGIN,
         legend=_TOP_LEGEND,
     )
+    if len(steps) <= 10:
+        fig.update_xaxes(dtick=1)  # whole steps while there are only a few
     return fig
 
 
