@@ -133,9 +133,21 @@ def device_label() -> str:
     return "CPU"
 
 
+def controls_locked() -> bool:
+    """The server keeps everyone in class mode, with no way to the full controls."""
+    return os.environ.get("RNNVIZ_LOCK_CONTROLS") == "1"
+
+
 def class_mode() -> bool:
-    """Projector mode: presets and Start/Stop only, large charts (`?class=1`)."""
-    return st.query_params.get("class", "0") in ("1", "true", "yes")
+    """Projector mode: presets and Start/Stop only, large charts.
+
+    On with `?class=1`; `RNNVIZ_CLASS_MODE=1` makes it the default (then `?class=0` turns it off);
+    `RNNVIZ_LOCK_CONTROLS=1` keeps it on whatever the link says.
+    """
+    if controls_locked():
+        return True
+    default = "1" if os.environ.get("RNNVIZ_CLASS_MODE") == "1" else "0"
+    return st.query_params.get("class", default) in ("1", "true", "yes")
 
 
 def sidebar() -> None:

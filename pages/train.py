@@ -149,7 +149,7 @@ def use_preset() -> None:
 
 st.title("Train")
 load_url()
-lecture, locked = app.class_mode(), os.environ.get("RNNVIZ_LOCK_CONTROLS") == "1"
+lecture, locked = app.class_mode(), app.controls_locked()
 hint = "Choose a preset: a seed experiment and the test accuracy it reported"
 preset = st.selectbox("Preset", list(PRESETS), index=None, key="w.preset", on_change=use_preset,
                       placeholder=hint, format_func=lambda k: PRESETS[k].describe())  # fmt: skip

@@ -161,6 +161,29 @@ def test_class_mode_shows_presets_and_start_stop_only(
         assert "Dataset" in labels(at.selectbox) and not at.exception
 
 
+@pytest.mark.parametrize(
+    ("env", "query", "lecture"),
+    [
+        ({"RNNVIZ_CLASS_MODE": "1"}, {}, True),
+        ({"RNNVIZ_CLASS_MODE": "1"}, {"class": "0"}, False),
+        ({"RNNVIZ_LOCK_CONTROLS": "1"}, {"class": "0"}, True),
+        ({}, {}, False),
+    ],
+)
+def test_the_server_chooses_class_mode_and_may_lock_it(
+    app_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    env: dict[str, str],
+    query: dict[str, str],
+    lecture: bool,
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    at = app_test("pages/train.py", query=query)
+    assert not at.exception
+    assert ("Dataset" not in labels(at.selectbox)) is lecture
+
+
 def test_a_preset_fills_the_widgets(app_env: Path) -> None:
     at = app_test("pages/train.py")
     at.selectbox(key="w.preset").set_value("lstm-20-sgd").run()
