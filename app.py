@@ -7,8 +7,14 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import streamlit as st
+from streamlit import config
 
 from pages._shared import sidebar
+
+# A full gc.collect() after every script run (Streamlit's default) holds the GIL ~140 ms with torch
+# loaded and starves training threads; .streamlit/config.toml turns it off, and so does this for a
+# server started from another folder.
+config.set_option("runner.postScriptGC", False)
 
 st.set_page_config(page_title="rnnviz", page_icon=":material/replay:", layout="wide")
 

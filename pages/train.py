@@ -132,7 +132,8 @@ def live(run: RunConfig, blocked: bool, big: bool, ticking: bool) -> None:
         return
     st.markdown(f"**{snap.title}**")
     status(snap)
-    charts(snap, big)
+    if snap.state != "queued":  # a queued run has nothing to draw yet
+        charts(snap, big)
     adopt = not active and st.session_state.get(ADOPTED) != snap.id
     if adopt:
         st.session_state[ADOPTED] = snap.id

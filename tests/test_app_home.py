@@ -47,3 +47,17 @@ def test_train_a_quick_model_submits_and_opens_train(app_env: Path) -> None:
         stop.click().run()
     final = job_manager().wait(job.id, timeout=60)
     assert final.state in ("stopped", "done")
+
+
+def test_the_app_keeps_streamlit_from_collecting_garbage_after_every_run(app_env: Path) -> None:
+    """A full collection per rerun holds the GIL long enough to starve training threads."""
+    import tomllib
+
+    from streamlit import config
+
+    config.set_option("runner.postScriptGC", True)  # Streamlit's default
+    at = app_test("pages/home.py")
+    assert not at.exception
+    assert config.get_option("runner.postScriptGC") is False
+    with open(Path(__file__).parents[1] / ".streamlit" / "config.toml", "rb") as f:
+        assert tomllib.load(f)["runner"]["postScriptGC"] is False

@@ -233,6 +233,7 @@ def test_a_queued_run_shows_its_place_and_can_be_cancelled(
     try:
         button(at, "Start training").click().run()
         assert "queued, position 1" in at.info[0].value
+        assert not at.get("plotly_chart")  # no empty charts while it waits
         button(at, "Stop").click().run()
         assert not at.exception
         assert "cancelled before it started" in at.warning[0].value
