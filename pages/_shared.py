@@ -8,6 +8,7 @@ is kept in session state and mirrored in the URL (`?owner=...`) so a reloaded ta
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from streamlit.runtime.pages_manager import PagesManager
 
 from rnnviz.checkpoints import Checkpoint, CheckpointInfo, list_checkpoints, load_checkpoint
 from rnnviz.jobs import JobManager
+from rnnviz.runs import warm_up
 
 
 def run_through_the_frame() -> None:
@@ -46,6 +48,14 @@ _SYNCED_KEY = "sidebar_model_synced"  # what the picker and CHECKPOINT_KEY last 
 def job_manager() -> JobManager:
     limit = os.environ.get("RNNVIZ_MAX_JOBS")
     return JobManager(int(limit) if limit else None)
+
+
+@st.cache_resource
+def warm_up_in_background() -> threading.Thread:
+    """Once per process: what a first training run would otherwise wait for (see `warm_up`)."""
+    thread = threading.Thread(target=warm_up, args=(data_dir(),), name="rnnviz-warmup", daemon=True)
+    thread.start()
+    return thread
 
 
 class _Lease:
@@ -151,6 +161,7 @@ def class_mode() -> bool:
 
 
 def sidebar() -> None:
+    warm_up_in_background()
     owner_id()
     with st.sidebar:
         st.caption(f"Device: **{device_label()}**")

@@ -99,12 +99,13 @@ def status(snap: JobSnapshot) -> None:
         say(f"{text}; the model `{name}` is now selected in the sidebar.")
 
 
-def charts(snap: JobSnapshot, big: bool) -> None:
-    c = plots.curves(snap.events, snap.result)
+def charts(snap: JobSnapshot | None, big: bool) -> None:
+    """The run's curves; empty ones before any run, so the browser loads its chart code early."""
+    c = plots.curves(snap.events, snap.result) if snap else plots.Curves()
     figs = [plots.loss_figure(c.steps, c.losses)]
     figs.append(plots.accuracy_figure(c.epochs, c.train_acc, c.val_acc))
-    metrics = (snap.result or {}).get("test_metrics")
-    if metrics and snap.state in ("done", "stopped"):
+    metrics = (snap.result or {}).get("test_metrics") if snap else None
+    if snap and metrics and snap.state in ("done", "stopped"):
         figs.append(plots.per_class_figure(metrics["per_class"]))
     places = [*st.columns(2), st.container()]
     for place, fig, name in zip(places, figs, ("loss", "accuracy", "per_class"), strict=False):
@@ -129,6 +130,7 @@ def live(run: RunConfig, blocked: bool, big: bool, ticking: bool) -> None:
     row.button("Stop", on_click=jobs.cancel, args=[job_id], disabled=not active)
     if snap is None:
         st.caption(f"Nothing trained yet in this tab. Training runs on: {app.device_label()}.")
+        charts(None, big)
         return
     st.markdown(f"**{snap.title}**")
     status(snap)

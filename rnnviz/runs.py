@@ -16,12 +16,24 @@ import torch
 
 from rnnviz.checkpoints import safe_name, save_checkpoint
 from rnnviz.control import Control, EmitFn, ignore_event
-from rnnviz.data import DATASETS
+from rnnviz.data import DATASETS, DataConfig, default_dataset, load_dataset
 from rnnviz.jobs import JobFn
 from rnnviz.models import CELLS, count_parameters
-from rnnviz.training import RunConfig, TrainResult, train
+from rnnviz.training import RunConfig, TrainResult, resolve_device, train
 
 DEFAULT_RUNS_DIR = Path("runs")
+
+
+def warm_up(data_dir: str | None = None, device: str = "auto") -> None:
+    """Pay a process's one-off costs of a first run before anyone waits for them.
+
+    The first optimizer a process builds imports `torch._dynamo` (about 2 s on a 2-core CPU), and
+    the default dataset is read from disk once; a server calls this in a background thread.
+    """
+    import torch._dynamo  # noqa: F401  (torch.optim imports it on first use)
+
+    config = DataConfig(dataset=default_dataset(data_dir), data_dir=data_dir)
+    load_dataset(config, device=resolve_device(device))
 
 
 def run_title(run: RunConfig) -> str:

@@ -68,6 +68,9 @@ def test_renders_controls_from_the_configs(app_env: Path) -> None:
     assert at.number_input(key="w.lr").value == TrainConfig().lr
     assert at.selectbox(key="w.preset").value is None
     assert "Nothing trained yet" in at.caption[0].value
+    empty = charts(at)  # drawn before any run: the browser loads its chart code before Start
+    assert set(empty) == {"loss", "accuracy"}
+    assert [len(trace["x"]) for trace in empty["loss"]["data"]] == [0, 0]
 
 
 def test_a_tiny_run_on_digits_finishes_with_curves_and_a_checkpoint(app_env: Path) -> None:

@@ -366,3 +366,19 @@ def test_real_dataset(key: str) -> None:
     assert ds.test.labels.unique().tolist() == list(range(10))
     assert len(ds.info.class_names) == 10
     assert ds.train.images.max() == 255 and ds.train.images.min() == 0
+
+
+def test_warm_up_reads_the_default_dataset_ahead_of_the_first_run(
+    fake_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rnnviz import data
+    from rnnviz.runs import warm_up
+
+    key = ("mnist", str(fake_root.resolve()), "cpu")
+    monkeypatch.setattr(data, "_LOADED", {})
+    warm_up(str(fake_root), device="cpu")
+    assert list(data._LOADED) == [key]  # MNIST's files are here, so MNIST is the default
+    assert "torch._dynamo" in sys.modules  # what the first optimizer would import
+    cached = data._LOADED[key]
+    load_dataset(DataConfig(data_dir=str(fake_root), download=False))
+    assert data._LOADED[key] is cached  # the run reads nothing again
