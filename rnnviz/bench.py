@@ -5,13 +5,18 @@ The seeds' loop is the notebook classic: a torchvision MNIST dataset with `ToTen
 keeps the dataset as uint8 tensors on the device and slices batches out of them (plus fused Adam
 and a captured CUDA graph on a GPU). Both train an LSTM 2x128 with batch 100 and Adam 1e-3; each
 is timed over the same number of steps after a short warm-up and scaled to a full epoch, which is
-said in the report whenever fewer steps than an epoch were timed.
+said in the report whenever fewer steps than an epoch were timed. The two loops take turns for a few
+rounds and the medians are compared, so a busy spell on a shared machine slows both rather than
+one. A third timing, the same eager step on one batch held in memory, is the floor no data path can
+go below: where the model's arithmetic is most of a step (an LSTM on a small CPU), it bounds what
+any loop can gain over the seeds'.
 """
 
 from __future__ import annotations
 
 import gzip
 import shutil
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -66,14 +71,46 @@ def seed_loop(data_dir: str | None, device: torch.device, steps: int) -> tuple[f
                 break
             images = images.reshape(-1, 28, 28).to(device)  # (B, 1, 28, 28) -> (B, 28, 28)
             labels = labels.to(device)
-            loss = F.cross_entropy(model(images), labels)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
+            loss = _eager_step(model, optimizer, images, labels)
             if (i + 1) % 100 == 0:
                 loss.item()  # the seeds print the loss every 100 steps
         _sync(device)
         return (time.perf_counter() - start) / steps, len(loader)
+
+
+def bare_step(device: torch.device, steps: int) -> float:
+    """Seconds per step of the same eager step on one batch held in memory: no data path at all.
+
+    No loop that feeds this step can be faster than this, so the seed loop's time over it is the
+    most any data path alone can gain; a captured CUDA graph and fused Adam speed up the step
+    itself.
+    """
+    torch.manual_seed(0)
+    model = build_model(BENCH_MODEL).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    images = torch.randint(0, 256, (BATCH, 28, 28), dtype=torch.uint8, device=device)
+    labels = torch.randint(0, 10, (BATCH,), device=device)
+    start = 0.0
+    for i in range(WARMUP + steps):
+        if i == WARMUP:
+            _sync(device)
+            start = time.perf_counter()
+        _eager_step(model, optimizer, images, labels)
+    _sync(device)
+    return (time.perf_counter() - start) / steps
+
+
+def _eager_step(
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+) -> torch.Tensor:
+    loss = F.cross_entropy(model(images), labels)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return loss
 
 
 def rnnviz_loop(data_dir: str | None, device: torch.device, steps: int) -> tuple[float, str]:
@@ -108,34 +145,56 @@ def _sync(device: torch.device) -> None:
 
 
 def run_bench(
-    *, device: str = "auto", data_dir: str | None = None, steps: int | None = None
+    *,
+    device: str = "auto",
+    data_dir: str | None = None,
+    steps: int | None = None,
+    rounds: int = 3,
 ) -> dict[str, Any]:
     """Time both loops on one machine in one run; `speedup` is seed s/epoch over rnnviz s/epoch."""
+    if rounds < 1:
+        raise ValueError(f"rounds must be at least 1, got {rounds}")
     dev = resolve_device(device)
     steps = steps or (500 if dev.type == "cuda" else 40)
-    seed_step, epoch_steps = seed_loop(data_dir, dev, steps)
-    ours_step, fast_path = rnnviz_loop(data_dir, dev, steps)
+    seed_steps: list[float] = []
+    ours_steps: list[float] = []
+    bare_steps: list[float] = []
+    for _ in range(rounds):  # taking turns: a slow spell of the machine hits every loop
+        seed_step, epoch_steps = seed_loop(data_dir, dev, steps)
+        ours_step, fast_path = rnnviz_loop(data_dir, dev, steps)
+        seed_steps.append(seed_step)
+        ours_steps.append(ours_step)
+        bare_steps.append(bare_step(dev, steps))
     # rnnviz holds out a validation split, so its epoch has fewer steps; compare per-sample cost.
-    seed_epoch = seed_step * epoch_steps
-    ours_epoch = ours_step * epoch_steps
+    seed_epoch = statistics.median(seed_steps) * epoch_steps
+    ours_epoch = statistics.median(ours_steps) * epoch_steps
+    bare_epoch = statistics.median(bare_steps) * epoch_steps
     partial = steps < epoch_steps
     report: dict[str, Any] = {
         "device": device_name(dev),
         "model": "LSTM 2x128, batch 100, Adam 1e-3",
         "timed_steps": steps,
+        "rounds": rounds,
         "steps_per_epoch": epoch_steps,
         "scaled_from_partial_epoch": partial,
         "seed_seconds_per_epoch": seed_epoch,
         "rnnviz_seconds_per_epoch": ours_epoch,
         "rnnviz_fast_path": fast_path,
+        "bare_step_seconds_per_epoch": bare_epoch,
+        "data_path_speedup_limit": seed_epoch / bare_epoch,
         "speedup": seed_epoch / ours_epoch,
+        "round_speedups": [s / o for s, o in zip(seed_steps, ours_steps, strict=True)],
         "threads": torch.get_num_threads(),
     }
     scaled = f" (timed {steps} steps, scaled to {epoch_steps})" if partial else ""
+    turns = f", median of {rounds} rounds" if rounds > 1 else ""
     report["lines"] = [
         f"device: {report['device']} · {report['model']} · {report['threads']} threads",
-        f"seed loop (torchvision + ToTensor + DataLoader): {seed_epoch:.2f} s/epoch{scaled}",
-        f"rnnviz trainer ({fast_path}): {ours_epoch:.2f} s/epoch{scaled}",
+        f"seed loop (torchvision + ToTensor + DataLoader): {seed_epoch:.2f} s/epoch{scaled}{turns}",
+        f"rnnviz trainer ({fast_path}): {ours_epoch:.2f} s/epoch{scaled}{turns}",
+        f"the same eager step on one batch in memory: {bare_epoch:.2f} s/epoch{scaled}{turns}"
+        f" (feeding data faster gains at most {report['data_path_speedup_limit']:.2f}x)",
+        "speedup per round: " + ", ".join(f"{r:.2f}x" for r in report["round_speedups"]),
         f"speedup: {report['speedup']:.2f}x",
     ]
     return report

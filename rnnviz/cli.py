@@ -175,7 +175,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from rnnviz.bench import run_bench
 
-    report = run_bench(device=args.device, data_dir=args.data_dir, steps=args.steps)
+    report = run_bench(
+        device=args.device, data_dir=args.data_dir, steps=args.steps, rounds=args.rounds
+    )
     for line in report["lines"]:
         print(line)
     if args.json:
@@ -205,7 +207,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="the seeds' DataLoader loop against rnnviz's trainer")
     p.add_argument("--device", choices=list(DEVICES), default="auto")
     p.add_argument("--data-dir")
-    p.add_argument("--steps", type=int, default=None, help="steps timed per loop")
+    p.add_argument("--steps", type=int, default=None, help="steps timed per loop and round")
+    p.add_argument("--rounds", type=int, default=3, help="turns each loop takes; medians compared")
     p.add_argument("--json", action="store_true")
     add_memory_parser(sub)
     return parser

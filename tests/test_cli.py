@@ -58,12 +58,14 @@ def test_train_json_then_evaluate_json(tmp_path: Path, capsys: pytest.CaptureFix
 
 def test_bad_arguments_exit_2_with_one_line_and_no_traceback() -> None:
     for args in (["train", "--cell", "transformer"], ["train", "--hidden", "0",
-                 "--dataset", "digits"], ["evaluate", "/nonexistent/ckpt"]):  # fmt: skip
+                 "--dataset", "digits"], ["evaluate", "/nonexistent/ckpt"],
+                 ["bench", "--rounds", "0"]):  # fmt: skip
         proc = run_cli(*args)
         assert proc.returncode == 2, proc
         assert "Traceback" not in proc.stderr
         assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert "hidden_size=0" in run_cli("train", "--hidden", "0", "--dataset", "digits").stderr
+    assert "rounds must be at least 1, got 0" in run_cli("bench", "--rounds", "0").stderr
 
 
 def test_hostile_checkpoint_is_refused_and_runs_nothing(tmp_path: Path) -> None:
@@ -109,10 +111,17 @@ def test_predict_reports_blank_and_unreadable_files_per_line(
 @pytest.mark.slow
 def test_bench_reports_a_speedup_on_real_data(capsys: pytest.CaptureFixture[str]) -> None:
     data = real_data_dir()
-    assert main(["bench", "--device", "cpu", "--data-dir", data, "--steps", "5", "--json"]) == 0
+    args = ["bench", "--device", "cpu", "--data-dir", data, "--steps", "5", "--rounds", "2"]
+    assert main([*args, "--json"]) == 0
     report = last_json(capsys.readouterr().out)
     assert report["seed_seconds_per_epoch"] > 0 and report["rnnviz_seconds_per_epoch"] > 0
     assert report["speedup"] == pytest.approx(
         report["seed_seconds_per_epoch"] / report["rnnviz_seconds_per_epoch"]
     )
+    assert report["rounds"] == 2 and len(report["round_speedups"]) == 2
+    assert report["data_path_speedup_limit"] == pytest.approx(
+        report["seed_seconds_per_epoch"] / report["bare_step_seconds_per_epoch"]
+    )
+    low, high = sorted(report["round_speedups"])
+    assert low <= report["speedup"] * (1 + 1e-9) and report["speedup"] <= high * (1 + 1e-9)
     assert report["scaled_from_partial_epoch"] is True and report["steps_per_epoch"] == 600
