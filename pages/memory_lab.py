@@ -31,7 +31,8 @@ RECALL_LESSON = ("The network reads L random digits, one per step, and must then
                  "position K: its state has to carry that digit for L − K steps.")  # fmt: skip
 ADD_LESSON = ("The network reads two binary numbers side by side, least significant bit first, and "
               "writes their sum bit by bit: its state has to carry the carry.")  # fmt: skip
-SEED = "The seed reported a vanilla RNN at 16 %, 30 % and 96 % with hidden sizes 2, 5, 10 (✕)."
+SEED = ("The seed reported a vanilla RNN at 16 %, 30 % and 96 % with hidden sizes 2, 5, 10 "
+        "(the crosses on the sweep chart).")  # fmt: skip
 
 
 def jobs_of(view: str) -> list[JobSnapshot]:
