@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from rnnviz.control import Control
 from rnnviz.data import DataConfig, data_root, load_dataset
 from rnnviz.models import ModelConfig, build_model
+from rnnviz.stepper import EagerStep
 from rnnviz.training import RunConfig, TrainConfig, device_name, resolve_device, train
 
 BENCH_MODEL = ModelConfig(cell="lstm", hidden_size=128, num_layers=2)
@@ -51,31 +52,32 @@ def _torchvision_root(data_dir: str | None, tmp: Path) -> Path:
     return tmp
 
 
-def seed_loop(data_dir: str | None, device: torch.device, steps: int) -> tuple[float, int]:
-    """Seconds per step of the seeds' loop, and the steps in one epoch."""
+def seed_loop(root: Path, device: torch.device, steps: int) -> tuple[float, int]:
+    """Seconds per step of the seeds' loop on torchvision's files under root; steps per epoch."""
     from torchvision import datasets, transforms
 
-    with tempfile.TemporaryDirectory() as tmp:
-        root = _torchvision_root(data_dir, Path(tmp))
-        train_set = datasets.MNIST(root, train=True, transform=transforms.ToTensor())
-        loader = torch.utils.data.DataLoader(train_set, batch_size=BATCH, shuffle=True)
-        torch.manual_seed(0)
-        model = build_model(BENCH_MODEL).to(device)
-        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-        start = 0.0
-        for i, (images, labels) in enumerate(loader):
-            if i == WARMUP:
-                _sync(device)
-                start = time.perf_counter()
-            if i == WARMUP + steps:
-                break
-            images = images.reshape(-1, 28, 28).to(device)  # (B, 1, 28, 28) -> (B, 28, 28)
-            labels = labels.to(device)
-            loss = _eager_step(model, optimizer, images, labels)
-            if (i + 1) % 100 == 0:
-                loss.item()  # the seeds print the loss every 100 steps
-        _sync(device)
-        return (time.perf_counter() - start) / steps, len(loader)
+    train_set = datasets.MNIST(root, train=True, transform=transforms.ToTensor())
+    loader = torch.utils.data.DataLoader(train_set, batch_size=BATCH, shuffle=True)
+    torch.manual_seed(0)
+    model = build_model(BENCH_MODEL).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    start = 0.0
+    for i, (images, labels) in enumerate(loader):
+        if i == WARMUP:
+            _sync(device)
+            start = time.perf_counter()
+        if i == WARMUP + steps:
+            break
+        images = images.reshape(-1, 28, 28).to(device)  # (B, 1, 28, 28) -> (B, 28, 28)
+        labels = labels.to(device)
+        loss = F.cross_entropy(model(images), labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        if (i + 1) % 100 == 0:
+            loss.item()  # the seeds print the loss every 100 steps
+    _sync(device)
+    return (time.perf_counter() - start) / steps, len(loader)
 
 
 def bare_step(device: torch.device, steps: int) -> float:
@@ -88,6 +90,7 @@ def bare_step(device: torch.device, steps: int) -> float:
     torch.manual_seed(0)
     model = build_model(BENCH_MODEL).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    step = EagerStep(model, optimizer, schedule=None, grad_clip=0.0)
     images = torch.randint(0, 256, (BATCH, 28, 28), dtype=torch.uint8, device=device)
     labels = torch.randint(0, 10, (BATCH,), device=device)
     start = 0.0
@@ -95,22 +98,9 @@ def bare_step(device: torch.device, steps: int) -> float:
         if i == WARMUP:
             _sync(device)
             start = time.perf_counter()
-        _eager_step(model, optimizer, images, labels)
+        step.step(images, labels)
     _sync(device)
     return (time.perf_counter() - start) / steps
-
-
-def _eager_step(
-    model: torch.nn.Module,
-    optimizer: torch.optim.Optimizer,
-    images: torch.Tensor,
-    labels: torch.Tensor,
-) -> torch.Tensor:
-    loss = F.cross_entropy(model(images), labels)
-    optimizer.zero_grad()
-    loss.backward()
-    optimizer.step()
-    return loss
 
 
 def rnnviz_loop(data_dir: str | None, device: torch.device, steps: int) -> tuple[float, str]:
@@ -159,12 +149,14 @@ def run_bench(
     seed_steps: list[float] = []
     ours_steps: list[float] = []
     bare_steps: list[float] = []
-    for _ in range(rounds):  # taking turns: a slow spell of the machine hits every loop
-        seed_step, epoch_steps = seed_loop(data_dir, dev, steps)
-        ours_step, fast_path = rnnviz_loop(data_dir, dev, steps)
-        seed_steps.append(seed_step)
-        ours_steps.append(ours_step)
-        bare_steps.append(bare_step(dev, steps))
+    with tempfile.TemporaryDirectory() as tmp:
+        root = _torchvision_root(data_dir, Path(tmp))  # once: the seeds' files for every round
+        for _ in range(rounds):  # taking turns: a slow spell of the machine hits every loop
+            seed_step, epoch_steps = seed_loop(root, dev, steps)
+            ours_step, fast_path = rnnviz_loop(data_dir, dev, steps)
+            seed_steps.append(seed_step)
+            ours_steps.append(ours_step)
+            bare_steps.append(bare_step(dev, steps))
     # rnnviz holds out a validation split, so its epoch has fewer steps; compare per-sample cost.
     seed_epoch = statistics.median(seed_steps) * epoch_steps
     ours_epoch = statistics.median(ours_steps) * epoch_steps
