@@ -8,11 +8,15 @@ that stores the config can always rebuild its model.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
 from torch import nn
+
+from rnnviz.data import IMAGE_SIZE
 
 # name -> (one-line description, is it recurrent?)
 CELLS: dict[str, tuple[str, bool]] = {
@@ -23,8 +27,6 @@ CELLS: dict[str, tuple[str, bool]] = {
     "cnn": ("Small CNN (no recurrence)", False),
     "cnn_lstm": ("CNN features, then an LSTM over the rows", True),
 }
-
-IMAGE_SIZE = 28  # rows = time steps, columns = inputs per step
 
 
 @dataclass(frozen=True)
@@ -174,3 +176,15 @@ def build_model(config: ModelConfig) -> nn.Module:
 
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
+
+
+@contextmanager
+def evaluating(model: nn.Module) -> Iterator[None]:
+    """Eval mode for the block; every submodule gets its own training flag back afterwards."""
+    modes = [(module, module.training) for module in model.modules()]
+    model.eval()
+    try:
+        yield
+    finally:
+        for module, training in modes:
+            module.training = training
