@@ -105,7 +105,7 @@ def checkpoint_label(info: CheckpointInfo) -> str:
     """Shipped models by their title; own runs by their folder name, which a rename changes."""
     acc = f" · {info.test_accuracy:.1%}" if info.test_accuracy is not None else ""
     if info.path.parent == SHIPPED_DIR:
-        return f"{info.meta.get('title', info.name)}{acc} (shipped)"
+        return f"{info.record.title or info.name}{acc} (shipped)"
     return f"{info.name}{acc}"
 
 

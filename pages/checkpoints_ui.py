@@ -69,7 +69,7 @@ def _delete(path: Path) -> None:
 def _table(infos: list[CheckpointInfo]) -> None:
     rows = [
         {
-            "Model": i.meta.get("title", i.name),
+            "Model": i.record.title or i.name,
             "Folder": i.name,
             "Kind": "shipped" if _is_shipped(i) else "yours",
             "Dataset": i.dataset,

@@ -11,8 +11,8 @@ from pages._shared import data_dir, run_through_the_frame, selected_checkpoint, 
 from pages.checkpoints_ui import manage_models
 from rnnviz.checkpoints import Checkpoint, CheckpointError
 from rnnviz.data import DatasetUnavailableError
-from rnnviz.evaluation import checkpoint_dataset
-from rnnviz.metrics import Metrics, confusion_pairs, evaluate
+from rnnviz.inference import checkpoint_dataset, evaluate
+from rnnviz.metrics import Metrics, confusion_pairs
 from rnnviz.plots import metrics as plots
 
 run_through_the_frame()
@@ -90,18 +90,20 @@ try:
     result = _evaluate(str(info.path), mtime, data_dir(), checkpoint)
     if isinstance(result, str):
         st.warning(f"{result}\n\nShowing the test metrics recorded when the model was trained.")
-        metrics = Metrics.from_dict(info.meta["test_metrics"])
+        if info.record.test_metrics is None:
+            raise KeyError("test_metrics")
+        metrics = info.record.test_metrics
     else:
         metrics, probs, labels = result
         images = checkpoint_dataset(checkpoint, data_dir=data_dir()).test.images.numpy()
         preds = probs.argmax(1)
-except (KeyError, TypeError) as e:
+except KeyError as e:
     _give_up(f"This model has no recorded test metrics to show instead ({e}).")
 except (CheckpointError, OSError, ValueError, RuntimeError) as e:
     _give_up(f"Could not evaluate {info.name}: {e}")
 
 names = list(metrics.class_names)
-st.caption(f"**{info.meta.get('title', info.name)}** on the {info.dataset} test set")
+st.caption(f"**{info.record.title or info.name}** on the {info.dataset} test set")
 cols = st.columns(4)
 cols[0].metric("Test accuracy", f"{metrics.accuracy:.2%}")
 cols[1].metric("Macro F1", f"{metrics.macro['f1']:.2%}")

@@ -16,7 +16,8 @@ from rnnviz.data import (
 )
 from rnnviz.plots.training import rows_figure
 from rnnviz.presets import PRESETS, preset_run
-from rnnviz.runs import run_title, training_job
+from rnnviz.record import run_title
+from rnnviz.runs import training_job
 
 app.run_through_the_frame()
 

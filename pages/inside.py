@@ -13,7 +13,7 @@ from pages._shared import (
 )
 from rnnviz import explain, reading
 from rnnviz.checkpoints import load_checkpoint
-from rnnviz.evaluation import checkpoint_dataset
+from rnnviz.inference import checkpoint_dataset
 from rnnviz.plots import inside as plots
 
 run_through_the_frame()
@@ -140,9 +140,9 @@ if experiment != "none":
 st.subheader("How much each row mattered")
 st.caption(explain.IMPORTANCE_LESSON)
 pair = reading.importance_pair([info, *checkpoints()], info.dataset)  # the selected one first
-models = {info.meta.get("title", info.name): ckpt}
+models = {info.record.title or info.name: ckpt}
 if pair is not None:
-    loaded = {i.meta.get("title", i.name): ckpt if i == info else _model(str(i.path)) for i in pair}
+    loaded = {i.record.title or i.name: ckpt if i == info else _model(str(i.path)) for i in pair}
     pair, models = (pair, loaded) if None not in loaded.values() else (None, models)
 over = st.radio("Measured on", ["this image", f"{SAMPLE} test images"], horizontal=True,
                 key="inside_over", disabled=test is None)  # fmt: skip

@@ -10,21 +10,22 @@ from typing import Any
 import streamlit as st
 
 from pages import _shared as app
+from rnnviz import events as lab_events
 from rnnviz import memory as lab
+from rnnviz.cells import CELLS
+from rnnviz.devices import resolve_device
+from rnnviz.events import Event
 from rnnviz.jobs import JobFn, JobSnapshot
-from rnnviz.memory_tasks import MAX_BITS, MAX_LENGTH
-from rnnviz.models import CELLS
+from rnnviz.memory import MAX_BITS
 from rnnviz.plots import memory as plots
-from rnnviz.training import resolve_device
+from rnnviz.settings import declared
 
 app.run_through_the_frame()
 
 DEVICE = resolve_device("auto")
-NAMES = {c: CELLS[c][0] for c in lab.MEMORY_CELLS} | {"ce": "cross-entropy", "mse": "squared error"}
-RECALL = [("length", "Length L", MAX_LENGTH), ("position", "Position K", MAX_LENGTH),
-          ("cell", "Cell", lab.MEMORY_CELLS), ("hidden_size", "Hidden size", 1024),
-          ("steps", "Training steps", 10**6)]  # fmt: skip
-ADD = [("bits", "Bits per number", MAX_BITS), ("loss", "Loss", lab.ADD_LOSSES), *RECALL[2:]]
+NAMES = {c: CELLS[c].title for c in lab.MEMORY_CELLS} | lab.ADD_LOSSES
+RECALL = ("length", "position", "cell", "hidden_size", "steps")  # the widgets, in order
+ADD = ("bits", "loss", "cell", "hidden_size", "steps")
 ACTIONS = {"recall": "Start training", "hidden": "Sweep hidden sizes 2, 5, 10",
            "distance": "Accuracy against distance L − K", "add": "Start training"}  # fmt: skip
 RECALL_LESSON = ("The network reads L random digits, one per step, and must then name the digit at "
@@ -58,15 +59,19 @@ def stop(*views: str) -> None:
         app.job_manager().cancel(snap.id)
 
 
-def settings(prefix: str, make: Callable[..., Any], fields: list[tuple[str, str, Any]]) -> Any:
-    """One widget per config field, defaults from the config; the config, or None and an error."""
-    defaults, values = make(), {}
-    for column, (name, label, limit) in zip(st.columns(len(fields)), fields, strict=True):
-        key, value = f"{prefix}.{name}", getattr(defaults, name)
-        if isinstance(limit, int):
-            values[name] = int(column.number_input(label, 1, limit, value, key=key))
+def settings(prefix: str, make: Callable[..., Any], names: tuple[str, ...]) -> Any:
+    """One widget per config field, as its declaration says; the config, or None and an error."""
+    defaults, values, found = make(), {}, dict(declared(make))
+    for column, name in zip(st.columns(len(names)), names, strict=True):
+        s, key, value = found[name], f"{prefix}.{name}", getattr(defaults, name)
+        if s.kind == "choice":
+            options = list(s.options())
+            values[name] = column.selectbox(s.label, options, options.index(value), NAMES.get,
+                                            key=key, help=s.help or None)  # fmt: skip
         else:
-            values[name] = column.selectbox(label, limit, limit.index(value), NAMES.get, key=key)
+            low, high = int(s.low or 0), int(s.high or 0)
+            values[name] = int(column.number_input(s.label, low, high, value, key=key,
+                                                   help=s.help or None))  # fmt: skip
     try:
         return make(**values)
     except ValueError as err:
@@ -109,13 +114,20 @@ def live(body: Callable[..., None], views: tuple[str, ...], *args: Any) -> None:
 
 
 def as_job(fn: Callable[..., Any], *args: Any) -> JobFn:
-    """`fn(*args, device=, control=, emit=)` as a job; a sweep's rows become {"rows": rows}."""
+    """`fn(*args, device=, control=, emit=)` as a job: it ends with a MemoryRun or a Sweep."""
 
-    def job(control: Any, emit: Any) -> dict[str, Any]:
-        out = fn(*args, device=DEVICE, control=control, emit=emit)
-        return out if isinstance(out, dict) else {"rows": out}
+    def job(control: Any, emit: Callable[[Event], None]) -> Any:
+        return fn(*args, device=DEVICE, control=control, emit=emit)
 
     return job
+
+
+def events(snap: JobSnapshot) -> list[Event]:
+    return [*snap.of(lab_events.MemoryStepped), *snap.of(lab_events.MemoryEvaluated)]
+
+
+def finished(snap: JobSnapshot) -> lab.MemoryRun | None:
+    return snap.result if isinstance(snap.result, lab.MemoryRun) else None
 
 
 def recall_job(view: str, config: lab.RecallConfig, gated: bool) -> tuple[str, JobFn]:
@@ -136,13 +148,13 @@ def recall_view(config: lab.RecallConfig | None, gated: bool) -> None:
         submit(view, [(*recall_job(view, config, gated), config.to_dict())])
     for snap in jobs_of("recall"):
         status(snap)
-        st.plotly_chart(plots.curves_figure({"": snap.events}), key="recall.curves")
-        if "model" not in (result := snap.result or {}):
+        st.plotly_chart(plots.curves_figure({"": events(snap)}), key="recall.curves")
+        if (run := finished(snap)) is None or not isinstance(run.config, lab.RecallConfig):
             continue
-        done = lab.RecallConfig(**result["config"])
-        st.success(f"Test accuracy **{result['test_accuracy']:.1%}** on {done.test_size} held-out "
-                   f"sequences (chance 10 %) after {result['steps']} steps.")  # fmt: skip
-        samples = lab.recall_examples(result["model"], done, 8, device=DEVICE)
+        done = run.config
+        st.success(f"Test accuracy **{run.scores['test_accuracy']:.1%}** on {done.test_size} "
+                   f"held-out sequences (chance 10 %) after {run.steps} steps.")  # fmt: skip
+        samples = lab.recall_examples(run.model, done, 8, device=DEVICE)
         st.plotly_chart(plots.recall_samples_figure(samples, done.position), key="recall.samples")
     for place, view in zip(st.columns(2), ("hidden", "distance"), strict=True):
         for snap in jobs_of(view):
@@ -151,7 +163,7 @@ def recall_view(config: lab.RecallConfig | None, gated: bool) -> None:
                 draw = (
                     plots.hidden_sweep_figure if view == "hidden" else plots.distance_sweep_figure
                 )
-                st.plotly_chart(draw(plots.sweep_rows(snap.events)), key=view)
+                st.plotly_chart(draw(plots.sweep_rows(events(snap))), key=view)
 
 
 def add_view(configs: list[lab.AddConfig]) -> None:
@@ -164,18 +176,19 @@ def add_view(configs: list[lab.AddConfig]) -> None:
     for snap in snaps:
         status(snap)
     if snaps:
-        runs = {label[s.id]: s.events for s in snaps}
+        runs = {label[s.id]: events(s) for s in snaps}
         st.plotly_chart(plots.curves_figure(runs), key="add.curves")
-    if not (done := {label[s.id]: s.result or {} for s in snaps if "model" in (s.result or {})}):
+    if not (done := {label[s.id]: run for s in snaps if (run := finished(s)) is not None}):
         return
-    st.plotly_chart(plots.add_scores_figure(done), key="add.scores")
+    scores = {name: run.summary() for name, run in done.items()}
+    st.plotly_chart(plots.add_scores_figure(scores), key="add.scores")
     st.markdown("**A worked example**: two numbers of your choice, added bit by bit.")
     a_col, b_col, _ = st.columns([1, 1, 3])
     a = int(a_col.number_input("a", 0, 2**MAX_BITS - 1, 173, key="add.a"))
     b = int(b_col.number_input("b", 0, 2**MAX_BITS - 1, 94, key="add.b"))
-    for name, result in done.items():
-        config = lab.AddConfig(**result["config"])
-        example = lab.add_example(result["model"], config, a, b, device=DEVICE)
+    for name, run in done.items():
+        assert isinstance(run.config, lab.AddConfig)  # the add tab submits add runs only
+        example = lab.add_example(run.model, run.config, a, b, device=DEVICE)
         st.plotly_chart(plots.add_example_figure(example, label=name), key=f"add.example.{name}")
 
 
@@ -191,5 +204,5 @@ with add_tab:
     st.markdown(ADD_LESSON)
     add = settings("add", lab.AddConfig, ADD)
     both = st.toggle("Train both CE and MSE and compare them", key="add.both")
-    losses = lab.ADD_LOSSES if both else [add.loss] if add else []
+    losses = list(lab.ADD_LOSSES) if both else [add.loss] if add else []
     live(add_view, ("add",), [replace(add, loss=loss) for loss in losses] if add else [])

@@ -10,12 +10,15 @@ import streamlit as st
 
 from pages import _shared as app
 from rnnviz import urlstate
+from rnnviz.config import RunConfig
 from rnnviz.data import DATASETS, dataset_available, default_dataset
+from rnnviz.devices import resolve_device
+from rnnviz.events import EpochEnded, Started, Stepped
 from rnnviz.jobs import JobSnapshot
 from rnnviz.plots import training as plots
 from rnnviz.presets import PRESETS
-from rnnviz.runs import run_title, training_job
-from rnnviz.training import RunConfig, resolve_device
+from rnnviz.record import RunRecord, run_title
+from rnnviz.runs import training_job
 
 app.run_through_the_frame()
 
@@ -53,18 +56,20 @@ def dataset_title(key: str) -> str:
 
 
 def widget(f: urlstate.Field) -> None:
-    key, tip = f"w.{f.key}", f.help or None
+    key, s = f"w.{f.key}", f.setting
     st.session_state.setdefault(key, st.session_state[VALUES][f.key])
-    if f.kind == "choice" and f.choices is not None:
-        fmt = dataset_title if f.key == "dataset" else f.choices.__getitem__
-        st.selectbox(f.label, list(f.choices), key=key, format_func=fmt, help=tip)
-    elif f.kind == "bool":
-        st.toggle(f.label, key=key, help=tip)
-    elif f.kind == "int":
-        st.number_input(f.label, int(f.low), int(f.high), step=int(f.step), key=key, help=tip)
+    tip, lo, hi = s.help or None, s.low or 0, s.high or 0
+    if s.kind == "choice":
+        names = s.options()
+        fmt = dataset_title if f.key == "dataset" else names.__getitem__
+        st.selectbox(s.label, list(names), key=key, format_func=fmt, help=tip)
+    elif s.kind == "bool":
+        st.toggle(s.label, key=key, help=tip)
+    elif s.kind == "int":
+        st.number_input(s.label, int(lo), int(hi), step=int(s.step), key=key, help=tip)
     else:
-        lo, hi, step = float(f.low), float(f.high), float(f.step)
-        st.number_input(f.label, lo, hi, step=step, key=key, help=tip, format="%g")
+        lo, hi, step = float(lo), float(hi), float(s.step)
+        st.number_input(s.label, lo, hi, step=step, key=key, help=tip, format="%g")
 
 
 def latest_job() -> JobSnapshot | None:
@@ -73,40 +78,45 @@ def latest_job() -> JobSnapshot | None:
     return (chosen or mine)[-1] if mine else None  # jobs() lists them oldest first
 
 
+def record_of(snap: JobSnapshot) -> RunRecord | None:
+    return snap.result if isinstance(snap.result, RunRecord) else None
+
+
 def status(snap: JobSnapshot) -> None:
-    step, device = snap.latest.get("step"), snap.latest.get("start", {}).get("device", "")
-    result, epochs = snap.result or {}, snap.config.get("train", {}).get("epochs", "?")
+    step, started = snap.last(Stepped), snap.last(Started)
+    device, record = started.device if started else "", record_of(snap)
+    epochs = snap.config.get("train", {}).get("epochs", "?")
     if snap.state == "queued":
         st.info(f"{snap.message}: it starts when the jobs ahead of it finish.")
     elif snap.active:  # message: "running", "paused" or "stopping"
         text = f"{snap.message}: loading the data and building the model"
         if step:
-            eta = int(step["eta_s"])
-            text = f"{snap.message} · epoch {step['epoch']}/{epochs} · step {step['step']}/"
-            text += f"{step['total_steps']} · {step['samples_per_s']:,.0f} samples/s · "
+            eta = int(step.eta_s)
+            text = f"{snap.message} · epoch {step.epoch}/{epochs} · step {step.step}/"
+            text += f"{step.total_steps} · {step.samples_per_s:,.0f} samples/s · "
             text += f"ETA {eta // 60}:{eta % 60:02d}"
-            text += " · scoring the test set" if step["step"] == step["total_steps"] else ""
+            text += " · scoring the test set" if step.step == step.total_steps else ""
         st.progress(snap.progress, text=f"{text} · {device or app.device_label()}")
     elif snap.state == "failed":
         st.error(f"The run failed: {snap.message}", icon="⚠️")
-    elif not result.get("checkpoint"):
+    elif record is None or not record.checkpoint:
         st.warning(f"{snap.state.capitalize()}: {snap.message}.")
     else:
         say = st.success if snap.state == "done" else st.warning
-        acc, name = result.get("test_accuracy") or 0.0, os.path.basename(result["checkpoint"])
-        text = f"{snap.state.capitalize()} after {result.get('seconds', 0):.0f} s on {device}: "
+        acc, name = record.test_accuracy or 0.0, os.path.basename(record.checkpoint)
+        text = f"{snap.state.capitalize()} after {record.seconds:.0f} s on {device}: "
         text += f"{snap.message}. Test accuracy **{acc:.2%}**"
         say(f"{text}; the model `{name}` is now selected in the sidebar.")
 
 
 def charts(snap: JobSnapshot | None, big: bool) -> None:
     """The run's curves; empty ones before any run, so the browser loads its chart code early."""
-    c = plots.curves(snap.events, snap.result) if snap else plots.Curves()
+    record = record_of(snap) if snap else None
+    c = plots.curves(snap.of(Stepped) + snap.of(EpochEnded) if snap else [], record)
     figs = [plots.loss_figure(c.steps, c.losses)]
     figs.append(plots.accuracy_figure(c.epochs, c.train_acc, c.val_acc))
-    metrics = (snap.result or {}).get("test_metrics") if snap else None
-    if snap and metrics and snap.state in ("done", "stopped"):
-        figs.append(plots.per_class_figure(metrics["per_class"]))
+    if record and record.test_metrics and snap and snap.state in ("done", "stopped"):
+        figs.append(plots.per_class_figure(record.test_metrics.to_dict()["per_class"]))
     places = [*st.columns(2), st.container()]
     for place, fig, name in zip(places, figs, ("loss", "accuracy", "per_class"), strict=False):
         place.plotly_chart(plots.for_projector(fig) if big else fig, key=f"chart_{name}")
@@ -139,8 +149,8 @@ def live(run: RunConfig, blocked: bool, big: bool, ticking: bool) -> None:
     adopt = not active and st.session_state.get(ADOPTED) != snap.id
     if adopt:
         st.session_state[ADOPTED] = snap.id
-        if checkpoint := (snap.result or {}).get("checkpoint"):
-            app.select_checkpoint(checkpoint)
+        if (record := record_of(snap)) and record.checkpoint:
+            app.select_checkpoint(record.checkpoint)
     if adopt or (active and not ticking):
         st.rerun()  # once: to tick while it runs, or for the sidebar to select the new model
 
@@ -162,7 +172,7 @@ if not lecture or (not locked and st.toggle("Show all controls")):
     for column, group in zip(st.columns(len(urlstate.GROUPS)), urlstate.GROUPS, strict=True):
         with column:
             st.markdown(f"##### {group}")
-            for f in (f for f in urlstate.FIELDS if f.group == group):
+            for f in (f for f in urlstate.FIELDS if f.setting.group == group):
                 widget(f)
     st.session_state[VALUES] = {f.key: st.session_state[f"w.{f.key}"] for f in urlstate.FIELDS}
 run, errors = urlstate.run_from_values(st.session_state[VALUES])

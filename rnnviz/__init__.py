@@ -14,17 +14,21 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "data": ["DATASETS", "DataConfig", "Dataset", "DatasetUnavailableError", "load_dataset"],
-    "models": ["CELLS", "ModelConfig", "build_model", "count_parameters"],
-    "training": ["OPTIMIZERS", "SCHEDULES", "RunConfig", "TrainConfig", "TrainResult", "train"],
+    "cells": ["CELLS", "Cell", "recurrent_layer"],
+    "models": ["ModelConfig", "build_model", "count_parameters"],
+    "config": ["OPTIMIZERS", "SCHEDULES", "RunConfig", "TrainConfig"],
+    "training": ["TrainResult", "train"],
+    "events": ["Event", "event_from_dict"],
+    "record": ["RunRecord"],
     "control": ["Control"],
     "jobs": ["JobManager", "JobSnapshot"],
     "runs": ["train_and_save", "training_job"],
     "presets": ["PRESETS", "Preset", "preset_run"],
     "trace": ["Trace", "trace", "row_importance"],
-    "metrics": ["Metrics", "compute_metrics", "evaluate", "predict"],
+    "metrics": ["Metrics", "compute_metrics"],
+    "inference": ["evaluate", "evaluate_checkpoint", "predict", "predict_files"],
     "checkpoints": ["Checkpoint", "CheckpointError", "load_checkpoint", "save_checkpoint"],
     "preprocess": ["Preprocessed", "preprocess"],
-    "evaluation": ["evaluate_checkpoint", "predict_files"],
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 

@@ -25,11 +25,14 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from rnnviz.config import RunConfig, TrainConfig
 from rnnviz.control import Control
 from rnnviz.data import DataConfig, data_root, load_dataset
+from rnnviz.devices import device_name, resolve_device
+from rnnviz.events import Event, Stepped
 from rnnviz.models import ModelConfig, build_model
 from rnnviz.stepper import EagerStep
-from rnnviz.training import RunConfig, TrainConfig, device_name, resolve_device, train
+from rnnviz.training import train
 
 BENCH_MODEL = ModelConfig(cell="lstm", hidden_size=128, num_layers=2)
 BATCH = 100
@@ -113,20 +116,20 @@ def rnnviz_loop(data_dir: str | None, device: torch.device, steps: int) -> tuple
     control = Control()
     marks: dict[str, float] = {}
 
-    def emit(event: dict[str, Any]) -> None:
-        if event["kind"] != "step":
+    def emit(event: Event) -> None:
+        if not isinstance(event, Stepped):
             return
-        if "t0" not in marks and event["step"] >= WARMUP:
-            marks["t0"], marks["s0"] = event["elapsed_s"], event["step"]
-        elif "t0" in marks and event["step"] >= marks["s0"] + steps:
-            marks["t1"], marks["s1"] = event["elapsed_s"], event["step"]
+        if "t0" not in marks and event.step >= WARMUP:
+            marks["t0"], marks["s0"] = event.elapsed_s, event.step
+        elif "t0" in marks and event.step >= marks["s0"] + steps:
+            marks["t1"], marks["s1"] = event.elapsed_s, event.step
             control.stop()
 
     load_dataset(run.data, device=device)  # loading once per process is not a training cost
     result = train(run, control=control, emit=emit)
     if "t1" not in marks:  # the epoch ended before enough steps: time what there was
         raise ValueError(f"{steps} timed steps do not fit in one epoch; use fewer --steps")
-    return (marks["t1"] - marks["t0"]) / (marks["s1"] - marks["s0"]), result.fast_path
+    return (marks["t1"] - marks["t0"]) / (marks["s1"] - marks["s0"]), result.record.fast_path
 
 
 def _sync(device: torch.device) -> None:

@@ -1,29 +1,20 @@
 """Saved runs on disk: one folder per run, holding `model.safetensors` and `meta.json`.
 
 A checkpoint is plain data. Weights are read with safetensors' own header parser and never with
-`torch.load` or pickle, so opening a file someone handed in cannot run code. `meta.json` carries the
-`ModelConfig` that rebuilds the model, the class names, and whatever the trainer adds (history,
-test metrics, versions); every tensor's name, shape and dtype is checked against the model that
-config builds before any weights are loaded. Folders are written to a hidden temporary folder
-first and renamed into place, so a crash never leaves a half-written checkpoint in a listing.
+`torch.load` or pickle, so opening a file someone handed in cannot run code. `meta.json` is the
+run's `RunRecord` (the config that rebuilds the model, class names, history, test metrics) plus
+bookkeeping (format version, creation time, versions); every tensor's name, shape and dtype is
+checked against the model that config builds before any weights are loaded. Format version 1
+files are read through `record.upgrade_meta`. Folders are written atomically (`rnnviz.files`).
 """
 
 from __future__ import annotations
 
-import io
 import json
-import os
 import platform
-import re
 import shutil
-import unicodedata
-import uuid
-import zipfile
-import zlib
-from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -32,19 +23,18 @@ import safetensors.torch
 import torch
 from torch import nn
 
+import rnnviz
+from rnnviz.files import UnsafeFileError, check_name, read_capped, write_atomically, write_replacing
 from rnnviz.models import ModelConfig, build_model
+from rnnviz.record import RunRecord, model_config_of, upgrade_meta
 
 FORMAT = "rnnviz-checkpoint"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: meta.json is a RunRecord; 1 is still read
+READABLE_VERSIONS = (1, 2)
 MAX_WEIGHTS_BYTES = 64 * 2**20  # larger weight files are refused
 MAX_META_BYTES = 16 * 2**20  # larger meta.json files are refused
 WEIGHTS_FILE = "model.safetensors"
 META_FILE = "meta.json"
-MAX_NAME_LENGTH = 80
-
-# Folder names: ASCII letters, digits, "-", "_", "." and space; no leading "." (hidden temp
-# folders) or space, no trailing space or "." (both are trouble on Windows).
-_NAME_RE = re.compile(r"[A-Za-z0-9_-](?:[A-Za-z0-9_. -]*[A-Za-z0-9_-])?")
 # torch dtype -> the code a safetensors header uses for it
 _DTYPE_CODES = {
     torch.float64: "F64",
@@ -58,7 +48,7 @@ _DTYPE_CODES = {
     torch.uint8: "U8",
     torch.bool: "BOOL",
 }
-_SAFETENSORS_ERRORS = (safetensors.SafetensorError, OSError, ValueError, TypeError, RuntimeError)
+SAFETENSORS_ERRORS = (safetensors.SafetensorError, OSError, ValueError, TypeError, RuntimeError)
 
 Header = dict[str, tuple[tuple[int, ...], str]]  # tensor name -> (shape, safetensors dtype code)
 
@@ -72,7 +62,8 @@ class CheckpointInfo:
     """What a listing needs to know about a checkpoint, read from its meta.json alone."""
 
     path: Path
-    meta: dict[str, Any]
+    meta: dict[str, Any]  # as today's format, whichever version is on disk
+    record: RunRecord
 
     @property
     def name(self) -> str:
@@ -80,19 +71,15 @@ class CheckpointInfo:
 
     @property
     def dataset(self) -> str:
-        return str(self.meta["dataset"])
+        return self.record.dataset
 
     @property
     def cell(self) -> str:
-        return str(self.meta["model"]["cell"])
+        return self.record.config.model.cell
 
     @property
     def test_accuracy(self) -> float | None:
-        test_metrics = self.meta.get("test_metrics")
-        accuracy = test_metrics.get("accuracy") if isinstance(test_metrics, dict) else None
-        if isinstance(accuracy, int | float) and not isinstance(accuracy, bool):
-            return float(accuracy)
-        return None
+        return self.record.test_accuracy
 
     @property
     def created(self) -> str:
@@ -106,58 +93,68 @@ class Checkpoint:
 
     path: Path
     meta: dict[str, Any]
-    config: ModelConfig
+    record: RunRecord
     model: nn.Module
 
     @property
+    def config(self) -> ModelConfig:
+        return self.record.config.model
+
+    @property
     def class_names(self) -> list[str]:
-        return list(self.meta["class_names"])
+        return list(self.record.class_names)
 
 
-def save_checkpoint(model: nn.Module, meta: dict[str, Any], *, root: Path | str, name: str) -> Path:
-    """Write `model`'s weights and `meta` to `root/name` (or `name-2`, ...); returns the folder.
+def save_checkpoint(model: nn.Module, record: RunRecord, *, root: Path | str, name: str) -> Path:
+    """Write `model`'s weights and `record` to `root/name` (or `name-2`, ...); returns the folder.
 
-    `meta["model"]` must describe `model` (its state dict must match the one that config builds).
+    `record.config.model` must describe `model` (its state dict must match the one it builds).
     """
     _check_name(name)
-    meta = _complete_meta(meta, name)
-    config = _validate_meta(meta, "meta")
+    meta = _meta_of(record, name)
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     found = {k: (tuple(v.shape), _dtype_code(v.dtype)) for k, v in tensors.items()}
-    _compare_headers(_expected_header(config), found, "the model passed to save_checkpoint")
+    compare_headers(expected_header(record.config.model), found, "the model to save")
     meta_bytes = _meta_bytes(meta)
 
     def write(folder: Path) -> None:
         safetensors.torch.save_file(tensors, str(folder / WEIGHTS_FILE))
         (folder / META_FILE).write_bytes(meta_bytes)
 
-    return _write_atomically(Path(root), name, write)
+    return write_atomically(Path(root), name, write)
 
 
 def load_checkpoint(path: Path | str, *, device: str | torch.device = "cpu") -> Checkpoint:
     """Validate and load the checkpoint folder at `path`; the model comes back in eval mode."""
     path = Path(path)
-    meta, config = _read_meta_and_config(path)
+    meta, record = _read_meta_and_record(path)
     weights = path / WEIGHTS_FILE
-    _check_weights_size(weights)
+    check_weights_size(weights)
     try:
         with safetensors.safe_open(str(weights), framework="pt") as f:
             names = f.keys()  # a safe_open handle is not iterable itself
             found = {k: _slice_header(f.get_slice(k)) for k in names}
-    except _SAFETENSORS_ERRORS as e:
+    except SAFETENSORS_ERRORS as e:
         raise CheckpointError(f"{weights}: not a valid safetensors file ({e})") from e
-    _compare_headers(_expected_header(config), found, str(weights))
+    config = record.config.model
+    compare_headers(expected_header(config), found, str(weights))
     model = build_model(config)
     try:
         model.load_state_dict(safetensors.torch.load_file(str(weights), device="cpu"))
-    except _SAFETENSORS_ERRORS as e:
+    except SAFETENSORS_ERRORS as e:
         raise CheckpointError(f"{weights}: could not load the weights ({e})") from e
-    return Checkpoint(path=path, meta=meta, config=config, model=model.to(device).eval())
+    return Checkpoint(path=path, meta=meta, record=record, model=model.to(device).eval())
 
 
 def read_meta(path: Path | str) -> dict[str, Any]:
-    """The validated meta.json of the checkpoint folder at `path`, without touching the weights."""
-    return _read_meta_and_config(Path(path))[0]
+    """The validated meta.json of the checkpoint folder at `path` in today's format, without
+    touching the weights."""
+    return _read_meta_and_record(Path(path))[0]
+
+
+def read_record(path: Path | str) -> RunRecord:
+    """The run record of the checkpoint folder at `path`, its `checkpoint` set to that folder."""
+    return _read_meta_and_record(Path(path))[1]
 
 
 def list_checkpoints(*roots: Path | str) -> list[CheckpointInfo]:
@@ -173,11 +170,11 @@ def list_checkpoints(*roots: Path | str) -> list[CheckpointInfo]:
             if folder.name.startswith(".") or not folder.is_dir():
                 continue
             try:
-                meta = read_meta(folder)
-                _check_weights_size(folder / WEIGHTS_FILE)
+                meta, record = _read_meta_and_record(folder)
+                check_weights_size(folder / WEIGHTS_FILE)
             except (CheckpointError, OSError):
                 continue
-            found[folder.resolve()] = CheckpointInfo(path=folder, meta=meta)
+            found[folder.resolve()] = CheckpointInfo(path=folder, meta=meta, record=record)
     return sorted(found.values(), key=lambda info: (info.created, info.name), reverse=True)
 
 
@@ -207,107 +204,12 @@ def rename_checkpoint(path: Path | str, new_name: str) -> Path:
     target = path.parent / new_name
     if target.exists() or target.is_symlink():
         raise CheckpointError(f"{target}: already exists; choose another name")
-    os.rename(path, target)
-    meta["name"] = new_name
-    temp = target / f".{META_FILE}.{uuid.uuid4().hex}"
-    temp.write_bytes(_meta_bytes(meta))
-    _fsync_file(temp)
-    os.replace(temp, target / META_FILE)
-    _fsync_dir(target)
+    path.rename(target)
+    write_replacing(target / META_FILE, _meta_bytes({**meta, "name": new_name}))
     return target
 
 
-def safe_name(text: str) -> str:
-    """A valid folder name made from `text`: "LSTM 2x128 · MNIST" -> "LSTM 2x128 - MNIST"."""
-    decomposed = unicodedata.normalize("NFKD", text)  # "é" -> "e" + a combining accent
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    name = re.sub(r"[^A-Za-z0-9_. -]+", "-", plain)
-    name = re.sub(r"\s+", " ", name).strip(" .-")
-    name = name[:MAX_NAME_LENGTH].rstrip(" .-")
-    return name if _NAME_RE.fullmatch(name) else "checkpoint"
-
-
-def export_zip(path: Path | str) -> bytes:
-    """The checkpoint at `path` as a zip of `model.safetensors` and `meta.json` (no folders)."""
-    path = Path(path)
-    read_meta(path)
-    _check_weights_size(path / WEIGHTS_FILE)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        zf.write(path / WEIGHTS_FILE, arcname=WEIGHTS_FILE)
-        zf.write(path / META_FILE, arcname=META_FILE)
-    return buffer.getvalue()
-
-
-def import_zip(data: bytes, *, root: Path | str, max_bytes: int = MAX_WEIGHTS_BYTES) -> Path:
-    """Validate an exported zip completely, then write it as a new checkpoint under `root`.
-
-    Nothing is written unless the zip, both members, the meta and the weights all check out.
-    The folder is named from meta["name"], with "-2", "-3", ... appended if that is taken.
-    """
-    limit = max_bytes + MAX_META_BYTES + 2**16  # both members at their caps, plus zip overhead
-    if len(data) > limit:
-        raise CheckpointError(f"zip: {len(data)} bytes is more than the {limit}-byte limit")
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            members = _read_zip_members(zf, max_bytes)
-    except CheckpointError:
-        raise
-    except (
-        zipfile.BadZipFile,
-        zipfile.LargeZipFile,
-        zlib.error,
-        EOFError,
-        OSError,
-        ValueError,
-    ) as e:
-        raise CheckpointError(f"zip: not a readable zip file ({e})") from e
-    meta, config = _parse_meta(members[META_FILE], f"{META_FILE} in the zip")
-    source = f"{WEIGHTS_FILE} in the zip"
-    try:
-        found = {
-            k: (tuple(v["shape"]), v["dtype"])
-            for k, v in safetensors.deserialize(members[WEIGHTS_FILE])
-        }
-    except _SAFETENSORS_ERRORS as e:
-        raise CheckpointError(f"{source}: not a valid safetensors file ({e})") from e
-    _compare_headers(_expected_header(config), found, source)
-
-    def write(folder: Path) -> None:
-        for member, content in members.items():
-            (folder / member).write_bytes(content)
-
-    return _write_atomically(Path(root), safe_name(meta["name"]), write)
-
-
-def _read_zip_members(zf: zipfile.ZipFile, max_bytes: int) -> dict[str, bytes]:
-    """The two members' contents, checking names, flags and sizes before decompressing."""
-    names = [info.filename for info in zf.infolist()]
-    if sorted(names) != sorted([META_FILE, WEIGHTS_FILE]):
-        raise CheckpointError(
-            f"zip: members {names!r}; expected exactly {META_FILE!r} and {WEIGHTS_FILE!r}"
-        )
-    caps = {META_FILE: MAX_META_BYTES, WEIGHTS_FILE: max_bytes}
-    members: dict[str, bytes] = {}
-    for info in zf.infolist():
-        cap = caps[info.filename]
-        if info.flag_bits & 0x1:
-            raise CheckpointError(f"zip: {info.filename} is encrypted")
-        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-            raise CheckpointError(f"zip: {info.filename} uses compression {info.compress_type}")
-        if info.file_size > cap:
-            raise CheckpointError(
-                f"zip: {info.filename} is {info.file_size} bytes, over the {cap}-byte limit"
-            )
-        with zf.open(info) as f:
-            content = f.read(cap + 1)  # the declared size may lie; never inflate past the cap
-        if len(content) > cap:
-            raise CheckpointError(f"zip: {info.filename} inflates past the {cap}-byte limit")
-        members[info.filename] = content
-    return members
-
-
-def _read_meta_and_config(path: Path) -> tuple[dict[str, Any], ModelConfig]:
+def _read_meta_and_record(path: Path) -> tuple[dict[str, Any], RunRecord]:
     if not path.is_dir():
         raise CheckpointError(f"{path}: no checkpoint folder here")
     meta_file = path / META_FILE
@@ -317,29 +219,24 @@ def _read_meta_and_config(path: Path) -> tuple[dict[str, Any], ModelConfig]:
         raw = _read_capped(meta_file, MAX_META_BYTES)
     except OSError as e:
         raise CheckpointError(f"{meta_file}: unreadable ({e})") from e
-    return _parse_meta(raw, str(meta_file))
+    meta, record = parse_meta(raw, str(meta_file))
+    return meta, record.with_checkpoint(str(path), path.name)
 
 
-def _read_capped(file: Path, cap: int) -> bytes:
-    with open(file, "rb") as f:
-        raw = f.read(cap + 1)
-    if len(raw) > cap:
-        raise CheckpointError(f"{file}: larger than the {cap}-byte limit")
-    return raw
-
-
-def _parse_meta(raw: bytes, source: str) -> tuple[dict[str, Any], ModelConfig]:
+def parse_meta(raw: bytes, source: str) -> tuple[dict[str, Any], RunRecord]:
+    """meta.json's bytes -> (meta in today's format, its RunRecord); CheckpointError if bad."""
     if len(raw) > MAX_META_BYTES:
         raise CheckpointError(f"{source}: larger than the {MAX_META_BYTES}-byte limit")
     try:
         meta = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
         raise CheckpointError(f"{source}: not valid JSON ({e})") from e
+    _check_format(meta, source)
+    meta = upgrade_meta(meta)
     return meta, _validate_meta(meta, source)
 
 
-def _validate_meta(meta: Any, source: str) -> ModelConfig:
-    """Check the fields this module relies on; returns the config that rebuilds the model."""
+def _check_format(meta: Any, source: str) -> None:
     if not isinstance(meta, dict):
         raise CheckpointError(f"{source}: must hold a JSON object, not {type(meta).__name__}")
     if meta.get("format") != FORMAT:
@@ -348,22 +245,35 @@ def _validate_meta(meta: Any, source: str) -> ModelConfig:
     if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:
         raise CheckpointError(
             f"{source}: format_version={version} was written by a newer rnnviz "
-            f"(this one reads format_version {FORMAT_VERSION}); upgrade rnnviz to open it"
+            f"(this one reads format_version {list(READABLE_VERSIONS)}); upgrade rnnviz to open it"
         )
-    if version != FORMAT_VERSION or isinstance(version, bool):
-        raise CheckpointError(f"{source}: format_version={version!r}, expected {FORMAT_VERSION}")
-    for key in ("name", "dataset"):
-        if not isinstance(meta.get(key), str):
-            raise CheckpointError(f"{source}: {key}={meta.get(key)!r} must be a string")
-    config = _config_from(meta.get("model"), source)
+    if version not in READABLE_VERSIONS or isinstance(version, bool):
+        raise CheckpointError(
+            f"{source}: format_version={version!r}, expected one of {list(READABLE_VERSIONS)}"
+        )
+
+
+def _validate_meta(meta: dict[str, Any], source: str) -> RunRecord:
+    """Check the fields this module relies on; returns the record, whose config builds the model."""
+    if not isinstance(meta.get("name"), str):
+        raise CheckpointError(f"{source}: name={meta.get('name')!r} must be a string")
+    config = meta.get("config")
+    data = config.get("data") if isinstance(config, dict) else None
+    dataset = data.get("dataset") if isinstance(data, dict) else None
+    if not isinstance(dataset, str):
+        raise CheckpointError(f"{source}: dataset={dataset!r} must be a string")
+    model = _config_from(model_config_of(meta), source)
     names = meta.get("class_names")
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
         raise CheckpointError(f"{source}: class_names={names!r} must be a list of strings")
-    if len(names) != config.num_classes:
+    if len(names) != model.num_classes:
         raise CheckpointError(
-            f"{source}: {len(names)} class_names but model num_classes={config.num_classes}"
+            f"{source}: {len(names)} class_names but model num_classes={model.num_classes}"
         )
-    return config
+    try:
+        return RunRecord.from_dict(meta)
+    except (ValueError, TypeError, KeyError) as e:
+        raise CheckpointError(f"{source}: not a run record rnnviz can read: {e}") from e
 
 
 def _config_from(model: Any, source: str) -> ModelConfig:
@@ -389,31 +299,24 @@ def _same_kind(value: Any, default: Any) -> bool:
     return isinstance(value, type(default))
 
 
-def _complete_meta(meta: dict[str, Any], name: str) -> dict[str, Any]:
-    """A JSON-clean copy of `meta` with this module's bookkeeping fields filled in."""
+def _meta_of(record: RunRecord, name: str) -> dict[str, Any]:
+    """meta.json's content: the record (without the folder, which can move) and bookkeeping."""
+    meta = {k: v for k, v in record.to_dict().items() if k != "checkpoint"}
     try:
         meta = json.loads(json.dumps(meta))
     except (TypeError, ValueError) as e:
         raise CheckpointError(f"meta: not JSON-serialisable ({e})") from e
-    if not isinstance(meta, dict):
-        raise CheckpointError(f"meta: must be a dict, not {type(meta).__name__}")
-    meta["format"] = FORMAT
-    meta["format_version"] = FORMAT_VERSION
-    meta.setdefault("name", name)
-    meta.setdefault("created", datetime.now(UTC).isoformat(timespec="seconds"))
-    meta["versions"] = _versions()
-    return meta
-
-
-def _versions() -> dict[str, str]:
-    try:
-        rnnviz_version = metadata.version("rnnviz")
-    except metadata.PackageNotFoundError:
-        rnnviz_version = "0.1.0"  # running from a source tree that is not installed
     return {
-        "rnnviz": rnnviz_version,
-        "torch": torch.__version__,
-        "python": platform.python_version(),
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "versions": {
+            "rnnviz": rnnviz.__version__,
+            "torch": torch.__version__,
+            "python": platform.python_version(),
+        },
+        **meta,
+        "name": record.name or name,
     }
 
 
@@ -427,14 +330,20 @@ def _meta_bytes(meta: dict[str, Any]) -> bytes:
 
 
 def _check_name(name: str) -> None:
-    if not isinstance(name, str) or len(name) > MAX_NAME_LENGTH or not _NAME_RE.fullmatch(name):
-        raise CheckpointError(
-            f"name={name!r} is not a valid checkpoint name: use 1-{MAX_NAME_LENGTH} ASCII letters, "
-            "digits, '-', '_', '.' and spaces, not starting with '.' or a space (see safe_name)"
-        )
+    try:
+        check_name(name)
+    except UnsafeFileError as e:
+        raise CheckpointError(str(e)) from None
 
 
-def _check_weights_size(weights: Path) -> None:
+def _read_capped(file: Path, cap: int) -> bytes:
+    try:
+        return read_capped(file, cap)
+    except UnsafeFileError as e:
+        raise CheckpointError(str(e)) from None
+
+
+def check_weights_size(weights: Path) -> None:
     if not weights.is_file():
         raise CheckpointError(f"{weights}: missing")
     size = weights.stat().st_size
@@ -450,12 +359,12 @@ def _slice_header(tensor_slice: Any) -> tuple[tuple[int, ...], str]:
     return tuple(tensor_slice.get_shape()), str(tensor_slice.get_dtype())
 
 
-def _expected_header(config: ModelConfig) -> Header:
+def expected_header(config: ModelConfig) -> Header:
     state = build_model(config).state_dict()
     return {k: (tuple(v.shape), _dtype_code(v.dtype)) for k, v in state.items()}
 
 
-def _compare_headers(expected: Header, found: Header, source: str) -> None:
+def compare_headers(expected: Header, found: Header, source: str) -> None:
     """Raise naming the first few tensors that are missing, unexpected or of the wrong shape."""
     problems: list[str] = []
     for k, (shape, dtype) in expected.items():  # in the model's order, so messages are stable
@@ -471,55 +380,3 @@ def _compare_headers(expected: Header, found: Header, source: str) -> None:
         raise CheckpointError(
             f"{source}: weights do not fit the model in meta.json: {'; '.join(problems[:5])}{more}"
         )
-
-
-def _write_atomically(root: Path, name: str, write: Callable[[Path], None]) -> Path:
-    """Fill a hidden temporary folder under `root`, then rename it to a free name; returns it."""
-    root.mkdir(parents=True, exist_ok=True)
-    temp = root / f".{name}.{uuid.uuid4().hex}.tmp"
-    temp.mkdir()
-    try:
-        write(temp)
-        for file in temp.iterdir():
-            _fsync_file(file)
-        _fsync_dir(temp)
-        target = _rename_to_free_name(temp, root, name)
-    except BaseException:
-        shutil.rmtree(temp, ignore_errors=True)
-        raise
-    _fsync_dir(root)
-    return target
-
-
-def _rename_to_free_name(temp: Path, root: Path, name: str) -> Path:
-    for n in range(1, 10_000):
-        suffix = "" if n == 1 else f"-{n}"
-        candidate = root / (name[: MAX_NAME_LENGTH - len(suffix)].rstrip(" .") + suffix)
-        if candidate.exists() or candidate.is_symlink():
-            continue
-        try:
-            os.rename(temp, candidate)  # atomic; fails if another writer took the name meanwhile
-        except OSError:
-            if candidate.exists():
-                continue
-            raise
-        return candidate
-    raise CheckpointError(f"{root}: no free folder name for {name!r}")
-
-
-def _fsync_file(file: Path) -> None:
-    with open(file, "rb") as f:
-        os.fsync(f.fileno())
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return  # directories cannot be opened on every platform (Windows); best effort there
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

@@ -2,37 +2,28 @@
 
 Everything here reads the `meta.json` a run wrote (architecture, history, test metrics, timing),
 never the weights, so comparing a dozen runs costs a dozen small JSON reads. Runs are grouped by
-cell family ("RNN", "LSTM", "BiLSTM", "GRU", ...), the grouping the seed lessons are about; the
-figures colour by that group. Missing or non-finite history values are dropped, not plotted as 0.
+cell family ("RNN", "LSTM", "BiLSTM", "GRU", ...; `rnnviz.cells`), the grouping the seed lessons
+are about; the figures colour by that group. Missing or non-finite history values are dropped,
+not plotted as 0.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from rnnviz import cells
 from rnnviz.checkpoints import CheckpointInfo
+from rnnviz.record import RunRecord
+from rnnviz.series import ema, is_number, thin
 
 XAxis = Literal["epoch", "seconds"]
 X_AXES: tuple[XAxis, ...] = ("epoch", "seconds")
 MAX_CURVE_POINTS = 400  # per-step loss is thinned to this many points; the eye cannot see more
 SMOOTHING = 0.9  # EMA weight of the per-step loss: raw mini-batch loss is too noisy to compare
-
-# cell -> short family name; the order is the order of the lesson (plain RNN first)
-_FAMILIES: dict[str, str] = {
-    "rnn_tanh": "RNN",
-    "rnn_relu": "RNN (ReLU)",
-    "lstm": "LSTM",
-    "gru": "GRU",
-    "cnn_lstm": "CNN-LSTM",
-    "cnn": "CNN",
-}
-GROUP_ORDER: tuple[str, ...] = ("RNN", "RNN (ReLU)", "LSTM", "BiLSTM", "GRU", "BiGRU", "CNN-LSTM")
-GROUP_ORDER += ("CNN",)
 
 COLUMNS: tuple[str, ...] = (
     "run", "group", "layers", "hidden", "bidirectional", "parameters", "seconds_per_epoch",
@@ -50,18 +41,16 @@ class Curve:
     y: tuple[float, ...]  # loss in nats, or accuracy in [0, 1]
 
 
-def group_of(meta: dict[str, Any]) -> str:
+def group_of(info: CheckpointInfo) -> str:
     """The cell family of a run: "RNN", "LSTM", "BiLSTM", "GRU", ..."""
-    model = meta.get("model") or {}
-    cell = str(model.get("cell", "?"))
-    family = _FAMILIES.get(cell, cell)
-    return f"Bi{family}" if model.get("bidirectional") else family
+    model = info.record.config.model
+    return cells.group_of(model.cell, model.bidirectional)
 
 
 def run_labels(infos: Sequence[CheckpointInfo]) -> list[str]:
     """A legend label per run: its title, without a " · Dataset" ending that all runs share, and
     with the folder name added where titles repeat."""
-    titles = [str(i.meta.get("title") or i.name) for i in infos]
+    titles = [i.record.title or i.name for i in infos]
     endings = {t.rpartition(" · ")[2] for t in titles}
     if len(endings) == 1 and all(" · " in t for t in titles):
         titles = [t.rpartition(" · ")[0] for t in titles]
@@ -73,10 +62,12 @@ def run_labels(infos: Sequence[CheckpointInfo]) -> list[str]:
 def sort_runs(infos: Iterable[CheckpointInfo]) -> list[CheckpointInfo]:
     """Runs ordered by family (RNN before LSTM before GRU ...), then by title."""
 
+    order = list(cells.group_colors())
+
     def key(info: CheckpointInfo) -> tuple[int, str]:
-        group = group_of(info.meta)
-        rank = GROUP_ORDER.index(group) if group in GROUP_ORDER else len(GROUP_ORDER)
-        return rank, str(info.meta.get("title") or info.name)
+        group = group_of(info)
+        rank = order.index(group) if group in order else len(order)
+        return rank, info.record.title or info.name
 
     return sorted(infos, key=key)
 
@@ -85,39 +76,34 @@ def comparison_rows(infos: Sequence[CheckpointInfo]) -> list[dict[str, Any]]:
     """One row per run with the `COLUMNS` keys; accuracies in [0, 1], None where unknown."""
     rows = []
     for label, info in zip(run_labels(infos), infos, strict=True):
-        meta, model = info.meta, info.meta.get("model") or {}
-        history = meta.get("history") or {}
-        val = _finite(history.get("val_acc"))
+        record, model = info.record, info.record.config.model
         rows.append(
             {
                 "run": label,
-                "group": group_of(meta),
-                "dataset": meta.get("dataset"),
-                "cell": model.get("cell"),
-                "layers": model.get("num_layers"),
-                "hidden": model.get("hidden_size"),
-                "bidirectional": bool(model.get("bidirectional", False)),
-                "parameters": meta.get("parameters"),
-                "epochs": len(history.get("epoch") or []),
-                "seconds_per_epoch": seconds_per_epoch(meta),
-                "final_val_accuracy": val[-1] if val else None,
-                "test_accuracy": info.test_accuracy,
-                "device": meta.get("device"),
+                "group": group_of(info),
+                "dataset": record.dataset,
+                "cell": model.cell,
+                "layers": model.num_layers,
+                "hidden": model.hidden_size,
+                "bidirectional": model.bidirectional,
+                "parameters": record.parameters or None,
+                "epochs": len(record.history["epoch"]),
+                "seconds_per_epoch": seconds_per_epoch(record),
+                "final_val_accuracy": record.final_val_accuracy,
+                "test_accuracy": record.test_accuracy,
+                "device": record.device,
             }
         )
     return rows
 
 
-def seconds_per_epoch(meta: dict[str, Any]) -> float | None:
+def seconds_per_epoch(record: RunRecord) -> float | None:
     """Mean wall-clock seconds per finished epoch (validation included), None if unknown."""
-    history = meta.get("history") or {}
-    elapsed = _finite(history.get("epoch_seconds"))
+    elapsed = [v for v in record.history["epoch_seconds"] if is_number(v)]
     if elapsed:
         return elapsed[-1] / len(elapsed)
-    seconds, epochs = meta.get("seconds_trained"), len(history.get("epoch") or [])
-    if isinstance(seconds, int | float) and epochs:
-        return float(seconds) / epochs
-    return None
+    epochs = len(record.history["epoch"])
+    return record.seconds / epochs if epochs and record.seconds else None
 
 
 def rows_to_csv(rows: Sequence[dict[str, Any]]) -> bytes:
@@ -135,10 +121,10 @@ def loss_curves(infos: Sequence[CheckpointInfo], *, x: XAxis = "epoch") -> list[
     _check_axis(x)
     curves = []
     for label, info in zip(run_labels(infos), infos, strict=True):
-        h = info.meta.get("history") or {}
+        h = info.record.history
         xs, ys = h.get("step_epoch" if x == "epoch" else "step_seconds"), h.get("loss")
         if xs and ys:
-            points = _thin(_pairs(xs, _ema(ys, SMOOTHING)), MAX_CURVE_POINTS)
+            points = thin(_pairs(xs, ema(ys, SMOOTHING)), MAX_CURVE_POINTS)
         else:
             points = _pairs(
                 h.get("epoch" if x == "epoch" else "epoch_seconds"), h.get("train_loss")
@@ -152,7 +138,7 @@ def accuracy_curves(infos: Sequence[CheckpointInfo], *, x: XAxis = "epoch") -> l
     _check_axis(x)
     curves = []
     for label, info in zip(run_labels(infos), infos, strict=True):
-        h = info.meta.get("history") or {}
+        h = info.record.history
         xs = h.get("epoch" if x == "epoch" else "epoch_seconds")
         points = _pairs(xs, h.get("val_acc")) or _pairs(xs, h.get("train_acc"))
         curves.append(_curve(label, info, points))
@@ -165,42 +151,10 @@ def _check_axis(x: str) -> None:
 
 
 def _curve(label: str, info: CheckpointInfo, points: list[tuple[float, float]]) -> Curve:
-    return Curve(
-        label, group_of(info.meta), tuple(p[0] for p in points), tuple(p[1] for p in points)
-    )
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
-
-
-def _finite(values: Any) -> list[float]:
-    return [float(v) for v in values or [] if _is_number(v)]
+    return Curve(label, group_of(info), tuple(p[0] for p in points), tuple(p[1] for p in points))
 
 
 def _pairs(xs: Any, ys: Any) -> list[tuple[float, float]]:
     """(x, y) pairs where both are finite numbers; histories of unequal length are cut short."""
     pairs = zip(xs or [], ys or [], strict=False)
-    return [(float(a), float(b)) for a, b in pairs if _is_number(a) and _is_number(b)]
-
-
-def _ema(values: Sequence[Any], weight: float) -> list[float]:
-    """Exponential moving average with TensorBoard's start-up bias correction; NaNs pass through."""
-    out, avg, n = [], 0.0, 0
-    for v in values:
-        if not _is_number(v):
-            out.append(math.nan)
-            continue
-        n += 1
-        avg = weight * avg + (1 - weight) * float(v)
-        out.append(avg / (1 - weight**n))
-    return out
-
-
-def _thin(points: list[tuple[float, float]], limit: int) -> list[tuple[float, float]]:
-    """At most `limit` evenly spaced points, always keeping the last."""
-    if len(points) <= limit:
-        return points
-    step = len(points) / limit
-    picked = [points[int(i * step)] for i in range(limit - 1)]
-    return [*picked, points[-1]]
+    return [(float(a), float(b)) for a, b in pairs if is_number(a) and is_number(b)]

@@ -8,13 +8,6 @@ paused trainer holds its tensors without spinning.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
-from typing import Any
-
-Event = dict[str, Any]
-"""A plain-number progress report, e.g. {"kind": "step", "step": 12, "loss": 0.41}."""
-
-EmitFn = Callable[[Event], None]
 
 
 class Control:
@@ -48,7 +41,3 @@ class Control:
         """Block while paused; True once stop() was called."""
         self._running.wait()
         return self._stop.is_set()
-
-
-def ignore_event(event: Event) -> None:
-    """The default `emit`: drop the report."""

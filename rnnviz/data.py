@@ -15,13 +15,14 @@ import math
 import os
 import threading
 import zlib
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from rnnviz.settings import Config, setting
 
 IMAGE_SIZE = 28  # rows = time steps, columns = inputs per step
 SPLIT_SEED = 0  # fixed, so every process holds out the same validation images
@@ -84,37 +85,43 @@ _HOW_TO_GET = {
 }
 
 
+def _dataset_titles() -> dict[str, str]:
+    return {key: info.title for key, info in DATASETS.items()}
+
+
 @dataclass(frozen=True)
-class DataConfig:
+class DataConfig(Config):
     """Which dataset to load, from where, and how much of its training set to hold out."""
 
-    dataset: str = "mnist"  # a key of DATASETS
+    dataset: str = setting(
+        "mnist",
+        label="Dataset",
+        choices=_dataset_titles,
+        url="dataset",
+        flag="dataset",
+        group="Data",
+        help="✓: its files are on this machine",
+    )
     data_dir: str | None = None  # None: $RNNVIZ_DATA_DIR, else ./data
-    val_fraction: float = 0.1  # of the training set, held out for validation curves
+    val_fraction: float = setting(
+        0.1,
+        label="Validation fraction",
+        low=0.0,
+        high=0.5,
+        step=0.05,
+        url="val",
+        flag="val-fraction",
+        group="Data",
+        help="share of the training images held out for the validation curve",
+    )
     download: bool = True  # let torchvision fetch missing files (needs the internet)
 
     def __post_init__(self) -> None:
-        if self.dataset not in DATASETS:
-            raise ValueError(f"dataset={self.dataset!r} is not one of {sorted(DATASETS)}")
+        super().__post_init__()
         if self.data_dir is not None and (not isinstance(self.data_dir, str) or not self.data_dir):
             raise ValueError(f"data_dir={self.data_dir!r} must be a non-empty path string or None")
-        fraction = self.val_fraction
-        if not isinstance(fraction, int | float) or isinstance(fraction, bool):
-            raise ValueError(f"val_fraction={fraction!r} must be a number in [0.0, 0.5]")
-        if not 0.0 <= fraction <= 0.5:
-            raise ValueError(f"val_fraction={fraction!r} is outside [0.0, 0.5]")
         if not isinstance(self.download, bool):
             raise ValueError(f"download={self.download!r} must be True or False")
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> DataConfig:
-        unknown = set(data) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise ValueError(f"unknown DataConfig fields {sorted(unknown)}")
-        return cls(**data)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rnnviz.cells import CELLS, cell_key
+
 __all__ = [
     "CNN_NO_TIME",
     "IMPORTANCE_LESSON",
@@ -101,13 +103,7 @@ IMPORTANCE_LESSON = (
 
 def cell_family(cell: str) -> str:
     """A ModelConfig.cell -> "rnn", "lstm", "gru" or "cnn" (cnn_lstm is an LSTM over conv rows)."""
-    if cell.startswith("rnn_"):
-        return "rnn"
-    if cell in ("lstm", "cnn_lstm"):
-        return "lstm"
-    if cell in ("gru", "cnn"):
-        return cell
-    raise ValueError(f"cell={cell!r} is not one of rnn_tanh, rnn_relu, lstm, gru, cnn, cnn_lstm")
+    return CELLS[cell_key(cell)].family
 
 
 def explain_cell(cell: str) -> CellExplanation:

@@ -1,10 +1,12 @@
 """Background jobs: long computations on worker threads, with a queue and readable snapshots.
 
-A job is any function `fn(control, emit) -> dict`. The `JobManager` runs at most `max_running` of
-them at once (one per GPU by default: captured CUDA graphs replayed from several threads at once
-can deadlock, and concurrent eager jobs share the device anyway), queues the rest first in first
-out, and keeps for each a snapshot (state, queue position, progress, history, message, result)
-that any thread can read at any moment. Workers never touch a UI; they only emit plain events.
+A job is any function `fn(control, emit) -> Outcome`: an object that says how it ended (`status`
+"done", "stopped" or "failed", and a `message`), such as a `RunRecord`. The `JobManager` runs at
+most `max_running` of them at once (one per GPU by default: captured CUDA graphs replayed from
+several threads at once can deadlock, and concurrent eager jobs share the device anyway), queues
+the rest first in first out, and keeps for each a snapshot (state, queue position, progress,
+events, message, outcome) that any thread can read at any moment. Workers never touch a UI; they
+only emit typed events.
 """
 
 from __future__ import annotations
@@ -17,17 +19,38 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import torch
 
-from rnnviz.control import Control, EmitFn, Event
+from rnnviz.control import Control
+from rnnviz.events import Event
 
 log = logging.getLogger(__name__)
 
-JobFn = Callable[[Control, EmitFn], dict[str, Any]]
-STATES = ("queued", "running", "paused", "stopped", "done", "failed")
 FINAL_STATES = ("stopped", "done", "failed")
+E = TypeVar("E", bound=Event)
+
+
+class Outcome(Protocol):
+    """What a job ends with: how (one of FINAL_STATES) and why, for people."""
+
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def message(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Crashed:
+    """The outcome of a job whose function raised: the exception, as a message."""
+
+    message: str
+    status: str = "failed"
+
+
+JobFn = Callable[[Control, Callable[[Event], None]], Outcome]
 
 
 @dataclass(frozen=True)
@@ -43,9 +66,8 @@ class JobSnapshot:
     progress: float  # 0..1
     message: str
     config: dict[str, Any]
-    events: dict[str, list[Event]]  # by kind: "step", "epoch", ... in the order they came
-    latest: dict[str, Event]  # the last event of each kind
-    result: dict[str, Any] | None
+    events: dict[str, list[Event]]  # by event kind, each in the order they came
+    result: Outcome | None
     created: float
     started: float | None
     finished: float | None
@@ -53,6 +75,15 @@ class JobSnapshot:
     @property
     def active(self) -> bool:
         return self.state not in FINAL_STATES
+
+    def of(self, kind: type[E]) -> list[E]:
+        """The events of one class, oldest first: `snap.of(Stepped)`."""
+        return list(self.events.get(kind.kind, []))  # type: ignore[arg-type]
+
+    def last(self, kind: type[E]) -> E | None:
+        """The newest event of one class, or None before there is one."""
+        events = self.events.get(kind.kind)
+        return events[-1] if events else None  # type: ignore[return-value]
 
 
 @dataclass
@@ -68,7 +99,7 @@ class _Job:
     progress: float = 0.0
     message: str = "queued"
     events: dict[str, list[Event]] = field(default_factory=dict)
-    result: dict[str, Any] | None = None
+    result: Outcome | None = None
     created: float = field(default_factory=time.time)
     started: float | None = None
     finished: float | None = None
@@ -188,12 +219,13 @@ class JobManager:
                 del self._jobs[job_id]
 
     def wait(self, job_id: str, timeout: float | None = None) -> JobSnapshot:
-        """Block until the job ends (for the CLI and tests)."""
+        """Block until the job ends (for the CLI and tests); KeyError for an unknown job id."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             snap = self.snapshot(job_id)
-            if snap is None or not snap.active:
-                assert snap is not None, f"unknown job {job_id}"
+            if snap is None:
+                raise KeyError(f"no job {job_id!r} here (finished jobs may have been forgotten)")
+            if not snap.active:
                 return snap
             if deadline is not None and time.monotonic() > deadline:
                 raise TimeoutError(f"{job_id} still {snap.state} after {timeout} s")
@@ -212,29 +244,32 @@ class JobManager:
         def emit(event: Event) -> None:
             self._record(job, event)
 
+        result: Outcome
         try:
             result = job.fn(job.control, emit)
-            state = str(result.get("status", "stopped" if job.control.stopped else "done"))
-            message = str(result.get("message", state))
         except Exception as exc:  # a job must never take the process down
             log.exception("job %s failed", job.id)
-            result, state, message = {}, "failed", f"{type(exc).__name__}: {exc}"
+            result = Crashed(f"{type(exc).__name__}: {exc}")
+        if result.status not in FINAL_STATES:
+            log.error("job %s ended with status %r", job.id, result.status)
+            result = Crashed(f"the job ended with an unknown status {result.status!r}")
         with self._lock:
-            job.result, job.message, job.finished = result, message, time.time()
-            job.state = state if state in FINAL_STATES else "done"
+            job.result, job.message, job.finished = result, result.message, time.time()
+            job.state = result.status
             if job.state == "done":
                 job.progress = 1.0
             self._running.discard(job.id)
             self._pump()
 
     def _record(self, job: _Job, event: Event) -> None:
+        progress = getattr(event, "progress", None)
         with self._lock:
-            events = job.events.setdefault(str(event.get("kind", "event")), [])
-            events.append(dict(event))
+            events = job.events.setdefault(event.kind, [])
+            events.append(event)  # frozen: shared with every snapshot, never copied
             if len(events) > self.max_events:
                 del events[: len(events) - self.max_events]
-            if "progress" in event:
-                job.progress = float(event["progress"])
+            if progress is not None:
+                job.progress = float(progress)
 
     def _snap(self, job: _Job) -> JobSnapshot:
         position = None
@@ -251,8 +286,7 @@ class JobManager:
             message=job.message if position is None else f"queued, position {position}",
             config=dict(job.config),
             events={k: list(v) for k, v in job.events.items()},
-            latest={k: v[-1] for k, v in job.events.items() if v},
-            result=None if job.result is None else dict(job.result),
+            result=job.result,
             created=job.created,
             started=job.started,
             finished=job.finished,

@@ -2,8 +2,8 @@
 
 `compute_metrics` turns true and predicted labels into accuracy, a confusion matrix and
 precision / recall / F1 per class (scikit-learn's definitions, 0 where a ratio is undefined);
-`predict` and `evaluate` run a model over a tensor of images in batches; `misclassified` and
-`confusion_pairs` find the examples behind each cell of the confusion matrix. Labels may be torch
+`misclassified` and `confusion_pairs` find the examples behind each cell of the confusion matrix.
+Running a model to get the predictions is `rnnviz.inference`'s job. Labels may be torch
 tensors or numpy arrays; everything returned is plain numbers, ready for JSON and for plots.
 """
 
@@ -16,8 +16,6 @@ from typing import Any
 import numpy as np
 import torch
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
-from torch import nn
-from torch.nn import functional as F
 
 AVERAGE_KEYS = ("precision", "recall", "f1")
 
@@ -150,56 +148,6 @@ def _average(t: np.ndarray, p: np.ndarray, labels: list[int], average: str) -> d
     return {k: float(v) for k, v in zip(AVERAGE_KEYS, scores, strict=True)}
 
 
-@torch.no_grad()
-def predict(
-    model: nn.Module, images: torch.Tensor, *, batch_size: int = 2048
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Predicted classes (N,) and class probabilities (N, C) for `images` (N, 28, 28).
-
-    Runs in eval mode (the model's training flag is restored afterwards); results stay on the
-    images' device, which must be the model's.
-    """
-    logits = _logits(model, images, batch_size=batch_size)  # (N, C)
-    return logits.argmax(dim=1), logits.softmax(dim=1)
-
-
-@torch.no_grad()
-def evaluate(
-    model: nn.Module,
-    images: torch.Tensor,
-    labels: Labels,
-    class_names: Sequence[str],
-    *,
-    batch_size: int = 2048,
-) -> tuple[Metrics, torch.Tensor]:
-    """Metrics (with the mean cross-entropy as `loss`) and class probabilities (N, C)."""
-    logits = _logits(model, images, batch_size=batch_size)  # (N, C)
-    target = torch.as_tensor(_as_labels(labels, "labels"), device=logits.device)
-    if target.shape[0] != logits.shape[0]:
-        raise ValueError(f"{target.shape[0]} labels for {logits.shape[0]} images")
-    if logits.shape[1] != len(class_names):
-        raise ValueError(
-            f"model gives {logits.shape[1]} classes, class_names has {len(class_names)}"
-        )
-    loss = F.cross_entropy(logits.float(), target).item()
-    metrics = compute_metrics(target, logits.argmax(dim=1), class_names, loss=loss)
-    return metrics, logits.softmax(dim=1)
-
-
-def _logits(model: nn.Module, images: torch.Tensor, *, batch_size: int) -> torch.Tensor:
-    if batch_size < 1:
-        raise ValueError(f"batch_size={batch_size} must be at least 1")
-    if images.shape[0] == 0:
-        raise ValueError(f"images has shape {tuple(images.shape)}: no images to classify")
-    was_training = model.training
-    model.eval()
-    try:
-        batches = [model(images[i : i + batch_size]) for i in range(0, images.shape[0], batch_size)]
-    finally:
-        model.train(was_training)
-    return torch.cat(batches)
-
-
 def misclassified(y_true: Labels, y_pred: Labels) -> dict[tuple[int, int], list[int]]:
     """(true class, predicted class) -> indices of those examples, for mistakes only.
 
@@ -223,7 +171,7 @@ def confusion_pairs(
 def _pair(
     y_true: Labels, y_pred: Labels, *, num_classes: int | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    t, p = _as_labels(y_true, "y_true"), _as_labels(y_pred, "y_pred")
+    t, p = as_labels(y_true, "y_true"), as_labels(y_pred, "y_pred")
     if t.shape != p.shape:
         raise ValueError(f"y_true has shape {t.shape} but y_pred has shape {p.shape}")
     if num_classes is not None:
@@ -239,7 +187,7 @@ def _pair(
     return t, p
 
 
-def _as_labels(labels: Labels, name: str) -> np.ndarray:
+def as_labels(labels: Labels, name: str) -> np.ndarray:
     """Integer labels as a 1-D int64 numpy array, from a tensor (any device) or an array."""
     if isinstance(labels, torch.Tensor):
         labels = labels.detach().cpu().numpy()

@@ -10,67 +10,80 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
+from rnnviz.cells import ALIASES, CELLS, recurrent_layer
 from rnnviz.data import IMAGE_SIZE
+from rnnviz.settings import Config, setting
 
-# name -> (one-line description, is it recurrent?)
-CELLS: dict[str, tuple[str, bool]] = {
-    "rnn_tanh": ("Vanilla RNN (tanh)", True),
-    "rnn_relu": ("Vanilla RNN (ReLU)", True),
-    "lstm": ("LSTM", True),
-    "gru": ("GRU", True),
-    "cnn": ("Small CNN (no recurrence)", False),
-    "cnn_lstm": ("CNN features, then an LSTM over the rows", True),
-}
+
+def _cell_titles() -> dict[str, str]:
+    return {key: cell.title for key, cell in CELLS.items()}
 
 
 @dataclass(frozen=True)
-class ModelConfig:
+class ModelConfig(Config):
     """Everything needed to build a model; argument names follow `nn.LSTM`."""
 
-    cell: str = "lstm"  # a key of CELLS
-    hidden_size: int = 128  # units per layer and direction
-    num_layers: int = 1  # stacked recurrent layers
-    bidirectional: bool = False  # a second layer reads the rows bottom to top
-    dropout: float = 0.0  # between stacked layers (nn.LSTM semantics), and before the head
-    num_classes: int = 10  # outputs of the readout
+    cell: str = setting(
+        "lstm",
+        label="Cell",
+        choices=_cell_titles,
+        aliases=ALIASES,
+        url="cell",
+        flag="cell",
+        group="Model",
+    )  # a key of CELLS
+    hidden_size: int = setting(
+        128,
+        label="Hidden size",
+        low=1,
+        high=4096,
+        step=16,
+        help="units per layer and direction",
+        url="hidden",
+        flag="hidden",
+        group="Model",
+    )
+    num_layers: int = setting(
+        1, label="Layers", low=1, high=8, url="layers", flag="layers", group="Model"
+    )  # stacked recurrent layers
+    bidirectional: bool = setting(
+        False,
+        label="Bidirectional",
+        url="bidir",
+        flag="bidirectional",
+        group="Model",
+        help="a second layer reads the rows bottom to top",
+    )
+    dropout: float = setting(
+        0.0,
+        label="Dropout",
+        low=0.0,
+        high=0.95,
+        step=0.05,
+        url="dropout",
+        flag="dropout",
+        group="Regularisation & run",
+        help="between stacked layers and before the readout",
+    )
+    num_classes: int = setting(10, label="Classes", low=2, high=1000)  # outputs of the readout
 
     def __post_init__(self) -> None:
-        if self.cell not in CELLS:
-            raise ValueError(f"cell={self.cell!r} is not one of {sorted(CELLS)}")
-        if not 1 <= self.hidden_size <= 4096:
-            raise ValueError(f"hidden_size={self.hidden_size} must be between 1 and 4096")
-        if not 1 <= self.num_layers <= 8:
-            raise ValueError(f"num_layers={self.num_layers} must be between 1 and 8")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout={self.dropout} must be in [0, 1)")
-        if not 2 <= self.num_classes <= 1000:
-            raise ValueError(f"num_classes={self.num_classes} must be between 2 and 1000")
-        if self.cell == "cnn" and self.bidirectional:
-            raise ValueError("bidirectional=True needs a recurrent cell, not cell='cnn'")
+        super().__post_init__()
+        if not CELLS[self.cell].recurrent and self.bidirectional:
+            raise ValueError(f"bidirectional=True needs a recurrent cell, not cell={self.cell!r}")
 
     @property
     def recurrent(self) -> bool:
-        return CELLS[self.cell][1]
+        return CELLS[self.cell].recurrent
 
     @property
     def num_directions(self) -> int:
         return 2 if self.bidirectional else 1
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
-        unknown = set(data) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise ValueError(f"unknown ModelConfig fields {sorted(unknown)}")
-        return cls(**data)
 
 
 def as_input(images: torch.Tensor) -> torch.Tensor:
@@ -91,7 +104,7 @@ class RowReader(nn.Module):
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.config = config
-        if config.cell == "cnn_lstm":
+        if CELLS[config.cell].convolutional:
             # Pool only across columns so the 28 rows stay 28 time steps.
             self.features: nn.Module = nn.Sequential(
                 nn.Unflatten(1, (1, -1)),  # (B, 1, T, 28): any number of rows
@@ -107,23 +120,13 @@ class RowReader(nn.Module):
         else:
             self.features = nn.Identity()
             input_size = IMAGE_SIZE
-        rnn_class: type[nn.RNNBase]
-        kwargs: dict[str, Any] = {}
-        if config.cell in ("lstm", "cnn_lstm"):
-            rnn_class = nn.LSTM
-        elif config.cell == "gru":
-            rnn_class = nn.GRU
-        else:
-            rnn_class = nn.RNN
-            kwargs["nonlinearity"] = "relu" if config.cell == "rnn_relu" else "tanh"
-        self.rnn = rnn_class(
+        self.rnn = recurrent_layer(
+            config.cell,
             input_size,
             config.hidden_size,
             num_layers=config.num_layers,
-            batch_first=True,
-            dropout=config.dropout if config.num_layers > 1 else 0.0,
+            dropout=config.dropout,
             bidirectional=config.bidirectional,
-            **kwargs,
         )
         self.drop = nn.Dropout(config.dropout)
         self.head = nn.Linear(config.hidden_size * config.num_directions, config.num_classes)
@@ -171,7 +174,7 @@ class ConvNet(nn.Module):
 
 def build_model(config: ModelConfig) -> nn.Module:
     """The model a config describes, freshly initialised (seed torch first for repeatability)."""
-    return ConvNet(config) if config.cell == "cnn" else RowReader(config)
+    return RowReader(config) if config.recurrent else ConvNet(config)
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
+from rnnviz.config import RunConfig, TrainConfig
 from rnnviz.data import DataConfig
 from rnnviz.models import ModelConfig
-from rnnviz.training import RunConfig, TrainConfig
 
 
 @dataclass(frozen=True)

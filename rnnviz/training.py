@@ -1,156 +1,59 @@
-"""The trainer: fit a model on a dataset that already lives on the device, reporting plain numbers.
+"""The trainer: fit a model on a dataset that already lives on the device, reporting typed events.
 
 `train` knows nothing of any UI. It slices batches out of device tensors, checks a `Control` once a
-step (stop within one step, pause, resume), and reports progress as `Event` dicts through `emit`:
-"start", "step" (loss, learning rate, samples/s, ETA), "epoch" (train and validation accuracy) and
-"test". A NaN loss or running out of GPU memory ends the run as *failed* with a message that says
-what to change; neither escapes as an exception.
+step (stop within one step, pause, resume), and reports progress through `emit` as the events of
+`rnnviz.events`: `Started`, `Stepped` (every loss of the window, learning rate, samples/s, ETA),
+`EpochEnded` (train and validation accuracy) and `Tested`. The run's history is folded from those
+same events. A NaN loss or running out of GPU memory ends the run as *failed* with a message that
+says what to change; neither escapes as an exception.
 """
 
 from __future__ import annotations
 
 import math
+import platform
 import threading
 import time
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from rnnviz.control import Control, EmitFn, ignore_event
-from rnnviz.data import DataConfig, Dataset, load_dataset
-from rnnviz.metrics import Metrics, evaluate, predict
-from rnnviz.models import ModelConfig, build_model, count_parameters
+from rnnviz.config import RunConfig, TrainConfig
+from rnnviz.control import Control
+from rnnviz.data import Dataset, load_dataset
+from rnnviz.devices import device_name, resolve_device
+from rnnviz.events import (
+    EmitFn,
+    EpochEnded,
+    Event,
+    Failed,
+    History,
+    Started,
+    Stepped,
+    Tested,
+    ignore_event,
+)
+from rnnviz.inference import evaluate
+from rnnviz.metrics import Metrics
+from rnnviz.models import build_model, count_parameters
+from rnnviz.record import RunRecord
 from rnnviz.stepper import make_stepper
-
-OPTIMIZERS: dict[str, str] = {
-    "adam": "Adam",
-    "adamw": "AdamW (decoupled weight decay)",
-    "sgd": "SGD with momentum",
-    "rmsprop": "RMSprop",
-}
-SCHEDULES: dict[str, str] = {
-    "constant": "constant learning rate",
-    "one_cycle": "one-cycle: warm up, then anneal (fast convergence)",
-    "cosine": "cosine decay to zero",
-}
-DEVICES = ("auto", "cpu", "cuda")
 
 # Model init reads torch's global RNG; jobs on other threads must not interleave with it.
 _INIT_LOCK = threading.Lock()
+OOM_ADVICE = (
+    "out of GPU memory: lower the batch size or the hidden size, or wait for other jobs on this "
+    "GPU to finish"
+)
 
 
-@dataclass(frozen=True)
-class TrainConfig:
-    """How to fit: optimiser, schedule, batches, regularisation, seed and device."""
-
-    optimizer: str = "adam"  # a key of OPTIMIZERS
-    lr: float = 1e-3  # peak learning rate
-    batch_size: int = 128  # images per step
-    epochs: int = 5  # passes over the training split
-    weight_decay: float = 0.0  # L2 penalty (decoupled for AdamW)
-    momentum: float = 0.9  # SGD momentum / RMSprop momentum
-    grad_clip: float = 0.0  # max global gradient norm; 0 turns clipping off
-    schedule: str = "constant"  # a key of SCHEDULES
-    seed: int = 0  # same seed, same run (bit for bit on CPU)
-    device: str = "auto"  # "auto" picks CUDA when there is a GPU
-    cuda_graphs: bool = True  # capture the train step on CUDA (falls back to eager if it cannot)
-
-    def __post_init__(self) -> None:
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"optimizer={self.optimizer!r} is not one of {sorted(OPTIMIZERS)}")
-        if self.schedule not in SCHEDULES:
-            raise ValueError(f"schedule={self.schedule!r} is not one of {sorted(SCHEDULES)}")
-        if self.device not in DEVICES:
-            raise ValueError(f"device={self.device!r} is not one of {list(DEVICES)}")
-        if not (0.0 < self.lr <= 10.0) or not math.isfinite(self.lr):
-            raise ValueError(f"lr={self.lr} must be a number in (0, 10]")
-        if not 1 <= self.batch_size <= 65536:
-            raise ValueError(f"batch_size={self.batch_size} must be between 1 and 65536")
-        if not 1 <= self.epochs <= 1000:
-            raise ValueError(f"epochs={self.epochs} must be between 1 and 1000")
-        if not 0.0 <= self.weight_decay <= 1.0:
-            raise ValueError(f"weight_decay={self.weight_decay} must be in [0, 1]")
-        if not 0.0 <= self.momentum < 1.0:
-            raise ValueError(f"momentum={self.momentum} must be in [0, 1)")
-        if self.grad_clip < 0.0 or not math.isfinite(self.grad_clip):
-            raise ValueError(f"grad_clip={self.grad_clip} must be >= 0 (0 turns it off)")
-        if not 0 <= self.seed < 2**32:
-            raise ValueError(f"seed={self.seed} must be in [0, 2**32)")
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        unknown = set(data) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise ValueError(f"unknown TrainConfig fields {sorted(unknown)}")
-        return cls(**data)
-
-
-@dataclass(frozen=True)
-class RunConfig:
-    """One experiment: the model, the data it learns from and how it is trained."""
-
-    model: ModelConfig = field(default_factory=ModelConfig)
-    data: DataConfig = field(default_factory=DataConfig)
-    train: TrainConfig = field(default_factory=TrainConfig)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "model": self.model.to_dict(),
-            "data": self.data.to_dict(),
-            "train": asdict(self.train),
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> RunConfig:
-        return cls(
-            model=ModelConfig.from_dict(data["model"]),
-            data=DataConfig.from_dict(data["data"]),
-            train=TrainConfig.from_dict(data["train"]),
-        )
-
-
-@dataclass
+@dataclass(frozen=True, eq=False)
 class TrainResult:
-    """What a run ended with. `status` is "done", "stopped" or "failed"."""
+    """What `train` ends with: the trained model (in eval mode) and the run's record."""
 
-    status: str
-    message: str
     model: nn.Module
-    history: dict[str, list[float]]
-    seconds: float
-    test_metrics: Metrics | None = None
-    device: str = "cpu"
-    fast_path: str = "eager"
-
-
-def resolve_device(device: str) -> torch.device:
-    """'auto' -> CUDA when available; 'cuda' without a GPU is an error that says so."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device='cuda' but no CUDA GPU is available here; use 'auto' or 'cpu'")
-    if device not in DEVICES:
-        raise ValueError(f"device={device!r} is not one of {list(DEVICES)}")
-    return torch.device(device)
-
-
-def device_name(device: torch.device) -> str:
-    return torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
-
-
-def empty_history() -> dict[str, list[float]]:
-    return {
-        key: []
-        for key in (
-            "step", "loss", "step_epoch", "step_seconds",
-            "epoch", "train_acc", "train_loss", "val_acc", "val_loss", "epoch_seconds",
-        )
-    }  # fmt: skip
+    record: RunRecord
 
 
 def build_optimizer(
@@ -186,10 +89,11 @@ def build_schedule(
     return None
 
 
-def init_model(config: ModelConfig, seed: int, device: torch.device) -> nn.Module:
+def init_model(run: RunConfig, device: torch.device) -> nn.Module:
+    """A fresh model for `run`, the same weights for the same seed whichever thread asks."""
     with _INIT_LOCK:
-        torch.manual_seed(seed)
-        model = build_model(config)
+        torch.manual_seed(run.train.seed)
+        model = build_model(run.model)
     return model.to(device)
 
 
@@ -208,15 +112,12 @@ def train(
             f"num_classes={run.model.num_classes} but {data.info.key} has "
             f"{len(data.info.class_names)} classes"
         )
-    model = init_model(run.model, run.train.seed, device)
+    model = init_model(run, device)
     loop = _Loop(run, model, data, device, control or Control(), emit)
     try:
         return loop.run()
     except torch.OutOfMemoryError:
-        return loop.fail(
-            "out of GPU memory: lower the batch size or the hidden size, or wait for other "
-            "jobs on this GPU to finish"
-        )
+        return loop.fail(OOM_ADVICE)
     finally:
         if device.type == "cuda":
             torch.cuda.empty_cache()
@@ -234,9 +135,10 @@ class _Loop:
         control: Control,
         emit: EmitFn,
     ) -> None:
-        self.cfg, self.model, self.data, self.device = run.train, model, data, device
-        self.control, self.emit = control, emit
-        self.history = empty_history()
+        self.run_config, self.cfg = run, run.train
+        self.model, self.data, self.device = model, data, device
+        self.control, self._emit = control, emit
+        self.history = History()
         n = len(data.train)
         self.batch = min(self.cfg.batch_size, n)
         self.steps_per_epoch = n // self.batch  # the last partial batch is dropped
@@ -252,19 +154,23 @@ class _Loop:
             use_graphs=self.cfg.cuda_graphs and device.type == "cuda",
         )  # fmt: skip
 
+    def emit(self, event: Event) -> None:
+        """Tell the world, and keep the same event in the run's history."""
+        self.history.record(event)
+        self._emit(event)
+
     def elapsed(self) -> float:
         return time.perf_counter() - self.started - self.paused_seconds
 
     def run(self) -> TrainResult:
         self.emit(
-            {
-                "kind": "start",
-                "device": device_name(self.device),
-                "steps_per_epoch": self.steps_per_epoch,
-                "total_steps": self.total_steps,
-                "parameters": count_parameters(self.model),
-                "fast_path": self.stepper.name,
-            }
+            Started(
+                device=device_name(self.device),
+                steps_per_epoch=self.steps_per_epoch,
+                total_steps=self.total_steps,
+                parameters=count_parameters(self.model),
+                fast_path=self.stepper.name,
+            )
         )
         step = 0
         for epoch in range(1, self.cfg.epochs + 1):
@@ -316,46 +222,33 @@ class _Loop:
     def flush(
         self, losses: torch.Tensor, start: int, stop: int, epoch: int, first_step: int
     ) -> TrainResult | None:
+        """Report steps start..stop of this epoch as one `Stepped`, or fail on a bad loss."""
         if stop <= start:
             return None
         values = losses[start:stop].tolist()
-        elapsed = self.elapsed()
-        done = first_step + stop
-        rate = done * self.batch / max(elapsed, 1e-9)
         for j, value in enumerate(values):
-            step = first_step + start + j + 1
             if not math.isfinite(value):
                 return self.fail(
-                    f"the loss became {value} at step {step}: the learning rate "
-                    f"({self.cfg.lr:g}) is too high for this model; lower it (e.g. "
+                    f"the loss became {value} at step {first_step + start + j + 1}: the learning "
+                    f"rate ({self.cfg.lr:g}) is too high for this model; lower it (e.g. "
                     f"{self.cfg.lr / 10:g}) or turn on gradient clipping"
                 )
-            self.record_step(step, value, epoch, elapsed)
-        lr = self.optimizer.param_groups[0]["lr"]
+        elapsed, done = self.elapsed(), first_step + stop
+        rate = done * self.batch / max(elapsed, 1e-9)
         self.emit(
-            {
-                "kind": "step",
-                "step": done,
-                "total_steps": self.total_steps,
-                "epoch": epoch,
-                "loss": values[-1],
-                "lr": float(lr),
-                "samples_per_s": rate,
-                "eta_s": (self.total_steps - done) * self.batch / max(rate, 1e-9),
-                "elapsed_s": elapsed,
-                "progress": done / self.total_steps,
-            }
+            Stepped(
+                first_step=first_step + start + 1,
+                losses=tuple(values),
+                epoch=epoch,
+                steps_per_epoch=self.steps_per_epoch,
+                total_steps=self.total_steps,
+                lr=float(self.optimizer.param_groups[0]["lr"]),
+                samples_per_s=rate,
+                eta_s=(self.total_steps - done) * self.batch / max(rate, 1e-9),
+                elapsed_s=elapsed,
+            )
         )
         return None
-
-    def record_step(self, step: int, loss: float, epoch: int, elapsed: float) -> None:
-        h = self.history
-        h["step"].append(step)
-        h["loss"].append(loss)
-        h["step_epoch"].append(
-            epoch - 1 + (step - (epoch - 1) * self.steps_per_epoch) / self.steps_per_epoch
-        )
-        h["step_seconds"].append(elapsed)
 
     def end_epoch(self, epoch: int, train_acc: float, losses: torch.Tensor) -> None:
         val = self.data.val
@@ -363,53 +256,44 @@ class _Loop:
         if len(val):
             metrics, _ = evaluate(self.model, val.images, val.labels, self.data.info.class_names)
             val_acc, val_loss = metrics.accuracy, metrics.loss or float("nan")
-        h = self.history
-        h["epoch"].append(epoch)
-        h["train_acc"].append(train_acc)
-        h["train_loss"].append(losses.mean().item())
-        h["val_acc"].append(val_acc)
-        h["val_loss"].append(val_loss)
-        h["epoch_seconds"].append(self.elapsed())
         self.emit(
-            {
-                "kind": "epoch",
-                "epoch": epoch,
-                "epochs": self.cfg.epochs,
-                "train_acc": train_acc,
-                "train_loss": h["train_loss"][-1],
-                "val_acc": val_acc,
-                "val_loss": val_loss,
-                "elapsed_s": h["epoch_seconds"][-1],
-            }
+            EpochEnded(
+                epoch=epoch,
+                epochs=self.cfg.epochs,
+                train_acc=train_acc,
+                train_loss=losses.mean().item(),
+                val_acc=val_acc,
+                val_loss=val_loss,
+                elapsed_s=self.elapsed(),
+            )
         )
 
     def finish(self, status: str, message: str) -> TrainResult:
         seconds = self.elapsed()
         test = self.data.test
         metrics, _ = evaluate(self.model, test.images, test.labels, self.data.info.class_names)
-        self.emit({"kind": "test", "accuracy": metrics.accuracy, "loss": metrics.loss})
+        self.emit(Tested(accuracy=metrics.accuracy, loss=metrics.loss))
         return self.result(status, message, seconds, metrics)
 
     def fail(self, message: str) -> TrainResult:
-        self.emit({"kind": "failed", "message": message})
+        self.emit(Failed(message=message))
         return self.result("failed", message, self.elapsed(), None)
 
     def result(
         self, status: str, message: str, seconds: float, metrics: Metrics | None
     ) -> TrainResult:
         self.model.eval()
-        return TrainResult(
+        record = RunRecord(
+            config=self.run_config,
             status=status,
             message=message,
-            model=self.model,
-            history=self.history,
-            seconds=seconds,
+            class_names=tuple(self.data.info.class_names),
+            history=self.history.to_dict(),
             test_metrics=metrics,
+            seconds=seconds,
+            parameters=count_parameters(self.model),
             device=device_name(self.device),
             fast_path=self.stepper.name,
+            host=platform.node(),
         )
-
-
-def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> float:
-    preds, _ = predict(model, images)
-    return (preds == labels).float().mean().item()
+        return TrainResult(model=self.model, record=record)

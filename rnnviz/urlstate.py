@@ -1,7 +1,7 @@
 """A run's settings as flat named fields: the widgets of the Train page and the text of its URL.
 
-`FIELDS` lists every setting a user can change, one `Field` per dataclass field of `ModelConfig`,
-`DataConfig` and `TrainConfig`, with its label, its choices or bounds and its short URL key.
+`FIELDS` lists every setting a link can carry: each declared field of `ModelConfig`, `DataConfig`
+and `TrainConfig` that names a `url` key, with its declaration (label, choices or bounds, help).
 `run_to_params` writes a `RunConfig` as query parameters (only the settings that differ from the
 dataclass defaults, so a link stays short); `run_from_params` reads them back, ignoring unknown
 keys (`owner`, `class`, ...) and naming every value it could not use. Machine-specific settings
@@ -10,71 +10,47 @@ keys (`owner`, `class`, ...) and naming every value it could not use. Machine-sp
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from rnnviz.data import DATASETS, DataConfig
-from rnnviz.models import CELLS, ModelConfig
-from rnnviz.training import DEVICES, OPTIMIZERS, SCHEDULES, RunConfig, TrainConfig
+from rnnviz.config import SECTIONS, RunConfig
+from rnnviz.settings import Setting, check_value, declared
 
-SECTIONS = ("model", "data", "train")  # the RunConfig attributes, in the order they are built
-_DEVICE_TITLES = {"auto": "auto (GPU when there is one)", "cpu": "CPU", "cuda": "CUDA GPU"}
+# The Train page's columns of controls, in order; a setting names its column.
+GROUPS = ("Data", "Model", "Optimiser", "Regularisation & run")
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
 @dataclass(frozen=True)
 class Field:
-    """One setting: where it lives in a RunConfig, how it is shown and how it is written."""
+    """One setting a link can carry: where it lives in a RunConfig, and its declaration."""
 
-    key: str  # the URL query parameter
     section: str  # "model", "data" or "train"
     name: str  # the dataclass field
-    label: str  # the widget label
-    kind: str  # "choice", "bool", "int" or "float"
-    group: str  # which column of controls it belongs to
-    choices: Mapping[str, str] | None = None  # key -> title, for kind "choice"
-    low: float = 0.0  # inclusive bounds for numbers, within what the dataclass accepts
-    high: float = 0.0
-    step: float = 1.0  # the widget's +/- step
-    help: str = ""
+    setting: Setting
+
+    @property
+    def key(self) -> str:
+        """The URL query parameter."""
+        return str(self.setting.url)
+
+    @property
+    def kind(self) -> str:
+        return self.setting.kind
 
 
-def _choices(names: Mapping[str, Any]) -> dict[str, str]:
-    return {k: v if isinstance(v, str) else str(v[0]) for k, v in names.items()}
+def _fields() -> tuple[Field, ...]:
+    found = [
+        Field(section, name, s)
+        for section, cls in SECTIONS.items()
+        for name, s in declared(cls)
+        if s.url is not None
+    ]
+    return tuple(sorted(found, key=lambda f: GROUPS.index(f.setting.group)))  # stable in a group
 
 
-FIELDS: tuple[Field, ...] = (
-    Field("dataset", "data", "dataset", "Dataset", "choice", "Data",
-          {k: d.title for k, d in DATASETS.items()}, help="✓: its files are on this machine"),
-    Field("val", "data", "val_fraction", "Validation fraction", "float", "Data", None, 0.0, 0.5,
-          0.05, "share of the training images held out for the validation curve"),
-    Field("batch", "train", "batch_size", "Batch size", "int", "Data", None, 1, 65536, 16),
-    Field("epochs", "train", "epochs", "Epochs", "int", "Data", None, 1, 1000, 1),
-    Field("cell", "model", "cell", "Cell", "choice", "Model", _choices(CELLS)),
-    Field("layers", "model", "num_layers", "Layers", "int", "Model", None, 1, 8, 1),
-    Field("hidden", "model", "hidden_size", "Hidden size", "int", "Model", None, 1, 4096, 16,
-          "units per layer and direction"),
-    Field("bidir", "model", "bidirectional", "Bidirectional", "bool", "Model",
-          help="a second layer reads the rows bottom to top"),
-    Field("opt", "train", "optimizer", "Optimizer", "choice", "Optimiser", OPTIMIZERS),
-    Field("lr", "train", "lr", "Learning rate", "float", "Optimiser", None, 1e-6, 10.0, 1e-4),
-    Field("momentum", "train", "momentum", "Momentum", "float", "Optimiser", None, 0.0, 0.99,
-          0.05, "used by SGD and RMSprop"),
-    Field("sched", "train", "schedule", "Schedule", "choice", "Optimiser", SCHEDULES),
-    Field("dropout", "model", "dropout", "Dropout", "float", "Regularisation & run", None, 0.0,
-          0.95, 0.05, "between stacked layers and before the readout"),
-    Field("wd", "train", "weight_decay", "Weight decay (L2)", "float", "Regularisation & run",
-          None, 0.0, 1.0, 1e-4),
-    Field("clip", "train", "grad_clip", "Gradient clipping", "float", "Regularisation & run",
-          None, 0.0, 1e6, 0.5, "max gradient norm; 0 turns clipping off"),
-    Field("seed", "train", "seed", "Seed", "int", "Regularisation & run", None, 0, 2**32 - 1, 1,
-          "the same seed gives the same run"),
-    Field("device", "train", "device", "Device", "choice", "Regularisation & run",
-          {d: _DEVICE_TITLES[d] for d in DEVICES}),
-)  # fmt: skip
-GROUPS = tuple(dict.fromkeys(f.group for f in FIELDS))  # the columns of controls, in order
+FIELDS = _fields()
 PARAM_KEYS = frozenset(f.key for f in FIELDS)
 
 
@@ -91,17 +67,15 @@ def run_from_values(values: Mapping[str, Any]) -> tuple[RunConfig, list[str]]:
     alone but not together (a bidirectional CNN) are explained too.
     """
     errors: list[str] = []
-    parts: dict[str, dict[str, Any]] = {s: {} for s in SECTIONS}
+    parts: dict[str, dict[str, Any]] = {section: {} for section in SECTIONS}
     for f in FIELDS:
         if f.key in values:
             try:
                 parts[f.section][f.name] = _check(f, values[f.key])
             except ValueError as exc:
                 errors.append(str(exc))
-    model = _build(ModelConfig, parts["model"], errors)
-    data = _build(DataConfig, parts["data"], errors)
-    train = _build(TrainConfig, parts["train"], errors)
-    return RunConfig(model=model, data=data, train=train), errors
+    built = {section: _build(cls, parts[section], errors) for section, cls in SECTIONS.items()}
+    return RunConfig(**built), errors
 
 
 def run_to_params(run: RunConfig) -> dict[str, str]:
@@ -162,23 +136,7 @@ def _coerce(f: Field, value: Any) -> Any:
 
 def _check(f: Field, value: Any) -> Any:
     """`value` as its field's type, within its bounds and choices; ValueError naming both."""
-    if f.kind == "choice":
-        assert f.choices is not None
-        if value not in f.choices:
-            raise ValueError(f"{f.key}={value!r} is not one of {sorted(f.choices)}")
-        return value
-    if f.kind == "bool":
-        if not isinstance(value, bool):
-            raise ValueError(f"{f.key}={value!r} must be true or false")
-        return value
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"{f.key}={value!r} must be a number")
-    if f.kind == "int" and value != int(value):
-        raise ValueError(f"{f.key}={value!r} must be a whole number")
-    number = _coerce(f, value)
-    if not (math.isfinite(number) and f.low <= number <= f.high):
-        raise ValueError(f"{f.key}={value!r} is outside [{_text(f.low)}, {_text(f.high)}]")
-    return number
+    return check_value(f.key, f.setting, value)
 
 
 def _parse(f: Field, text: str) -> Any:

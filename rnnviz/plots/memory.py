@@ -1,6 +1,6 @@
 """Figures of the Memory lab: training curves, the two recall sweeps and a worked binary sum.
 
-Pure functions from plain data (a job's events, sweep rows, `add_example`'s dict) to plotly
+Pure functions from plain data (a job's typed events, sweep rows, `add_example`'s dict) to plotly
 figures. `curves_figure` overlays one or more runs' loss and accuracy; `sweep_rows` reads a sweep's
 rows back from its events, so the sweep figures can grow while it runs; `hidden_sweep_figure` and
 `distance_sweep_figure` draw recall accuracy per cell; `add_example_figure` lays a sum out bit by
@@ -15,13 +15,14 @@ from typing import Any
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from rnnviz.cells import group_of
+from rnnviz.events import Event, MemoryEvaluated, MemoryStepped
 from rnnviz.plots.metrics import GROUP_COLORS, RIGHT, WRONG
 from rnnviz.plots.training import MARGIN
 
-Events = Mapping[str, Sequence[Mapping[str, Any]]]  # a job's events by kind: "step", "eval"
+Events = Sequence[Event]  # a memory job's events, oldest first
 Row = Mapping[str, Any]
 
-CELL_NAMES = {"rnn_tanh": "RNN", "rnn_relu": "RNN (ReLU)", "lstm": "LSTM", "gru": "GRU"}
 RUN_COLORS = ("#636efa", "#ef553b", "#00cc96", "#ab63fa")  # one per overlaid run
 # What the seed reported for a vanilla (tanh) RNN on the recall task: hidden size -> test
 # accuracy. Drawn as markers next to the sweep this lab runs, for comparison.
@@ -44,16 +45,17 @@ def curves_figure(runs: Mapping[str, Events], *, height: int = 340) -> go.Figure
     fig = make_subplots(rows=1, cols=2, subplot_titles=("Loss per step", "Accuracy"))
     for index, (label, events) in enumerate(runs.items()):
         color, prefix = RUN_COLORS[index % len(RUN_COLORS)], f"{label} " if label else ""
-        steps, evals = events.get("step", []), events.get("eval", [])
-        x = [e["step"] for e in steps]
+        steps = [e for e in events if isinstance(e, MemoryStepped)]
+        evals = [e for e in events if isinstance(e, MemoryEvaluated)]
+        x = [e.step for e in steps]
         line = dict(mode="lines", legendgroup=label, line=dict(color=color))
-        fig.add_trace(go.Scatter(x=x, y=[e["loss"] for e in steps], name=f"{prefix}loss",
+        fig.add_trace(go.Scatter(x=x, y=[e.loss for e in steps], name=f"{prefix}loss",
                                  **line), row=1, col=1)  # fmt: skip
-        fig.add_trace(go.Scatter(x=x, y=[e["accuracy"] for e in steps], name=f"{prefix}train batch",
+        fig.add_trace(go.Scatter(x=x, y=[e.accuracy for e in steps], name=f"{prefix}train batch",
                                  opacity=0.45, **line), row=1, col=2)  # fmt: skip
         fig.add_trace(
             go.Scatter(
-                x=[e["step"] for e in evals], y=[e["test_accuracy"] for e in evals],
+                x=[e.step for e in evals], y=[e.test_accuracy for e in evals],
                 name=f"{prefix}test", mode="lines+markers", legendgroup=label,
                 line=dict(color=color, width=3), marker=dict(size=8),
             ),
@@ -68,16 +70,16 @@ def curves_figure(runs: Mapping[str, Events], *, height: int = 340) -> go.Figure
 
 
 def sweep_rows(events: Events) -> list[dict[str, Any]]:
-    """One row per sweep run from its "eval" events: the labels and the latest test_accuracy.
+    """One row per sweep run from its `MemoryEvaluated` events: its labels and latest scores.
 
     A finished run's row is its final score, as `sweep_hidden`/`sweep_distance` return it; the
     run in progress shows its accuracy so far.
     """
-    latest: dict[int, Mapping[str, Any]] = {}
-    for event in events.get("eval", []):
-        latest[int(event["run"])] = event
-    drop = {"kind", "run", "runs", "progress"}
-    return [{k: v for k, v in latest[run].items() if k not in drop} for run in sorted(latest)]
+    latest: dict[int, MemoryEvaluated] = {}
+    for event in events:
+        if isinstance(event, MemoryEvaluated):
+            latest[event.run] = event
+    return [{**latest[run].labels, **latest[run].scores} for run in sorted(latest)]
 
 
 def _sweep_figure(rows: Sequence[Row], x: str, *, title: str, x_title: str) -> go.Figure:
@@ -85,7 +87,7 @@ def _sweep_figure(rows: Sequence[Row], x: str, *, title: str, x_title: str) -> g
     fig = go.Figure()
     for cell in dict.fromkeys(str(r["cell"]) for r in rows):
         mine = sorted((r for r in rows if r["cell"] == cell), key=lambda r: r[x])
-        name = CELL_NAMES.get(cell, cell)
+        name = group_of(cell)
         fig.add_trace(
             go.Scatter(
                 x=[r[x] for r in mine], y=[r["test_accuracy"] for r in mine], name=name,
@@ -165,7 +167,7 @@ def recall_samples_figure(
 def add_scores_figure(results: Mapping[str, Mapping[str, Any]], *, height: int = 300) -> go.Figure:
     """Bit and whole-sum accuracy at the trained width and at twice it, one bar group per score.
 
-    `results` maps a run's label ("" for a single run) to `train_add`'s result.
+    `results` maps a run's label ("" for a single run) to its `MemoryRun.summary()`.
     """
     fig = go.Figure()
     for index, (label, result) in enumerate(results.items()):

@@ -13,23 +13,15 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
+from rnnviz.cells import group_colors
 from rnnviz.comparison import Curve
 from rnnviz.metrics import Metrics
 
 RIGHT = "#1a7f37"  # green: a correct prediction
 WRONG = "#cf222e"  # red: a mistake
 SCORE_COLORS = {"precision": "#4c78a8", "recall": "#f58518", "f1": "#54a24b"}
-# Cell families keep one colour on every chart: the plain RNN warm, the gated cells cool.
-GROUP_COLORS = {
-    "RNN": "#d62728",
-    "RNN (ReLU)": "#ff7f0e",
-    "LSTM": "#1f77b4",
-    "BiLSTM": "#9467bd",
-    "GRU": "#2ca02c",
-    "BiGRU": "#17becf",
-    "CNN-LSTM": "#8c564b",
-    "CNN": "#7f7f7f",
-}
+# Cell families keep one colour on every chart (the registry's): the plain RNN warm, gated cool.
+GROUP_COLORS = group_colors()
 _SPARE_COLORS = ("#e377c2", "#bcbd22", "#393b79", "#637939")
 _DASHES = ("solid", "dash", "dot", "dashdot", "longdash")
 # The diagonal (right) in blues; mistakes in reds scaled to the worst one, so that a 1 % mix-up

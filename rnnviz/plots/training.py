@@ -3,13 +3,13 @@
 `loss_figure` draws the loss per step, raw and smoothed; `accuracy_figure` the train and
 validation accuracy per epoch; `per_class_figure` precision, recall and F1 per class;
 `rows_figure` an image next to the 28 rows an RNN reads from it, one per time step. `curves`
-gathers those numbers from a training job's events, or from its result once it has one.
+folds a training job's events into those numbers, or reads its record once it has one.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +17,10 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from rnnviz.events import Event, History
 from rnnviz.plots.metrics import SCORE_COLORS
+from rnnviz.record import RunRecord
+from rnnviz.series import ema
 
 LOSS_COLOR, SMOOTH_COLOR = "rgba(99, 110, 250, 0.45)", "#636efa"
 TRAIN_COLOR, VAL_COLOR = "#636efa", "#ef553b"
@@ -36,42 +39,20 @@ class Curves:
     val_acc: list[float] = field(default_factory=list)
 
 
-def curves(
-    events: Mapping[str, Sequence[Mapping[str, Any]]], result: Mapping[str, Any] | None = None
-) -> Curves:
-    """A job's curves: the full history from its result when there is one, else its events.
+def curves(events: Iterable[Event], record: RunRecord | None = None) -> Curves:
+    """A job's curves: its record's history once it has one, else its events folded the same way.
 
-    `events` holds "step" events (step, loss) and "epoch" events (epoch, train_acc, val_acc).
+    `events` are the job's `Stepped` and `EpochEnded` (others are ignored).
     """
-    history = (result or {}).get("history") or {}
-    if history.get("step") or history.get("epoch"):
-        return Curves(
-            steps=list(history.get("step", [])),
-            losses=list(history.get("loss", [])),
-            epochs=list(history.get("epoch", [])),
-            train_acc=list(history.get("train_acc", [])),
-            val_acc=list(history.get("val_acc", [])),
-        )
-    steps, epochs = events.get("step", []), events.get("epoch", [])
+    history = History(record.history) if record is not None else History.of(events)
+    h = history.data
     return Curves(
-        steps=[e["step"] for e in steps],
-        losses=[e["loss"] for e in steps],
-        epochs=[e["epoch"] for e in epochs],
-        train_acc=[e["train_acc"] for e in epochs],
-        val_acc=[e["val_acc"] for e in epochs],
+        steps=list(h["step"]),
+        losses=list(h["loss"]),
+        epochs=list(h["epoch"]),
+        train_acc=list(h["train_acc"]),
+        val_acc=list(h["val_acc"]),
     )
-
-
-def ema(values: Sequence[float], smooth: float) -> list[float]:
-    """Exponential moving average with bias correction (so it starts at the first value)."""
-    if not 0.0 <= smooth < 1.0:
-        raise ValueError(f"smooth={smooth} must be in [0, 1)")
-    out: list[float] = []
-    avg = 0.0
-    for i, value in enumerate(values, start=1):
-        avg = smooth * avg + (1.0 - smooth) * value
-        out.append(avg / (1.0 - smooth**i))
-    return out
 
 
 def loss_figure(

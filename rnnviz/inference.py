@@ -1,7 +1,9 @@
-"""Evaluate a saved checkpoint on its test set, or read picture files with it.
+"""Running models: predictions and scores for a tensor of images, a checkpoint, or picture files.
 
-These are the checkpoint-level operations the CLI (`evaluate`, `predict`) and the pages share: load
-the checkpoint safely, load the data it was trained on, and return JSON-ready dicts.
+`predict` and `evaluate` run a model over images (N, 28, 28) in batches, in eval mode;
+`evaluate_checkpoint` and `predict_files` are the checkpoint-level operations the CLI (`evaluate`,
+`predict`) and the pages share: load the checkpoint safely, load the data it was trained on (on
+this machine), and return JSON-ready dicts.
 """
 
 from __future__ import annotations
@@ -13,21 +15,68 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
+from torch import nn
 
 from rnnviz.checkpoints import Checkpoint, load_checkpoint
-from rnnviz.data import DataConfig, Dataset, load_dataset
-from rnnviz.metrics import evaluate, predict
+from rnnviz.data import Dataset, load_dataset
+from rnnviz.devices import resolve_device
+from rnnviz.metrics import Labels, Metrics, as_labels, compute_metrics
+from rnnviz.models import evaluating
 from rnnviz.preprocess import BlankImageError, ImageReadError, load_picture, preprocess
-from rnnviz.training import resolve_device
+
+
+@torch.no_grad()
+def predict(
+    model: nn.Module, images: torch.Tensor, *, batch_size: int = 2048
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Predicted classes (N,) and class probabilities (N, C) for `images` (N, 28, 28).
+
+    Runs in eval mode (the model's training flag is restored afterwards); results stay on the
+    images' device, which must be the model's.
+    """
+    logits = _logits(model, images, batch_size=batch_size)  # (N, C)
+    return logits.argmax(dim=1), logits.softmax(dim=1)
+
+
+@torch.no_grad()
+def evaluate(
+    model: nn.Module,
+    images: torch.Tensor,
+    labels: Labels,
+    class_names: Sequence[str],
+    *,
+    batch_size: int = 2048,
+) -> tuple[Metrics, torch.Tensor]:
+    """Metrics (with the mean cross-entropy as `loss`) and class probabilities (N, C)."""
+    logits = _logits(model, images, batch_size=batch_size)  # (N, C)
+    target = torch.as_tensor(as_labels(labels, "labels"), device=logits.device)
+    if target.shape[0] != logits.shape[0]:
+        raise ValueError(f"{target.shape[0]} labels for {logits.shape[0]} images")
+    if logits.shape[1] != len(class_names):
+        raise ValueError(
+            f"model gives {logits.shape[1]} classes, class_names has {len(class_names)}"
+        )
+    loss = F.cross_entropy(logits.float(), target).item()
+    metrics = compute_metrics(target, logits.argmax(dim=1), class_names, loss=loss)
+    return metrics, logits.softmax(dim=1)
+
+
+def _logits(model: nn.Module, images: torch.Tensor, *, batch_size: int) -> torch.Tensor:
+    if batch_size < 1:
+        raise ValueError(f"batch_size={batch_size} must be at least 1")
+    if images.shape[0] == 0:
+        raise ValueError(f"images has shape {tuple(images.shape)}: no images to classify")
+    with evaluating(model):
+        batches = [model(images[i : i + batch_size]) for i in range(0, images.shape[0], batch_size)]
+    return torch.cat(batches)
 
 
 def checkpoint_dataset(
     checkpoint: Checkpoint, *, data_dir: str | None = None, device: str | torch.device = "cpu"
 ) -> Dataset:
     """The dataset a checkpoint was trained on, read from this machine's data folder."""
-    config = DataConfig.from_dict(
-        checkpoint.meta.get("data") or {"dataset": checkpoint.meta["dataset"]}
-    )
+    config = checkpoint.record.config.data
     # The folder recorded at training time belongs to another machine; use this one's.
     return load_dataset(replace(config, data_dir=data_dir), device=device)
 
@@ -42,7 +91,7 @@ def evaluate_checkpoint(
     metrics, _ = evaluate(
         checkpoint.model, data.test.images, data.test.labels, checkpoint.class_names
     )
-    recorded = (checkpoint.meta.get("test_metrics") or {}).get("accuracy")
+    recorded = checkpoint.record.test_accuracy
     return {
         "checkpoint": str(path),
         "dataset": data.info.key,

@@ -1,4 +1,4 @@
-"""The Memory lab's tasks and model: what a recurrent network must remember, and the network.
+"""The memory lab's tasks and model: what a recurrent network must remember, and the network.
 
 Two sequence tasks, generated on the fly on any device from a seeded `torch.Generator`. *Recall*:
 read L random digits and name the one at position K, so the final hidden state must carry that
@@ -10,104 +10,160 @@ helpers and `recall_examples`/`add_example` read a trained model's answers back 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-MEMORY_CELLS = ("rnn_tanh", "rnn_relu", "lstm", "gru")
-ADD_LOSSES = ("ce", "mse")  # 2-class cross-entropy per step, or squared error of a sigmoid
+from rnnviz.cells import ALIASES, CELLS, SEQUENCE_CELLS, cell_key, recurrent_layer
+from rnnviz.models import evaluating
+from rnnviz.settings import Config, setting
+
+MEMORY_CELLS = SEQUENCE_CELLS  # one plain recurrent layer: RNN (tanh, ReLU), LSTM, GRU
+ADD_LOSSES: dict[str, str] = {"ce": "cross-entropy", "mse": "squared error"}  # 2-class CE per
+# step, or squared error of a sigmoid
 NUM_DIGITS = 10  # recall reads digits 0-9, one-hot
 MAX_LENGTH = 1000  # longest recall sequence; longer ones only make the lesson slow
 MAX_BITS = 31  # the 2x-length evaluation adds two 62-bit numbers, whose sum still fits in int64
 
 
-def _check_training(
-    cell: str, hidden_size: int, steps: int, batch_size: int, lr: float, seed: int, test_size: int
-) -> None:
-    """The fields both configs share; raises ValueError naming the bad value."""
-    if cell not in MEMORY_CELLS:
-        raise ValueError(f"cell={cell!r} is not one of {list(MEMORY_CELLS)}")
-    if not 1 <= hidden_size <= 1024:
-        raise ValueError(f"hidden_size={hidden_size} must be between 1 and 1024")
-    if not 1 <= steps <= 1_000_000:
-        raise ValueError(f"steps={steps} must be between 1 and 1000000")
-    if not 1 <= batch_size <= 65_536:
-        raise ValueError(f"batch_size={batch_size} must be between 1 and 65536")
-    if not 0.0 < lr <= 1.0:
-        raise ValueError(f"lr={lr} must be in (0, 1]")
-    if not 0 <= seed < 2**63:
-        raise ValueError(f"seed={seed} must be between 0 and 2**63 - 1")
-    if not 1 <= test_size <= 100_000:
-        raise ValueError(f"test_size={test_size} must be between 1 and 100000")
+def _cells() -> dict[str, str]:
+    return {key: CELLS[key].title for key in MEMORY_CELLS}
 
 
 @dataclass(frozen=True)
-class RecallConfig:
+class _Training(Config):
+    """The settings both tasks share: the network and how long to train it."""
+
+    cell: str = setting(
+        "rnn_tanh",
+        label="Cell",
+        choices=_cells,
+        aliases=ALIASES,
+        flag="cell",
+        group="lab",
+        help="recurrent cell",
+    )
+    hidden_size: int = setting(
+        10,
+        label="Hidden size",
+        low=1,
+        high=1024,
+        flag="hidden",
+        group="lab",
+        help="H, units in the single recurrent layer",
+    )
+    steps: int = setting(
+        3000,
+        label="Training steps",
+        low=1,
+        high=1_000_000,
+        flag="steps",
+        group="lab",
+        help="optimiser steps, one fresh batch each",
+    )
+    batch_size: int = setting(128, label="Batch size", low=1, high=65_536)  # sequences per step
+    lr: float = setting(1e-2, label="Learning rate", low=1e-6, high=1.0)  # Adam's
+    seed: int = setting(
+        0,
+        label="Seed",
+        low=0,
+        high=2**63 - 1,
+        flag="seed",
+        help="seeds the weights and the training stream (the test set is fixed)",
+    )
+    test_size: int = setting(2000, label="Test size", low=1, high=100_000)  # held-out examples
+
+
+@dataclass(frozen=True)
+class RecallConfig(_Training):
     """One recall run: which digit to remember, the network, and how long to train it."""
 
-    length: int = 10  # L, digits per sequence
-    position: int = 3  # K, 1-based position of the digit to recall; it is held for L - K steps
-    cell: str = "rnn_tanh"  # a name in MEMORY_CELLS
-    hidden_size: int = 10  # H, units in the single recurrent layer
-    steps: int = 3000  # optimiser steps, one fresh batch each
-    batch_size: int = 128  # sequences per step
-    lr: float = 1e-2  # Adam learning rate
-    seed: int = 0  # seeds the weights and the training stream (the test set is fixed)
-    test_size: int = 2000  # held-out sequences scored for test_accuracy
+    length: int = setting(
+        10,
+        label="Length L",
+        low=1,
+        high=MAX_LENGTH,
+        flag="length",
+        group="lab",
+        help="digits per sequence",
+    )
+    position: int = setting(
+        3,
+        label="Position K",
+        low=1,
+        high=MAX_LENGTH,
+        flag="position",
+        group="lab",
+        help="1-based position of the digit to recall",
+    )
 
     def __post_init__(self) -> None:
-        if not 1 <= self.length <= MAX_LENGTH:
-            raise ValueError(f"length={self.length} must be between 1 and {MAX_LENGTH}")
+        super().__post_init__()
         if not 1 <= self.position <= self.length:
             raise ValueError(f"position={self.position} must be between 1 and length={self.length}")
-        _check_training(
-            self.cell, self.hidden_size, self.steps, self.batch_size, self.lr, self.seed,
-            self.test_size,
-        )  # fmt: skip
 
     @property
     def distance(self) -> int:
         """Steps the digit must be held after it is read: L - K."""
         return self.length - self.position
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 @dataclass(frozen=True)
-class AddConfig:
+class AddConfig(_Training):
     """One binary-addition run: operand width, loss, the network and how long to train it."""
 
-    bits: int = 8  # N, bits per operand; the network reads N + 1 steps (the last for the carry)
-    loss: str = "ce"  # a name in ADD_LOSSES
-    cell: str = "gru"  # a name in MEMORY_CELLS
-    hidden_size: int = 16  # H, units in the single recurrent layer
-    steps: int = 2000  # optimiser steps, one fresh batch each
-    batch_size: int = 128  # pairs of numbers per step
-    lr: float = 1e-2  # Adam learning rate
-    seed: int = 0  # seeds the weights and the training stream (the test sets are fixed)
-    test_size: int = 2000  # held-out pairs scored at N bits and at 2N bits
-
-    def __post_init__(self) -> None:
-        if not 1 <= self.bits <= MAX_BITS:
-            raise ValueError(f"bits={self.bits} must be between 1 and {MAX_BITS}")
-        if self.loss not in ADD_LOSSES:
-            raise ValueError(f"loss={self.loss!r} is not one of {list(ADD_LOSSES)}")
-        _check_training(
-            self.cell, self.hidden_size, self.steps, self.batch_size, self.lr, self.seed,
-            self.test_size,
-        )  # fmt: skip
+    cell: str = setting(
+        "gru",
+        label="Cell",
+        choices=_cells,
+        aliases=ALIASES,
+        flag="cell",
+        group="lab",
+        help="recurrent cell",
+    )
+    hidden_size: int = setting(
+        16,
+        label="Hidden size",
+        low=1,
+        high=1024,
+        flag="hidden",
+        group="lab",
+        help="H, units in the single recurrent layer",
+    )
+    steps: int = setting(
+        2000,
+        label="Training steps",
+        low=1,
+        high=1_000_000,
+        flag="steps",
+        group="lab",
+        help="optimiser steps, one fresh batch each",
+    )
+    bits: int = setting(
+        8,
+        label="Bits per number",
+        low=1,
+        high=MAX_BITS,
+        flag="bits",
+        group="lab",
+        help="N, bits per operand (the network reads N + 1 steps)",
+    )
+    loss: str = setting(
+        "ce",
+        label="Loss",
+        choices=lambda: ADD_LOSSES,
+        flag="loss",
+        group="lab",
+        help="cross-entropy per bit, or squared error of a sigmoid",
+    )
 
     @property
     def outputs(self) -> int:
         """Outputs per step: two logits for "ce", one sigmoid logit for "mse"."""
         return 2 if self.loss == "ce" else 1
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def recall_batch(
@@ -187,20 +243,9 @@ class SequenceModel(nn.Module):
         many_to_many: bool = False,
     ) -> None:
         super().__init__()
-        if cell not in MEMORY_CELLS:
-            raise ValueError(f"cell={cell!r} is not one of {list(MEMORY_CELLS)}")
-        self.cell = cell
+        self.cell = cell_key(cell, MEMORY_CELLS)
         self.many_to_many = many_to_many
-        rnn_class: type[nn.RNNBase]
-        kwargs: dict[str, Any] = {}
-        if cell == "lstm":
-            rnn_class = nn.LSTM
-        elif cell == "gru":
-            rnn_class = nn.GRU
-        else:
-            rnn_class = nn.RNN
-            kwargs["nonlinearity"] = "relu" if cell == "rnn_relu" else "tanh"
-        self.rnn = rnn_class(input_size, hidden_size, batch_first=True, **kwargs)
+        self.rnn = recurrent_layer(self.cell, input_size, hidden_size)
         self.head = nn.Linear(hidden_size, outputs)
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
@@ -252,9 +297,8 @@ def recall_examples(
     inputs, targets = recall_batch(
         n, config.length, config.position, generator=generator, device=device
     )  # (n, L, 10), (n,)
-    model.eval()
-    predictions = model(inputs).argmax(-1).tolist()
-    model.train()
+    with evaluating(model):
+        predictions = model(inputs).argmax(-1).tolist()
     return [
         {"digits": row, "target": target, "prediction": guess, "correct": guess == target}
         for row, target, guess in zip(
@@ -279,9 +323,8 @@ def add_example(
     operands = int_to_bits(torch.tensor([a, b], device=device), width)  # (2, N)
     inputs = F.pad(operands.T.unsqueeze(0), (0, 0, 0, 1)).float()  # (1, N + 1, 2)
     target = int_to_bits(torch.tensor([a + b], device=device), width + 1)[0]  # (N + 1,)
-    model.eval()
-    probs = prob_one(model(inputs))[0]  # (N + 1,)
-    model.train()
+    with evaluating(model):
+        probs = prob_one(model(inputs))[0]  # (N + 1,)
     output = (probs > 0.5).long()
     return {
         "a": a, "b": b, "sum": a + b,

@@ -1,0 +1,53 @@
+"""The command line: `python -m rnnviz presets | train | evaluate | predict | bench | memory`.
+
+A teacher prepares models before class with it, and other tools rely on its flags and on the last
+line of `--json` output, so both are a stable contract. The training flags come from the settings'
+declarations (`rnnviz.settings`). Bad arguments or files end with exit code 2 and one readable line
+on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from typing import NoReturn
+
+from rnnviz.checkpoints import CheckpointError
+from rnnviz.cli import commands, memory
+from rnnviz.data import DatasetUnavailableError
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "presets": commands.cmd_presets,
+    "train": commands.cmd_train,
+    "evaluate": commands.cmd_evaluate,
+    "predict": commands.cmd_predict,
+    "bench": commands.cmd_bench,
+    "memory": memory.cmd_memory,
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="rnnviz", description=(__doc__ or "").split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    commands.add_parsers(sub)
+    memory.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except (ValueError, CheckpointError, DatasetUnavailableError, FileNotFoundError) as exc:
+        print(f"rnnviz {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"rnnviz {args.command}: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,176 @@
+"""The image commands: `presets`, `train`, `evaluate`, `predict` and `bench`.
+
+Each prints a readable summary; with `--json` the last line of stdout is one JSON object (for
+`predict`, one per image), whose keys are a contract: `train` prints the run's record without its
+history (`status`, `test_accuracy`, `seconds`, `checkpoint`, `config`, ...), `evaluate` prints
+`test_accuracy` and `per_class` among others.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import replace
+from typing import Any
+
+from rnnviz.cli.flags import add_flags, given
+from rnnviz.config import RunConfig, TrainConfig
+from rnnviz.data import DataConfig
+from rnnviz.devices import DEVICES
+from rnnviz.events import EpochEnded, Event, Started, Stepped
+from rnnviz.models import ModelConfig
+
+
+def json_line(data: dict[str, Any]) -> None:
+    print(json.dumps(data, default=float), flush=True)
+
+
+def add_parsers(sub: Any) -> None:
+    p = sub.add_parser("presets", help="list the presets and the figures the seeds reported")
+    p.add_argument("--json", action="store_true")
+    p = sub.add_parser("train", help="train a model and write its checkpoint")
+    p.add_argument("--preset", help="start from a preset (see `presets`)")
+    add_flags(p, ModelConfig, DataConfig, TrainConfig)
+    p.add_argument("--no-cuda-graphs", action="store_true", help="train eagerly on CUDA")
+    p.add_argument("--data-dir", help="folder with <Name>/raw/*.gz (default: $RNNVIZ_DATA_DIR)")
+    p.add_argument("--out", default="runs", help="folder the checkpoint folder is created in")
+    p.add_argument("--name", help="checkpoint folder name (default: from the model)")
+    p.add_argument("--json", action="store_true", help="last line: one JSON object")
+    p = sub.add_parser("evaluate", help="test accuracy and per-class figures of a checkpoint")
+    p.add_argument("checkpoint")
+    p.add_argument("--data-dir")
+    p.add_argument("--device", choices=list(DEVICES), default="auto")
+    p.add_argument("--json", action="store_true")
+    p = sub.add_parser("predict", help="read pictures of digits (PNG/JPEG, any size)")
+    p.add_argument("checkpoint")
+    p.add_argument("images", nargs="+")
+    p.add_argument("--naive", action="store_true", help="plain resize instead of MNIST's recipe")
+    p.add_argument("--device", choices=list(DEVICES), default="cpu")
+    p.add_argument("--json", action="store_true", help="one JSON object per image")
+    p = sub.add_parser("bench", help="the seeds' DataLoader loop against rnnviz's trainer")
+    p.add_argument("--device", choices=list(DEVICES), default="auto")
+    p.add_argument("--data-dir")
+    p.add_argument("--steps", type=int, default=None, help="steps timed per loop and round")
+    p.add_argument("--rounds", type=int, default=3, help="turns each loop takes; medians compared")
+    p.add_argument("--json", action="store_true")
+
+
+def run_config_from_args(args: argparse.Namespace) -> RunConfig:
+    """The preset (or the defaults) with every flag the user gave applied on top."""
+    from rnnviz.presets import preset_run
+
+    run = preset_run(args.preset) if args.preset else RunConfig()
+    train = given(args, TrainConfig) | ({"cuda_graphs": False} if args.no_cuda_graphs else {})
+    data = given(args, DataConfig) | ({"data_dir": args.data_dir} if args.data_dir else {})
+    return replace(
+        run,
+        model=replace(run.model, **given(args, ModelConfig)),
+        data=replace(run.data, **data),
+        train=replace(run.train, **train),
+    )
+
+
+class _Progress:
+    """A tqdm bar on a terminal's stderr, and one line per epoch."""
+
+    def __init__(self, title: str) -> None:
+        from tqdm import tqdm
+
+        self.title = title
+        self.bar = tqdm(
+            total=None, unit="step", desc=title, file=sys.stderr, leave=False,
+            mininterval=0.5, disable=not sys.stderr.isatty(),
+        )  # fmt: skip
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, Started):
+            self.bar.reset(total=event.total_steps)
+            self.bar.write(
+                f"{self.title} on {event.device} · {event.parameters:,} parameters",
+                file=sys.stderr,
+            )
+        elif isinstance(event, Stepped):
+            self.bar.n = event.step
+            self.bar.set_postfix(loss=f"{event.loss:.3f}", refresh=False)
+            self.bar.refresh()
+        elif isinstance(event, EpochEnded):
+            self.bar.write(
+                f"epoch {event.epoch}/{event.epochs}  train {event.train_acc:.2%}  "
+                f"val {event.val_acc:.2%}  {event.elapsed_s:.1f} s",
+                file=sys.stderr,
+            )
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from rnnviz.record import run_title
+    from rnnviz.runs import train_and_save
+
+    run = run_config_from_args(args)
+    progress = _Progress(run_title(run))
+    record = train_and_save(run, out=args.out, name=args.name, emit=progress)
+    progress.bar.close()
+    line = f"{record.status}: {record.message} in {record.seconds:.1f} s"
+    if record.test_accuracy is not None:
+        line += f"; test accuracy {record.test_accuracy:.2%}"
+    print(line + (f"; checkpoint {record.checkpoint}" if record.checkpoint else ""))
+    if args.json:
+        json_line(record.summary())
+    return 0 if record.status != "failed" else 1
+
+
+def cmd_presets(args: argparse.Namespace) -> int:
+    from rnnviz.presets import PRESETS
+
+    if args.json:
+        for p in PRESETS.values():
+            json_line({"key": p.key, "title": p.title, "reported": p.reported, **p.run.to_dict()})
+        return 0
+    for p in PRESETS.values():
+        figure = f"{p.reported:.2f} %" if p.reported is not None else "—"
+        print(f"{p.key:<24} {figure:>8}  {p.title}")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from rnnviz.inference import evaluate_checkpoint
+
+    report = evaluate_checkpoint(args.checkpoint, data_dir=args.data_dir, device=args.device)
+    accuracy, dataset = report["test_accuracy"], report["dataset"]
+    print(f"{report['checkpoint']}: test accuracy {accuracy:.2%} on {dataset}")
+    print(f"{'class':<14}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>9}")
+    for row in report["per_class"]:
+        print(
+            f"{row['name']:<14}{row['precision']:>10.3f}{row['recall']:>10.3f}"
+            f"{row['f1']:>10.3f}{row['support']:>9}"
+        )
+    if args.json:
+        json_line(report)
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from rnnviz.inference import predict_files
+
+    rows = predict_files(args.checkpoint, args.images, device=args.device, naive=args.naive)
+    for row in rows:
+        if args.json:
+            json_line(row)
+        elif "error" in row:
+            print(f"{row['file']}: {row['error']}")
+        else:
+            print(f"{row['file']}: {row['label']} ({max(row['probabilities']):.1%})")
+    return 0 if all("error" not in r for r in rows) else 1
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from rnnviz.bench import run_bench
+
+    report = run_bench(
+        device=args.device, data_dir=args.data_dir, steps=args.steps, rounds=args.rounds
+    )
+    for line in report["lines"]:
+        print(line)
+    if args.json:
+        json_line({k: v for k, v in report.items() if k != "lines"})
+    return 0

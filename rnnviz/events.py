@@ -1,0 +1,213 @@
+"""Progress events: one frozen dataclass per moment of a run, plain data at process boundaries.
+
+A trainer says what happened by emitting `Started`, `Stepped`, `EpochEnded`, `Tested` or `Failed`;
+the memory lab emits `MemoryStepped` and `MemoryEvaluated`. Every event has `to_dict()` (JSON-ready,
+with its `kind`) and `event_from_dict` reads one back, so events can cross threads, processes and
+machines. A `Stepped` carries every loss of its report window (one step on a CPU, a few dozen
+on a GPU, whose device is synced once per window), and `History` folds the very same events into a
+run's history: the live chart and the saved history are one series.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+
+class _Plain:
+    """to_dict / from_dict for an event dataclass; tuples travel as lists."""
+
+    kind: ClassVar[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}  # type: ignore[arg-type]
+        plain = {k: list(v) if isinstance(v, tuple) else v for k, v in data.items()}
+        return {"kind": self.kind, **plain}
+
+
+@dataclass(frozen=True)
+class Started(_Plain):
+    """The model is built and the first step is next."""
+
+    kind: ClassVar[str] = "started"
+    device: str  # "CPU" or the GPU's name
+    steps_per_epoch: int
+    total_steps: int
+    parameters: int
+    fast_path: str  # "eager" or "cuda-graph"
+
+
+@dataclass(frozen=True)
+class Stepped(_Plain):
+    """Steps first_step .. step have run; `losses` holds each one's loss, in order."""
+
+    kind: ClassVar[str] = "stepped"
+    first_step: int  # 1-based number of the step whose loss is losses[0]
+    losses: tuple[float, ...]  # cross-entropy in nats, one per step of the window
+    epoch: int  # 1-based epoch the window belongs to
+    steps_per_epoch: int
+    total_steps: int
+    lr: float  # the learning rate after the window's last step
+    samples_per_s: float  # since the run started, pauses excluded
+    eta_s: float
+    elapsed_s: float  # seconds trained when the window was reported, pauses excluded
+
+    @property
+    def step(self) -> int:
+        """The last step of the window."""
+        return self.first_step + len(self.losses) - 1
+
+    @property
+    def loss(self) -> float:
+        return self.losses[-1]
+
+    @property
+    def progress(self) -> float:
+        return self.step / self.total_steps
+
+    def step_epochs(self) -> list[float]:
+        """Each step of the window as a fractional epoch: step 30 of 60 in epoch 2 is 1.5."""
+        done = (self.epoch - 1) * self.steps_per_epoch
+        return [
+            self.epoch - 1 + (self.first_step + i - done) / self.steps_per_epoch
+            for i in range(len(self.losses))
+        ]
+
+
+@dataclass(frozen=True)
+class EpochEnded(_Plain):
+    """An epoch is over and the validation split was scored (NaN where there is none)."""
+
+    kind: ClassVar[str] = "epoch_ended"
+    epoch: int
+    epochs: int
+    train_acc: float  # in [0, 1], on the batches as they were trained
+    train_loss: float
+    val_acc: float
+    val_loss: float
+    elapsed_s: float
+
+
+@dataclass(frozen=True)
+class Tested(_Plain):
+    """The finished or stopped model was scored on the test set."""
+
+    kind: ClassVar[str] = "tested"
+    accuracy: float
+    loss: float | None
+
+
+@dataclass(frozen=True)
+class Failed(_Plain):
+    """The run cannot go on; `message` says what to change."""
+
+    kind: ClassVar[str] = "failed"
+    message: str
+
+
+@dataclass(frozen=True)
+class MemoryStepped(_Plain):
+    """A memory-lab step: the batch's loss and accuracy. In a sweep, run `run` of `runs`."""
+
+    kind: ClassVar[str] = "memory_stepped"
+    step: int
+    loss: float
+    accuracy: float  # share of right answers in the training batch
+    progress: float  # 0..1 through the whole job (a sweep rescales each run's share)
+    run: int = 0
+    runs: int = 1
+    labels: Mapping[str, Any] = field(default_factory=dict)  # a sweep run's settings
+
+
+@dataclass(frozen=True)
+class MemoryEvaluated(_Plain):
+    """The held-out set was scored: `scores` maps a name ("test_accuracy", ...) to a share."""
+
+    kind: ClassVar[str] = "memory_evaluated"
+    step: int
+    scores: Mapping[str, float]
+    run: int = 0
+    runs: int = 1
+    labels: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def test_accuracy(self) -> float:
+        return self.scores["test_accuracy"]
+
+
+Event = Started | Stepped | EpochEnded | Tested | Failed | MemoryStepped | MemoryEvaluated
+EmitFn = Callable[[Event], None]
+EVENTS: dict[str, type[Event]] = {
+    cls.kind: cls
+    for cls in (Started, Stepped, EpochEnded, Tested, Failed, MemoryStepped, MemoryEvaluated)
+}
+
+
+def ignore_event(event: Event) -> None:
+    """The default `emit`: drop the report."""
+
+
+def event_from_dict(data: Mapping[str, Any]) -> Event:
+    """Read `Event.to_dict()` back; ValueError naming an unknown kind or a missing/extra field."""
+    kind = data.get("kind")
+    if kind not in EVENTS:
+        raise ValueError(f"event kind={kind!r} is not one of {sorted(EVENTS)}")
+    cls = EVENTS[str(kind)]
+    names = {f.name for f in dataclasses.fields(cls)}
+    fields = {k: v for k, v in data.items() if k != "kind"}
+    if set(fields) - names:
+        raise ValueError(f"{kind} event has unknown fields {sorted(set(fields) - names)}")
+    fields = {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}
+    try:
+        return cls(**fields)
+    except TypeError as exc:
+        raise ValueError(f"{kind} event: {exc}") from None
+
+
+HISTORY_KEYS = (
+    "step", "loss", "step_epoch", "step_seconds",  # one entry per step
+    "epoch", "train_acc", "train_loss", "val_acc", "val_loss", "epoch_seconds",  # per epoch
+)  # fmt: skip
+
+
+class History:
+    """A training run's history folded from its events: per step and per epoch, plain lists.
+
+    The trainer records each event here as it emits it, and a page folds a job's events the same
+    way, so what the live chart draws is what the checkpoint keeps.
+    """
+
+    def __init__(self, data: Mapping[str, Iterable[float]] | None = None) -> None:
+        self.data: dict[str, list[float]] = {k: list((data or {}).get(k, [])) for k in HISTORY_KEYS}
+
+    @classmethod
+    def of(cls, events: Iterable[Event]) -> History:
+        history = cls()
+        for event in events:
+            history.record(event)
+        return history
+
+    def record(self, event: Event) -> None:
+        h = self.data
+        if isinstance(event, Stepped):
+            h["step"] += range(event.first_step, event.step + 1)
+            h["loss"] += event.losses
+            h["step_epoch"] += event.step_epochs()
+            h["step_seconds"] += [event.elapsed_s] * len(event.losses)
+        elif isinstance(event, EpochEnded):
+            h["epoch"].append(event.epoch)
+            h["train_acc"].append(event.train_acc)
+            h["train_loss"].append(event.train_loss)
+            h["val_acc"].append(event.val_acc)
+            h["val_loss"].append(event.val_loss)
+            h["epoch_seconds"].append(event.elapsed_s)
+
+    def to_dict(self) -> dict[str, list[float]]:
+        return {k: list(v) for k, v in self.data.items()}
+
+    def last_finite(self, key: str) -> float | None:
+        values = [v for v in self.data[key] if math.isfinite(v)]
+        return values[-1] if values else None

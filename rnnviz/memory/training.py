@@ -1,0 +1,288 @@
+"""The memory lab's trainers and sweeps: train a recurrent net on a memory task and score it.
+
+`train_recall` and `train_add` train a fresh `SequenceModel` with Adam on batches generated on
+the device, report progress as `MemoryStepped` / `MemoryEvaluated` events through `emit`, stop
+within one step of `control.stop()`, and end with a `MemoryRun` (scores, history, the trained
+model). The sweeps repeat recall over hidden sizes or recall distances and end with a `Sweep`.
+Tasks, configs, the model and scoring live in `rnnviz.memory.tasks`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from rnnviz.control import Control
+from rnnviz.events import EmitFn, Event, MemoryEvaluated, MemoryStepped, ignore_event
+from rnnviz.memory.tasks import (
+    AddConfig,
+    RecallConfig,
+    add_batch,
+    add_model,
+    bit_accuracy,
+    prob_one,
+    recall_accuracy,
+    recall_batch,
+    recall_model,
+)
+from rnnviz.models import evaluating
+
+CLIP_NORM = 1.0  # gradient-norm clip; keeps the vanilla RNN from blowing up on long sequences
+TEST_SEED = 20_240_601  # the held-out sets are the same for every run, whatever its seed
+Batch = tuple[torch.Tensor, torch.Tensor]  # (inputs, targets)
+
+
+@dataclass(frozen=True, eq=False)
+class MemoryRun:
+    """A finished or stopped memory-lab run: its held-out scores, history and trained model."""
+
+    task: str  # "recall" or "add"
+    config: RecallConfig | AddConfig
+    scores: dict[str, float]  # "test_accuracy" for recall; bit and whole-sum accuracies for add
+    steps: int  # steps trained
+    seconds: float
+    history: dict[str, list[float]]
+    model: nn.Module
+    status: str = "done"  # or "stopped"
+    message: str = ""
+
+    @property
+    def stopped(self) -> bool:
+        return self.status == "stopped"
+
+    def summary(self) -> dict[str, Any]:
+        """The `memory --json` line: task, scores, steps, stopped, seconds, config, status."""
+        return {"task": self.task, **self.scores, "steps": self.steps, "stopped": self.stopped,
+                "seconds": self.seconds, "config": self.config.to_dict(),
+                "status": self.status, "message": self.message}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A finished or stopped sweep: one row per run that finished, with its labels and score."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    status: str = "done"  # or "stopped"
+    message: str = ""
+
+
+def _generator(seed: int, device: torch.device) -> torch.Generator:
+    generator = torch.Generator(device=device)
+    generator.manual_seed(seed)
+    return generator
+
+
+def _fit(
+    model: nn.Module,
+    *,
+    steps: int,
+    lr: float,
+    sample: Callable[[], Batch],
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    accuracy_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    evaluate: Callable[[], dict[str, float]],
+    control: Control | None,
+    emit: EmitFn,
+) -> tuple[dict[str, float], int, float, dict[str, list[float]]]:
+    """Adam with clipping for `steps` fresh batches -> (final scores, steps, seconds, history)."""
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    log_every, eval_every = max(1, steps // 200), max(1, steps // 10)
+    history: dict[str, list[float]] = {"step": [], "loss": [], "accuracy": [], "eval_step": []}
+    start, done = time.perf_counter(), 0
+
+    def record_eval(step: int) -> dict[str, float]:
+        with evaluating(model), torch.no_grad():
+            scores = evaluate()
+        history["eval_step"].append(step)
+        for key, value in scores.items():
+            history.setdefault(key, []).append(value)
+        emit(MemoryEvaluated(step=step, scores=scores))
+        return scores
+
+    for step in range(1, steps + 1):
+        if control is not None and control.should_stop():
+            break
+        inputs, targets = sample()
+        outputs = model(inputs)
+        loss = loss_fn(outputs, targets)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), CLIP_NORM)
+        optimizer.step()
+        done = step
+        if step % log_every == 0 or step == steps:
+            event = MemoryStepped(step=step, loss=loss.item(),
+                                  accuracy=accuracy_fn(outputs, targets).item(),
+                                  progress=step / steps)  # fmt: skip
+            history["step"].append(step)
+            history["loss"].append(event.loss)
+            history["accuracy"].append(event.accuracy)
+            emit(event)
+        if step % eval_every == 0 and step < steps:
+            record_eval(step)
+    final = record_eval(done)
+    return final, done, time.perf_counter() - start, history
+
+
+def _ended(control: Control | None, done: int, steps: int) -> tuple[str, str]:
+    if control is not None and control.stopped and done < steps:
+        return "stopped", f"stopped by request after {done} of {steps} steps"
+    return "done", f"trained {done} steps"
+
+
+def train_recall(
+    config: RecallConfig,
+    *,
+    device: torch.device | str = "cpu",
+    control: Control | None = None,
+    emit: EmitFn = ignore_event,
+) -> MemoryRun:
+    """Train a fresh reader on recall; its scores are {"test_accuracy"}."""
+    device = torch.device(device)
+    torch.manual_seed(config.seed)
+    model = recall_model(config).to(device)  # built on the CPU first: same weights on any device
+    train_gen = _generator(config.seed, device)
+    test_x, test_y = recall_batch(
+        config.test_size, config.length, config.position,
+        generator=_generator(TEST_SEED, device), device=device,
+    )  # fmt: skip
+
+    def sample() -> Batch:
+        return recall_batch(
+            config.batch_size, config.length, config.position, generator=train_gen, device=device
+        )
+
+    def evaluate() -> dict[str, float]:
+        return {"test_accuracy": recall_accuracy(model(test_x), test_y).item()}
+
+    scores, done, seconds, history = _fit(
+        model, steps=config.steps, lr=config.lr, sample=sample, loss_fn=F.cross_entropy,
+        accuracy_fn=recall_accuracy, evaluate=evaluate, control=control, emit=emit,
+    )  # fmt: skip
+    status, message = _ended(control, done, config.steps)
+    return MemoryRun("recall", config, scores, done, seconds, history, model, status, message)
+
+
+def _add_loss(loss: str) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """outputs (B, T, 2 or 1), target bits (B, T) -> a scalar loss."""
+    if loss == "ce":
+        return lambda out, bits: F.cross_entropy(out.flatten(0, 1), bits.flatten())
+    return lambda out, bits: F.mse_loss(torch.sigmoid(out.squeeze(-1)), bits.float())
+
+
+def _add_scores(model: nn.Module, inputs: torch.Tensor, bits: torch.Tensor) -> tuple[float, float]:
+    """(bit accuracy, whole-sum accuracy) on one held-out set."""
+    correct = (prob_one(model(inputs)) > 0.5).long() == bits  # (B, N + 1)
+    return correct.float().mean().item(), correct.all(-1).float().mean().item()
+
+
+def train_add(
+    config: AddConfig,
+    *,
+    device: torch.device | str = "cpu",
+    control: Control | None = None,
+    emit: EmitFn = ignore_event,
+) -> MemoryRun:
+    """Train a fresh adder; scores bits and whole sums at the trained length and at twice it."""
+    device = torch.device(device)
+    torch.manual_seed(config.seed)
+    model = add_model(config).to(device)
+    train_gen, test_gen = _generator(config.seed, device), _generator(TEST_SEED, device)
+    tests = [
+        add_batch(config.test_size, n, generator=test_gen, device=device)[:2]
+        for n in (config.bits, 2 * config.bits)
+    ]
+
+    def sample() -> Batch:
+        return add_batch(config.batch_size, config.bits, generator=train_gen, device=device)[:2]
+
+    def evaluate() -> dict[str, float]:
+        (bit, whole), (bit_2x, whole_2x) = (_add_scores(model, *test) for test in tests)
+        return {
+            "test_accuracy": bit, "bit_accuracy": bit, "sum_accuracy": whole,
+            "bit_accuracy_2x": bit_2x, "sum_accuracy_2x": whole_2x,
+        }  # fmt: skip
+
+    scores, done, seconds, history = _fit(
+        model, steps=config.steps, lr=config.lr, sample=sample, loss_fn=_add_loss(config.loss),
+        accuracy_fn=bit_accuracy, evaluate=evaluate, control=control, emit=emit,
+    )  # fmt: skip
+    del scores["test_accuracy"]  # an alias of bit_accuracy, kept in the events for the live chart
+    status, message = _ended(control, done, config.steps)
+    return MemoryRun("add", config, scores, done, seconds, history, model, status, message)
+
+
+def _sweep(
+    runs: list[tuple[dict[str, Any], RecallConfig]],
+    *,
+    device: torch.device | str,
+    control: Control | None,
+    emit: EmitFn,
+) -> Sweep:
+    """Train each labelled config in turn; a stop ends the sweep with the rows finished so far."""
+    rows: list[dict[str, Any]] = []
+    for index, (labels, config) in enumerate(runs):
+
+        def relay(event: Event, index: int = index, labels: dict[str, Any] = labels) -> None:
+            if isinstance(event, MemoryStepped):  # progress through the whole sweep
+                progress = (index + event.progress) / len(runs)
+                event = replace(event, progress=progress, run=index, runs=len(runs), labels=labels)
+            elif isinstance(event, MemoryEvaluated):
+                event = replace(event, run=index, runs=len(runs), labels=labels)
+            emit(event)
+
+        result = train_recall(config, device=device, control=control, emit=relay)
+        if result.stopped:
+            return Sweep(
+                rows, "stopped", f"stopped by request after {len(rows)} of {len(runs)} runs"
+            )
+        rows.append({**labels, "test_accuracy": result.scores["test_accuracy"]})
+    return Sweep(rows, "done", f"{len(rows)} runs")
+
+
+def sweep_hidden(
+    cell_list: Sequence[str],
+    hidden_list: Sequence[int],
+    base: RecallConfig,
+    *,
+    device: torch.device | str,
+    control: Control | None = None,
+    emit: EmitFn = ignore_event,
+) -> Sweep:
+    """Recall accuracy per (cell, hidden size): rows {"cell", "hidden_size", "test_accuracy"}."""
+    runs = [
+        ({"cell": cell, "hidden_size": hidden}, replace(base, cell=cell, hidden_size=hidden))
+        for cell in cell_list
+        for hidden in hidden_list
+    ]  # every config is validated before any training starts
+    return _sweep(runs, device=device, control=control, emit=emit)
+
+
+def sweep_distance(
+    cell_list: Sequence[str],
+    distances: Sequence[int],
+    base: RecallConfig,
+    *,
+    device: torch.device | str,
+    control: Control | None = None,
+    emit: EmitFn = ignore_event,
+) -> Sweep:
+    """Recall accuracy per (cell, distance L - K) at the base length, moving the position K.
+
+    Rows {"cell", "distance", "test_accuracy"}.
+    """
+    bad = [d for d in distances if not 0 <= d < base.length]
+    if bad:
+        raise ValueError(f"distances {bad} must be between 0 and length - 1 = {base.length - 1}")
+    runs = [
+        ({"cell": cell, "distance": d}, replace(base, cell=cell, position=base.length - d))
+        for cell in cell_list
+        for d in distances
+    ]
+    return _sweep(runs, device=device, control=control, emit=emit)

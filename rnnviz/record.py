@@ -1,0 +1,151 @@
+"""One run record: what a done, stopped or failed training run is, as one object and as plain data.
+
+`RunRecord` is the job's result, the CLI's `train --json` line (`summary()`) and the body of a
+checkpoint's meta.json (`to_dict()`), so a run started anywhere ends the same way. meta.json has a
+format version; `upgrade_meta` reads the first format (`seconds_trained`, the dataset twice, the
+configs at the top level) into today's, so every checkpoint ever saved keeps loading.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from rnnviz.cells import CELLS
+from rnnviz.config import RunConfig
+from rnnviz.data import DATASETS
+from rnnviz.events import History
+from rnnviz.metrics import Metrics
+
+STATUSES = ("done", "stopped", "failed")
+# Keys of the first meta.json format that moved or were renamed in the second.
+_V1_MOVED = ("model", "data", "train", "dataset", "seconds_trained")
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """A training run once it has ended; `checkpoint` is its folder (None: failed, or not saved)."""
+
+    config: RunConfig = field(default_factory=RunConfig)
+    status: str = "done"  # one of STATUSES
+    message: str = ""  # what happened, for people: "finished 5 epochs", the failure's advice
+    name: str = ""  # the checkpoint folder's name
+    title: str = ""  # "LSTM 1x128 · MNIST"
+    class_names: tuple[str, ...] = ()  # label i is class_names[i]; the dataset's when empty
+    history: Mapping[str, list[float]] = field(default_factory=lambda: History().to_dict())
+    test_metrics: Metrics | None = None  # None for a failed run
+    seconds: float = 0.0  # seconds trained, pauses excluded
+    parameters: int = 0
+    device: str = "CPU"
+    fast_path: str = "eager"  # "eager" or "cuda-graph"
+    host: str = ""
+    checkpoint: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise ValueError(f"status={self.status!r} is not one of {list(STATUSES)}")
+        if not self.class_names:
+            names = DATASETS[self.config.data.dataset].class_names
+            object.__setattr__(self, "class_names", tuple(names))
+        if not self.title:
+            object.__setattr__(self, "title", run_title(self.config))
+
+    @property
+    def dataset(self) -> str:
+        return self.config.data.dataset
+
+    @property
+    def test_accuracy(self) -> float | None:
+        return None if self.test_metrics is None else self.test_metrics.accuracy
+
+    @property
+    def final_val_accuracy(self) -> float | None:
+        return History(self.history).last_finite("val_acc")
+
+    def with_checkpoint(self, path: str | None, name: str = "") -> RunRecord:
+        return replace(self, checkpoint=path, name=name or self.name)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready data; `from_dict` reads it back."""
+        return {
+            "status": self.status,
+            "message": self.message,
+            "name": self.name,
+            "title": self.title,
+            "config": self.config.to_dict(),
+            "class_names": list(self.class_names),
+            "test_accuracy": self.test_accuracy,
+            "test_metrics": None if self.test_metrics is None else self.test_metrics.to_dict(),
+            "history": {k: list(v) for k, v in self.history.items()},
+            "seconds": self.seconds,
+            "parameters": self.parameters,
+            "device": self.device,
+            "fast_path": self.fast_path,
+            "host": self.host,
+            "checkpoint": self.checkpoint,
+        }
+
+    def summary(self) -> dict[str, Any]:
+        """The CLI's `train --json` line: everything but the history and the full metrics."""
+        return {k: v for k, v in self.to_dict().items() if k not in ("history", "test_metrics")}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RunRecord:
+        """Read `to_dict()` back (keys it does not know, such as meta.json's bookkeeping, are
+        ignored); ValueError or TypeError for values that do not fit."""
+        metrics = data.get("test_metrics")
+        return cls(
+            config=RunConfig.from_dict(data["config"]),
+            status=str(data.get("status", "done")),
+            message=str(data.get("message", "")),
+            name=str(data.get("name", "")),
+            title=str(data.get("title", "")),
+            class_names=tuple(str(n) for n in data.get("class_names") or ()),
+            history=History(data.get("history") or {}).to_dict(),
+            test_metrics=Metrics.from_dict(metrics) if isinstance(metrics, dict) else None,
+            seconds=_number(data.get("seconds")),
+            parameters=int(data.get("parameters") or 0),
+            device=str(data.get("device") or "CPU"),
+            fast_path=str(data.get("fast_path") or "eager"),
+            host=str(data.get("host") or ""),
+            checkpoint=data.get("checkpoint"),
+        )
+
+
+def run_title(run: RunConfig) -> str:
+    """'LSTM 2x128 · MNIST'-style name for lists and checkpoint folders."""
+    m = run.model
+    shape = f"{m.num_layers}x{m.hidden_size}" if m.recurrent else f"w{m.hidden_size}"
+    prefix = "Bi" if m.bidirectional else ""
+    return f"{prefix}{CELLS[m.cell].tag} {shape} · {DATASETS[run.data.dataset].title}"
+
+
+def upgrade_meta(meta: dict[str, Any]) -> dict[str, Any]:
+    """meta.json of format version 1 in today's layout (a copy); other versions as they are.
+
+    Version 1 kept `model`, `data`, `train` and `dataset` at the top level and called the seconds
+    `seconds_trained`; today they are `config` and `seconds`.
+    """
+    if meta.get("format_version") != 1:
+        return meta
+    model = meta.get("model")
+    data = meta.get("data") or {"dataset": meta.get("dataset")}
+    upgraded = {k: v for k, v in meta.items() if k not in _V1_MOVED}
+    upgraded["config"] = {"model": model, "data": data, "train": meta.get("train") or {}}
+    upgraded["seconds"] = meta.get("seconds_trained", 0.0)
+    upgraded["format_version"] = 2
+    return upgraded
+
+
+def model_config_of(meta: Mapping[str, Any]) -> Any:
+    """The raw `config.model` of an upgraded meta (validated by the caller)."""
+    config = meta.get("config")
+    return config.get("model") if isinstance(config, dict) else None
+
+
+def _number(value: Any) -> float:
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return 0.0
