@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from rnnviz.models import IMAGE_SIZE, evaluating
 from rnnviz.preprocess import Preprocessed, preprocess
 from rnnviz.trace import Trace, erase_rows, first_rows, locks_in_at, reverse_rows, row_importance
 from rnnviz.trace import trace as trace_model
@@ -38,8 +39,6 @@ __all__ = [
     "row_share",
     "run_experiment",
 ]
-
-SIZE = 28  # rows (time steps) and columns (inputs per step) of every image
 
 # experiment key -> what the page calls it
 EXPERIMENTS: dict[str, str] = {
@@ -131,8 +130,10 @@ def _as_rows(image: Any) -> np.ndarray:
     if isinstance(image, torch.Tensor):
         image = image.detach().cpu().numpy()
     rows = np.asarray(image)
-    if rows.ndim != 2 or rows.shape[1] != SIZE or not 1 <= rows.shape[0] <= SIZE:
-        raise ValueError(f"image must be (T, {SIZE}) with 1 <= T <= {SIZE}, got {rows.shape}")
+    if rows.ndim != 2 or rows.shape[1] != IMAGE_SIZE or not 1 <= rows.shape[0] <= IMAGE_SIZE:
+        raise ValueError(
+            f"image must be (T, {IMAGE_SIZE}) with 1 <= T <= {IMAGE_SIZE}, got {rows.shape}"
+        )
     if rows.dtype != np.uint8:
         if np.issubdtype(rows.dtype, np.floating) and rows.size and float(rows.max()) <= 1.0:
             rows = rows * 255.0  # floats in [0, 1]
@@ -151,16 +152,13 @@ def read_image(model: nn.Module, image: Any) -> Reading:
     if is_recurrent(model):
         steps = trace_model(model, batch)
         return Reading(image=rows, probs=steps.probs[0, -1].cpu().numpy(), trace=steps)
-    if rows.shape[0] != SIZE:
-        raise ValueError(f"a CNN reads whole {SIZE}x{SIZE} images, got {rows.shape[0]} rows")
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            param = next(model.parameters())
-            logits = model(batch.to(param.device))  # (1, C)
-    finally:
-        model.train(was_training)
+    if rows.shape[0] != IMAGE_SIZE:
+        raise ValueError(
+            f"a CNN reads whole {IMAGE_SIZE}x{IMAGE_SIZE} images, got {rows.shape[0]} rows"
+        )
+    param = next(model.parameters())
+    with evaluating(model), torch.no_grad():
+        logits = model(batch.to(param.device))  # (1, C)
     return Reading(image=rows, probs=logits.softmax(-1)[0].cpu().numpy(), trace=None)
 
 
@@ -178,7 +176,7 @@ def read_drawing(model: nn.Module, picture: Any, *, naive: bool = False) -> Draw
     )
 
 
-def edit_rows(image: Any, experiment: str, *, k: int = SIZE // 2) -> np.ndarray:
+def edit_rows(image: Any, experiment: str, *, k: int = IMAGE_SIZE // 2) -> np.ndarray:
     """The rows a row experiment feeds: (T', 28) uint8. `k` is used by "first_k" only."""
     if experiment not in EXPERIMENTS:
         raise ValueError(f"experiment={experiment!r} is not one of {sorted(EXPERIMENTS)}")
@@ -196,7 +194,7 @@ def edit_rows(image: Any, experiment: str, *, k: int = SIZE // 2) -> np.ndarray:
 
 
 def run_experiment(
-    model: nn.Module, image: Any, experiment: str, *, k: int = SIZE // 2
+    model: nn.Module, image: Any, experiment: str, *, k: int = IMAGE_SIZE // 2
 ) -> Experiment:
     """Read `image` as it is and after `edit_rows(image, experiment, k=k)`; recurrent models only
     for "first_k", which feeds fewer than 28 rows."""
@@ -231,18 +229,13 @@ def misclassified_indices(
     """Indices among the first `limit` images (N, 28, 28) that `model` gets wrong."""
     head, truth = images[:limit], labels[:limit]
     param = next(model.parameters())
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            preds = torch.cat(
-                [
-                    model(head[i : i + 500].to(param.device)).argmax(-1).cpu()
-                    for i in range(0, len(head), 500)
-                ]
-            )
-    finally:
-        model.train(was_training)
+    with evaluating(model), torch.no_grad():
+        preds = torch.cat(
+            [
+                model(head[i : i + 500].to(param.device)).argmax(-1).cpu()
+                for i in range(0, len(head), 500)
+            ]
+        )
     return (preds != truth.cpu()).nonzero().flatten().tolist()
 
 
@@ -282,7 +275,7 @@ def parse_handover(value: Any) -> Handover | None:
             image = np.asarray(value.get("image"), dtype=np.float64)
         except (TypeError, ValueError):
             return None
-        if image.shape != (SIZE, SIZE) or not np.isfinite(image).all():
+        if image.shape != (IMAGE_SIZE, IMAGE_SIZE) or not np.isfinite(image).all():
             return None
         if image.min() < 0 or image.max() > 255:
             return None

@@ -9,8 +9,8 @@ each row, together with the class probabilities the readout would give after tha
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from rnnviz.models import IMAGE_SIZE, RowReader, as_input
+from rnnviz.models import IMAGE_SIZE, RowReader, as_input, evaluating
 
 __all__ = [
     "Trace",
@@ -191,25 +191,13 @@ def _model_input(model: nn.Module, images: torch.Tensor) -> torch.Tensor:
     return as_input(_as_batch(images).to(param.device)).to(param.dtype)
 
 
-@contextmanager
-def _evaluating(model: nn.Module) -> Iterator[None]:
-    """Eval mode for the block; every submodule gets its own training flag back afterwards."""
-    modes = [(module, module.training) for module in model.modules()]
-    model.eval()
-    try:
-        yield
-    finally:
-        for module, training in modes:
-            module.training = training
-
-
 def trace(model: nn.Module, images: torch.Tensor) -> Trace:
     """Unroll a recurrent model over images (B, T, 28) or (T, 28), uint8 or float, T <= 28.
 
     Runs in eval mode without gradients; every tensor is detached and on the model's device.
     """
     reader = _recurrent(model)
-    with _evaluating(reader), torch.no_grad():
+    with evaluating(reader), torch.no_grad():
         x = _model_input(reader, images)  # (B, T, 28) floats in [0, 1]
         inputs = _features(reader, x)  # (B, T, F)
         states = _unroll(reader.rnn, inputs)
@@ -236,7 +224,7 @@ def row_importance(model: nn.Module, images: torch.Tensor, labels: torch.Tensor)
     no_cudnn: AbstractContextManager[Any] = (
         torch.backends.cudnn.flags(enabled=False) if x.is_cuda else nullcontext()
     )
-    with _evaluating(model), torch.enable_grad(), no_cudnn:
+    with evaluating(model), torch.enable_grad(), no_cudnn:
         # Summed, not averaged: image i's gradient is then exactly that of its own loss.
         loss = F.cross_entropy(model(x), labels, reduction="sum")
         (grad,) = torch.autograd.grad(loss, x)

@@ -75,6 +75,21 @@ def test_cnn_gives_probabilities_but_no_trace() -> None:
         reading.read_image(model, _digit()[:10])
 
 
+@pytest.mark.parametrize("cell", ["cnn", "gru"])
+def test_reading_puts_every_training_flag_back(cell: str) -> None:
+    model = _model(cell, hidden=16, dropout=0.5)
+    model.eval()
+    dropout = next(m for m in model.modules() if isinstance(m, torch.nn.Dropout))
+    dropout.train()  # one submodule left in training mode must stay so
+    flags = [m.training for m in model.modules()]
+    first = reading.read_image(model, _digit())
+    again = reading.read_image(model, _digit())
+    assert np.array_equal(first.probs, again.probs)  # eval mode inside: dropout did not fire
+    images = torch.from_numpy(np.stack([_digit(), _digit()]))
+    assert reading.misclassified_indices(model, images, torch.tensor([10, 10])) == [0, 1]
+    assert [m.training for m in model.modules()] == flags
+
+
 @pytest.mark.parametrize("shape", [(28,), (28, 27), (29, 28), (0, 28)])
 def test_read_image_refuses_what_is_not_rows_of_28(shape: tuple[int, ...]) -> None:
     with pytest.raises(ValueError, match="must be"):
