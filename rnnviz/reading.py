@@ -2,9 +2,8 @@
 
 `read_image` runs a model over one 28x28 image and keeps what the pages show (final
 probabilities, the step-by-step `Trace` for recurrent models); `read_drawing` first applies MNIST's
-preprocessing to a canvas picture. `run_experiment` edits the rows (erase half, keep the first k,
-reverse) and reads again, `row_share` says how much each row moved the loss, and the small
-helpers around them pick images and models and check what one page hands to another.
+preprocessing to a canvas picture. The small helpers around them pick images and models and check
+what one page hands to another.
 """
 
 from __future__ import annotations
@@ -19,35 +18,21 @@ from torch import nn
 
 from rnnviz.models import IMAGE_SIZE, evaluating
 from rnnviz.preprocess import Preprocessed, preprocess
-from rnnviz.trace import Trace, erase_rows, first_rows, locks_in_at, reverse_rows, row_importance
+from rnnviz.trace import Trace
 from rnnviz.trace import trace as trace_model
 
 __all__ = [
-    "EXPERIMENTS",
     "Drawing",
-    "Experiment",
     "Handover",
     "Reading",
     "drawing_handover",
-    "edit_rows",
     "importance_pair",
     "is_recurrent",
     "misclassified_indices",
     "parse_handover",
     "read_drawing",
     "read_image",
-    "row_share",
-    "run_experiment",
 ]
-
-# experiment key -> what the page calls it
-EXPERIMENTS: dict[str, str] = {
-    "none": "None: the image as it is",
-    "erase_top": "Erase the top half",
-    "erase_bottom": "Erase the bottom half",
-    "first_k": "Feed only the first k rows",
-    "reverse": "Reverse the row order",
-}
 
 
 @dataclass(frozen=True, eq=False)  # eq=False: arrays have no single truth value
@@ -74,6 +59,9 @@ class Reading:
     @property
     def locks_in(self) -> int | None:
         """0-based row from which the guess stays the final one, or None for a CNN."""
+        # rnnviz.rows builds on this module (its experiments read images), so import on use.
+        from rnnviz.rows import locks_in_at
+
         return None if self.trace is None else locks_in_at(self.trace.probs[0])
 
 
@@ -84,19 +72,6 @@ class Drawing:
     pre: Preprocessed
     reading: Reading
     naive: Reading | None  # the reading of the naive resize, when asked for
-
-
-@dataclass(frozen=True, eq=False)
-class Experiment:
-    """The same image read twice: as it is and after an edit of its rows."""
-
-    name: str  # a key of EXPERIMENTS
-    original: Reading
-    edited: Reading
-
-    @property
-    def changed(self) -> bool:
-        return self.original.prediction != self.edited.prediction
 
 
 @dataclass(frozen=True, eq=False)
@@ -174,53 +149,6 @@ def read_drawing(model: nn.Module, picture: Any, *, naive: bool = False) -> Draw
         reading=read_image(model, pre.image),
         naive=read_image(model, pre.naive) if naive else None,
     )
-
-
-def edit_rows(image: Any, experiment: str, *, k: int = IMAGE_SIZE // 2) -> np.ndarray:
-    """The rows a row experiment feeds: (T', 28) uint8. `k` is used by "first_k" only."""
-    if experiment not in EXPERIMENTS:
-        raise ValueError(f"experiment={experiment!r} is not one of {sorted(EXPERIMENTS)}")
-    rows = torch.from_numpy(_as_rows(image))  # (T, 28)
-    half = rows.shape[0] // 2
-    if experiment == "erase_top":
-        rows = erase_rows(rows, slice(0, half))
-    elif experiment == "erase_bottom":
-        rows = erase_rows(rows, slice(half, None))
-    elif experiment == "first_k":
-        rows = first_rows(rows, k)
-    elif experiment == "reverse":
-        rows = reverse_rows(rows)
-    return rows.numpy().copy()
-
-
-def run_experiment(
-    model: nn.Module, image: Any, experiment: str, *, k: int = IMAGE_SIZE // 2
-) -> Experiment:
-    """Read `image` as it is and after `edit_rows(image, experiment, k=k)`; recurrent models only
-    for "first_k", which feeds fewer than 28 rows."""
-    original = read_image(model, image)
-    edited = (
-        original if experiment == "none" else read_image(model, edit_rows(image, experiment, k=k))
-    )
-    return Experiment(name=experiment, original=original, edited=edited)
-
-
-def row_share(model: nn.Module, images: Any, labels: Any) -> np.ndarray:
-    """(T,) each row's share of the loss gradient, averaged over images (B, T, 28); sums to 1.
-
-    A row's gradient is the L2 norm of d(loss)/d(row) (`trace.row_importance`); dividing by the
-    total per image makes models with very different gradient scales comparable.
-    """
-    batch = torch.as_tensor(np.asarray(images))
-    if batch.ndim == 2:
-        batch = batch.unsqueeze(0)
-    target = torch.as_tensor(np.asarray(labels), dtype=torch.long).reshape(-1)
-    grads = row_importance(model, batch, target).cpu()  # (B, T)
-    totals = grads.sum(dim=1, keepdim=True)
-    shares = torch.where(totals > 0, grads / totals.clamp_min(1e-30), torch.zeros_like(grads))
-    mean = shares.mean(dim=0)
-    total = float(mean.sum())
-    return (mean / total).numpy() if total > 0 else mean.numpy()
 
 
 def misclassified_indices(

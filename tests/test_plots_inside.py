@@ -11,7 +11,8 @@ from PIL import Image, ImageDraw
 from rnnviz.models import ModelConfig, build_model
 from rnnviz.plots import inside as plots
 from rnnviz.preprocess import preprocess
-from rnnviz.trace import Trace, locks_in_at, trace
+from rnnviz.rows import locks_in_at
+from rnnviz.trace import Trace, trace
 
 NAMES = [str(i) for i in range(10)]
 

@@ -20,7 +20,8 @@ from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
 from rnnviz.preprocess import Preprocessed
-from rnnviz.trace import Trace, locks_in_at
+from rnnviz.rows import locks_in_at
+from rnnviz.trace import Trace
 
 __all__ = [
     "belief_figure",
