@@ -14,7 +14,8 @@ from pages._shared import (
 from rnnviz import explain, reading, rows
 from rnnviz.checkpoints import load_checkpoint
 from rnnviz.evaluation import checkpoint_dataset
-from rnnviz.plots import inside as plots
+from rnnviz.plots import reading as plots
+from rnnviz.plots.inside import reading_animation
 
 run_through_the_frame()
 
@@ -37,7 +38,7 @@ def _mistakes(path: str, _ckpt, _test) -> list[int]:
 
 @st.cache_resource(max_entries=16, show_spinner=False)  # building 28 frames takes a moment
 def _animation(key: tuple, _reading, names: tuple[str, ...]):
-    return plots.reading_animation(_reading.image, _reading.trace, names)
+    return reading_animation(_reading.image, _reading.trace, names)
 
 
 @st.cache_data(max_entries=8, show_spinner="Measuring row importance on test images...")
