@@ -5,7 +5,7 @@ from streamlit_drawable_canvas import st_canvas
 
 from pages._shared import run_through_the_frame, selected_checkpoint
 from rnnviz import reading
-from rnnviz.plots import inside as plots
+from rnnviz.plots import reading as plots
 
 run_through_the_frame()
 

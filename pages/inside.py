@@ -11,10 +11,11 @@ from pages._shared import (
     selected_checkpoint,
     selected_info,
 )
-from rnnviz import explain, reading
+from rnnviz import explain, reading, rows
 from rnnviz.checkpoints import load_checkpoint
 from rnnviz.inference import checkpoint_dataset
-from rnnviz.plots import inside as plots
+from rnnviz.plots import reading as plots
+from rnnviz.plots.inside import reading_animation
 
 run_through_the_frame()
 
@@ -37,13 +38,13 @@ def _mistakes(path: str, _ckpt, _test) -> list[int]:
 
 @st.cache_resource(max_entries=16, show_spinner=False)  # building 28 frames takes a moment
 def _animation(key: tuple, _reading, names: tuple[str, ...]):
-    return plots.reading_animation(_reading.image, _reading.trace, names)
+    return reading_animation(_reading.image, _reading.trace, names)
 
 
 @st.cache_data(max_entries=8, show_spinner="Measuring row importance on test images...")
 def _average_shares(paths: tuple[str, ...], _models, _test) -> dict:
     batch, truth = _test.images[:SAMPLE], _test.labels[:SAMPLE]
-    return {name: reading.row_share(m.model, batch, truth) for name, m in _models.items()}
+    return {name: rows.row_share(m.model, batch, truth) for name, m in _models.items()}
 
 
 def _choose(indices) -> None:
@@ -114,10 +115,10 @@ else:
     image = st.session_state.inside_drawing
 
 names = ckpt.class_names
-experiment = edit.selectbox("Row experiment", list(reading.EXPERIMENTS), key="inside_experiment",
-                            format_func=reading.EXPERIMENTS.__getitem__)  # fmt: skip
+experiment = edit.selectbox("Row experiment", list(rows.EXPERIMENTS), key="inside_experiment",
+                            format_func=rows.EXPERIMENTS.__getitem__)  # fmt: skip
 k = edit.slider("k rows", 1, 28, 14, key="inside_k") if experiment == "first_k" else 14
-result = reading.run_experiment(ckpt.model, image, experiment, k=k)
+result = rows.run_experiment(ckpt.model, image, experiment, k=k)
 before, after = result.original, result.edited
 
 cols = st.columns(3)
@@ -148,7 +149,7 @@ over = st.radio("Measured on", ["this image", f"{SAMPLE} test images"], horizont
                 key="inside_over", disabled=test is None)  # fmt: skip
 if over == "this image" or test is None:
     target = label if label is not None else before.prediction
-    shares = {name: reading.row_share(m.model, image, [target]) for name, m in models.items()}
+    shares = {name: rows.row_share(m.model, image, [target]) for name, m in models.items()}
 else:
     shares = _average_shares(tuple(str(m.path) for m in models.values()), models, test)
 st.plotly_chart(plots.importance_figure(shares), key="inside_importance")

@@ -2,9 +2,8 @@
 
 `read_image` runs a model over one 28x28 image and keeps what the pages show (final
 probabilities, the step-by-step `Trace` for recurrent models); `read_drawing` first applies MNIST's
-preprocessing to a canvas picture. `run_experiment` edits the rows (erase half, keep the first k,
-reverse) and reads again, `row_share` says how much each row moved the loss, and the small
-helpers around them pick images and models and check what one page hands to another.
+preprocessing to a canvas picture. The small helpers around them pick images and models and check
+what one page hands to another.
 """
 
 from __future__ import annotations
@@ -17,38 +16,23 @@ import numpy as np
 import torch
 from torch import nn
 
+from rnnviz.models import IMAGE_SIZE, evaluating
 from rnnviz.preprocess import Preprocessed, preprocess
-from rnnviz.trace import Trace, erase_rows, first_rows, locks_in_at, reverse_rows, row_importance
+from rnnviz.trace import Trace
 from rnnviz.trace import trace as trace_model
 
 __all__ = [
-    "EXPERIMENTS",
     "Drawing",
-    "Experiment",
     "Handover",
     "Reading",
     "drawing_handover",
-    "edit_rows",
     "importance_pair",
     "is_recurrent",
     "misclassified_indices",
     "parse_handover",
     "read_drawing",
     "read_image",
-    "row_share",
-    "run_experiment",
 ]
-
-SIZE = 28  # rows (time steps) and columns (inputs per step) of every image
-
-# experiment key -> what the page calls it
-EXPERIMENTS: dict[str, str] = {
-    "none": "None: the image as it is",
-    "erase_top": "Erase the top half",
-    "erase_bottom": "Erase the bottom half",
-    "first_k": "Feed only the first k rows",
-    "reverse": "Reverse the row order",
-}
 
 
 @dataclass(frozen=True, eq=False)  # eq=False: arrays have no single truth value
@@ -75,6 +59,9 @@ class Reading:
     @property
     def locks_in(self) -> int | None:
         """0-based row from which the guess stays the final one, or None for a CNN."""
+        # rnnviz.rows builds on this module (its experiments read images), so import on use.
+        from rnnviz.rows import locks_in_at
+
         return None if self.trace is None else locks_in_at(self.trace.probs[0])
 
 
@@ -85,19 +72,6 @@ class Drawing:
     pre: Preprocessed
     reading: Reading
     naive: Reading | None  # the reading of the naive resize, when asked for
-
-
-@dataclass(frozen=True, eq=False)
-class Experiment:
-    """The same image read twice: as it is and after an edit of its rows."""
-
-    name: str  # a key of EXPERIMENTS
-    original: Reading
-    edited: Reading
-
-    @property
-    def changed(self) -> bool:
-        return self.original.prediction != self.edited.prediction
 
 
 @dataclass(frozen=True, eq=False)
@@ -131,8 +105,10 @@ def _as_rows(image: Any) -> np.ndarray:
     if isinstance(image, torch.Tensor):
         image = image.detach().cpu().numpy()
     rows = np.asarray(image)
-    if rows.ndim != 2 or rows.shape[1] != SIZE or not 1 <= rows.shape[0] <= SIZE:
-        raise ValueError(f"image must be (T, {SIZE}) with 1 <= T <= {SIZE}, got {rows.shape}")
+    if rows.ndim != 2 or rows.shape[1] != IMAGE_SIZE or not 1 <= rows.shape[0] <= IMAGE_SIZE:
+        raise ValueError(
+            f"image must be (T, {IMAGE_SIZE}) with 1 <= T <= {IMAGE_SIZE}, got {rows.shape}"
+        )
     if rows.dtype != np.uint8:
         if np.issubdtype(rows.dtype, np.floating) and rows.size and float(rows.max()) <= 1.0:
             rows = rows * 255.0  # floats in [0, 1]
@@ -151,16 +127,13 @@ def read_image(model: nn.Module, image: Any) -> Reading:
     if is_recurrent(model):
         steps = trace_model(model, batch)
         return Reading(image=rows, probs=steps.probs[0, -1].cpu().numpy(), trace=steps)
-    if rows.shape[0] != SIZE:
-        raise ValueError(f"a CNN reads whole {SIZE}x{SIZE} images, got {rows.shape[0]} rows")
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            param = next(model.parameters())
-            logits = model(batch.to(param.device))  # (1, C)
-    finally:
-        model.train(was_training)
+    if rows.shape[0] != IMAGE_SIZE:
+        raise ValueError(
+            f"a CNN reads whole {IMAGE_SIZE}x{IMAGE_SIZE} images, got {rows.shape[0]} rows"
+        )
+    param = next(model.parameters())
+    with evaluating(model), torch.no_grad():
+        logits = model(batch.to(param.device))  # (1, C)
     return Reading(image=rows, probs=logits.softmax(-1)[0].cpu().numpy(), trace=None)
 
 
@@ -178,71 +151,19 @@ def read_drawing(model: nn.Module, picture: Any, *, naive: bool = False) -> Draw
     )
 
 
-def edit_rows(image: Any, experiment: str, *, k: int = SIZE // 2) -> np.ndarray:
-    """The rows a row experiment feeds: (T', 28) uint8. `k` is used by "first_k" only."""
-    if experiment not in EXPERIMENTS:
-        raise ValueError(f"experiment={experiment!r} is not one of {sorted(EXPERIMENTS)}")
-    rows = torch.from_numpy(_as_rows(image))  # (T, 28)
-    half = rows.shape[0] // 2
-    if experiment == "erase_top":
-        rows = erase_rows(rows, slice(0, half))
-    elif experiment == "erase_bottom":
-        rows = erase_rows(rows, slice(half, None))
-    elif experiment == "first_k":
-        rows = first_rows(rows, k)
-    elif experiment == "reverse":
-        rows = reverse_rows(rows)
-    return rows.numpy().copy()
-
-
-def run_experiment(
-    model: nn.Module, image: Any, experiment: str, *, k: int = SIZE // 2
-) -> Experiment:
-    """Read `image` as it is and after `edit_rows(image, experiment, k=k)`; recurrent models only
-    for "first_k", which feeds fewer than 28 rows."""
-    original = read_image(model, image)
-    edited = (
-        original if experiment == "none" else read_image(model, edit_rows(image, experiment, k=k))
-    )
-    return Experiment(name=experiment, original=original, edited=edited)
-
-
-def row_share(model: nn.Module, images: Any, labels: Any) -> np.ndarray:
-    """(T,) each row's share of the loss gradient, averaged over images (B, T, 28); sums to 1.
-
-    A row's gradient is the L2 norm of d(loss)/d(row) (`trace.row_importance`); dividing by the
-    total per image makes models with very different gradient scales comparable.
-    """
-    batch = torch.as_tensor(np.asarray(images))
-    if batch.ndim == 2:
-        batch = batch.unsqueeze(0)
-    target = torch.as_tensor(np.asarray(labels), dtype=torch.long).reshape(-1)
-    grads = row_importance(model, batch, target).cpu()  # (B, T)
-    totals = grads.sum(dim=1, keepdim=True)
-    shares = torch.where(totals > 0, grads / totals.clamp_min(1e-30), torch.zeros_like(grads))
-    mean = shares.mean(dim=0)
-    total = float(mean.sum())
-    return (mean / total).numpy() if total > 0 else mean.numpy()
-
-
 def misclassified_indices(
     model: nn.Module, images: torch.Tensor, labels: torch.Tensor, *, limit: int = 2000
 ) -> list[int]:
     """Indices among the first `limit` images (N, 28, 28) that `model` gets wrong."""
     head, truth = images[:limit], labels[:limit]
     param = next(model.parameters())
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            preds = torch.cat(
-                [
-                    model(head[i : i + 500].to(param.device)).argmax(-1).cpu()
-                    for i in range(0, len(head), 500)
-                ]
-            )
-    finally:
-        model.train(was_training)
+    with evaluating(model), torch.no_grad():
+        preds = torch.cat(
+            [
+                model(head[i : i + 500].to(param.device)).argmax(-1).cpu()
+                for i in range(0, len(head), 500)
+            ]
+        )
     return (preds != truth.cpu()).nonzero().flatten().tolist()
 
 
@@ -282,7 +203,7 @@ def parse_handover(value: Any) -> Handover | None:
             image = np.asarray(value.get("image"), dtype=np.float64)
         except (TypeError, ValueError):
             return None
-        if image.shape != (SIZE, SIZE) or not np.isfinite(image).all():
+        if image.shape != (IMAGE_SIZE, IMAGE_SIZE) or not np.isfinite(image).all():
             return None
         if image.min() < 0 or image.max() > 255:
             return None

@@ -3,32 +3,20 @@
 `trace` unrolls a `RowReader`'s RNN/LSTM/GRU one row at a time with the cell equations PyTorch
 documents, so the hidden state, the LSTM cell state and every gate activation can be shown for
 each row, together with the class probabilities the readout would give after that row.
-`row_importance` asks the opposite question (which rows moved the loss), and the row edits
-(`erase_rows`, `reverse_rows`, `first_rows`) make the inputs for "what if" experiments.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from rnnviz.models import IMAGE_SIZE, RowReader, as_input
+from rnnviz.models import IMAGE_SIZE, RowReader, as_input, evaluating
 
-__all__ = [
-    "Trace",
-    "erase_rows",
-    "first_rows",
-    "locks_in_at",
-    "reverse_rows",
-    "row_importance",
-    "trace",
-]
+__all__ = ["Trace", "trace"]
 
 
 # eq=False: tensors compare elementwise, so a generated __eq__ would have no single truth value.
@@ -191,25 +179,13 @@ def _model_input(model: nn.Module, images: torch.Tensor) -> torch.Tensor:
     return as_input(_as_batch(images).to(param.device)).to(param.dtype)
 
 
-@contextmanager
-def _evaluating(model: nn.Module) -> Iterator[None]:
-    """Eval mode for the block; every submodule gets its own training flag back afterwards."""
-    modes = [(module, module.training) for module in model.modules()]
-    model.eval()
-    try:
-        yield
-    finally:
-        for module, training in modes:
-            module.training = training
-
-
 def trace(model: nn.Module, images: torch.Tensor) -> Trace:
     """Unroll a recurrent model over images (B, T, 28) or (T, 28), uint8 or float, T <= 28.
 
     Runs in eval mode without gradients; every tensor is detached and on the model's device.
     """
     reader = _recurrent(model)
-    with _evaluating(reader), torch.no_grad():
+    with evaluating(reader), torch.no_grad():
         x = _model_input(reader, images)  # (B, T, 28) floats in [0, 1]
         inputs = _features(reader, x)  # (B, T, F)
         states = _unroll(reader.rnn, inputs)
@@ -223,51 +199,3 @@ def trace(model: nn.Module, images: torch.Tensor) -> Trace:
         probs=per_row.softmax(dim=-1),
         logits=per_row[:, -1],  # the same numbers as probs[:, -1], so the two always agree
     )
-
-
-def row_importance(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """(B, T): the L2 norm over pixels of d(cross-entropy)/d(row t) for each image.
-
-    Pixels are in [0, 1] units. Works for any model that maps (B, T, 28) to logits, the CNN too.
-    """
-    x = _model_input(model, images).detach().clone().requires_grad_(True)  # (B, T, 28)
-    labels = labels.to(x.device).reshape(-1)
-    # cuDNN's RNN backward refuses to run in eval mode; the native kernels do not.
-    no_cudnn: AbstractContextManager[Any] = (
-        torch.backends.cudnn.flags(enabled=False) if x.is_cuda else nullcontext()
-    )
-    with _evaluating(model), torch.enable_grad(), no_cudnn:
-        # Summed, not averaged: image i's gradient is then exactly that of its own loss.
-        loss = F.cross_entropy(model(x), labels, reduction="sum")
-        (grad,) = torch.autograd.grad(loss, x)
-    return grad.norm(dim=-1)
-
-
-def locks_in_at(probs: torch.Tensor) -> int:
-    """probs (T, C) of one image -> the first row from which the guess is the final one for good."""
-    if probs.ndim != 2 or probs.shape[0] == 0:
-        raise ValueError(f"probs must be (T, C) with T >= 1, got shape {tuple(probs.shape)}")
-    guesses = probs.argmax(dim=-1)  # (T,)
-    changed = (guesses != guesses[-1]).nonzero()
-    return int(changed[-1]) + 1 if len(changed) else 0
-
-
-def erase_rows(images: torch.Tensor, rows: Sequence[int] | slice) -> torch.Tensor:
-    """A copy of images (..., T, 28) with the given rows set to 0 (black)."""
-    out = images.clone()
-    # A tuple inside an index means "more dimensions"; a list means "these rows".
-    out[..., rows if isinstance(rows, slice) else list(rows), :] = 0
-    return out
-
-
-def reverse_rows(images: torch.Tensor) -> torch.Tensor:
-    """A copy of images (..., T, 28) with the rows in reverse order: the digit upside down."""
-    return images.flip(-2)
-
-
-def first_rows(images: torch.Tensor, k: int) -> torch.Tensor:
-    """A copy of the first k rows of images (..., T, 28) -> (..., k, 28)."""
-    rows = images.shape[-2]
-    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= rows:
-        raise ValueError(f"k={k!r} must be an int between 1 and {rows}")
-    return images[..., :k, :].clone()

@@ -17,7 +17,7 @@ def test_every_public_name_resolves() -> None:
 
 def test_the_library_never_imports_streamlit_or_plotly() -> None:
     code = (
-        "import sys, rnnviz, rnnviz.cli, rnnviz.trace, rnnviz.runs, rnnviz.evaluation;"
+        "import sys, rnnviz, rnnviz.cli, rnnviz.trace, rnnviz.rows, rnnviz.runs, rnnviz.evaluation;"
         "[getattr(rnnviz, n) for n in rnnviz.__all__];"
         "print(sorted(m for m in ('streamlit', 'plotly') if m in sys.modules))"
     )

@@ -1,4 +1,4 @@
-"""rnnviz.plots.inside: the figures are checked through fig.data, fig.frames and fig.layout."""
+"""rnnviz.plots.inside: the animation is checked through fig.data, fig.frames and fig.layout."""
 
 from __future__ import annotations
 
@@ -6,12 +6,11 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 import torch
-from PIL import Image, ImageDraw
 
 from rnnviz.models import ModelConfig, build_model
 from rnnviz.plots import inside as plots
-from rnnviz.preprocess import preprocess
-from rnnviz.trace import Trace, locks_in_at, trace
+from rnnviz.rows import locks_in_at
+from rnnviz.trace import Trace, trace
 
 NAMES = [str(i) for i in range(10)]
 
@@ -126,39 +125,3 @@ def test_a_short_read_has_one_frame_per_row_read() -> None:
     fig = plots.reading_animation(_image(6), _traced(rows=6), NAMES)
     assert len(fig.frames) == 6
     assert np.asarray(fig.data[0].z).shape == (6, 28)
-
-
-def test_belief_figure_and_probability_bars() -> None:
-    belief = _traced().probs[0].numpy()
-    fig = plots.belief_figure(belief, NAMES)
-    assert [t.name for t in fig.data][:10] == NAMES
-    assert fig.data[-1].name.startswith("locks in at row")
-    bars = plots.probability_bars(belief[-1], NAMES).data[0]
-    assert sum(bars.y) == pytest.approx(1.0, abs=1e-5)
-    best = int(belief[-1].argmax())
-    assert bars.marker.color[best] != bars.marker.color[(best + 1) % 10]
-
-
-def test_compare_and_importance_figures() -> None:
-    before, after = np.full(10, 0.1), np.eye(10)[3]
-    fig = plots.compare_bars(before, after, NAMES)
-    assert [t.name for t in fig.data] == ["original", "edited"]
-    assert list(fig.data[1].y) == list(after)
-    shares = {"RNN": np.linspace(0, 1, 28), "LSTM": np.ones(28) / 28}
-    fig = plots.importance_figure(shares)
-    assert [t.name for t in fig.data] == ["RNN", "LSTM"]
-    assert list(fig.data[0].x) == list(range(1, 29))
-    assert fig.data[0].xaxis != fig.data[1].xaxis  # side by side, not overlaid
-
-
-def test_stages_figure_shows_every_stage() -> None:
-    canvas = Image.new("L", (280, 280), 0)
-    ImageDraw.Draw(canvas).line([(70, 60), (210, 60), (120, 230)], fill=255, width=28)
-    pre = preprocess(np.asarray(canvas))
-    fig = plots.stages_figure(pre)
-    assert len(fig.data) == 4
-    assert np.asarray(fig.data[0].z).shape == (140, 140)  # the canvas, shown at half resolution
-    assert np.array_equal(np.asarray(fig.data[2].z), pre.image)
-    assert fig.data[3].ygap > 0  # the 28 rows, spaced apart
-    naive = plots.stages_figure(pre, naive=True)
-    assert len(naive.data) == 5 and np.array_equal(np.asarray(naive.data[4].z), pre.naive)

@@ -12,7 +12,6 @@ from PIL import Image, ImageDraw
 from rnnviz import explain, reading
 from rnnviz.models import ModelConfig, build_model
 from rnnviz.preprocess import BlankImageError
-from rnnviz.trace import trace
 
 CANVAS = 280
 
@@ -75,45 +74,25 @@ def test_cnn_gives_probabilities_but_no_trace() -> None:
         reading.read_image(model, _digit()[:10])
 
 
+@pytest.mark.parametrize("cell", ["cnn", "gru"])
+def test_reading_puts_every_training_flag_back(cell: str) -> None:
+    model = _model(cell, hidden=16, dropout=0.5)
+    model.eval()
+    dropout = next(m for m in model.modules() if isinstance(m, torch.nn.Dropout))
+    dropout.train()  # one submodule left in training mode must stay so
+    flags = [m.training for m in model.modules()]
+    first = reading.read_image(model, _digit())
+    again = reading.read_image(model, _digit())
+    assert np.array_equal(first.probs, again.probs)  # eval mode inside: dropout did not fire
+    images = torch.from_numpy(np.stack([_digit(), _digit()]))
+    assert reading.misclassified_indices(model, images, torch.tensor([10, 10])) == [0, 1]
+    assert [m.training for m in model.modules()] == flags
+
+
 @pytest.mark.parametrize("shape", [(28,), (28, 27), (29, 28), (0, 28)])
 def test_read_image_refuses_what_is_not_rows_of_28(shape: tuple[int, ...]) -> None:
     with pytest.raises(ValueError, match="must be"):
         reading.read_image(_model("lstm"), np.zeros(shape, dtype=np.uint8))
-
-
-def test_erasing_the_top_half_blanks_rows_0_to_13_only() -> None:
-    image = _digit()
-    edited = reading.edit_rows(image, "erase_top")
-    assert not np.array_equal(edited, image)
-    assert edited[:14].max() == 0
-    assert np.array_equal(edited[14:], image[14:])
-    bottom = reading.edit_rows(image, "erase_bottom")
-    assert bottom[14:].max() == 0 and np.array_equal(bottom[:14], image[:14])
-    assert image[:14].max() == 255  # the input itself is left alone
-
-
-def test_first_k_and_reverse_rows() -> None:
-    image = _digit()
-    assert np.array_equal(reading.edit_rows(image, "first_k", k=5), image[:5])
-    assert np.array_equal(reading.edit_rows(image, "reverse"), image[::-1])
-    assert np.array_equal(reading.edit_rows(image, "none"), image)
-    with pytest.raises(ValueError, match="experiment"):
-        reading.edit_rows(image, "rotate")
-
-
-def test_run_experiment_reads_the_edited_rows() -> None:
-    model = _model("lstm")
-    image = _digit()
-    same = reading.run_experiment(model, image, "none")
-    assert same.edited is same.original and not same.changed
-    short = reading.run_experiment(model, image, "first_k", k=6)
-    assert short.edited.image.shape == (6, 28)
-    assert short.edited.belief is not None and short.edited.belief.shape == (6, 10)
-    # The edited reading is the full reading cut after row 6: a recurrent model cannot peek ahead.
-    assert np.allclose(short.edited.probs, short.original.belief[5], atol=1e-5)
-    erased = reading.run_experiment(model, image, "erase_top")
-    expected = trace(model, torch.from_numpy(reading.edit_rows(image, "erase_top"))).probs[0, -1]
-    assert np.allclose(erased.edited.probs, expected.numpy(), atol=1e-6)
 
 
 def test_read_drawing_preprocesses_then_reads() -> None:
@@ -130,16 +109,6 @@ def test_read_drawing_preprocesses_then_reads() -> None:
 def test_blank_or_dot_canvas_raises_blank_image_error(points: list | None) -> None:
     with pytest.raises(BlankImageError, match="draw a digit"):
         reading.read_drawing(_model("lstm"), _canvas(points, width=6))
-
-
-def test_row_share_sums_to_one_per_model() -> None:
-    image = _digit()
-    for cell in ("rnn_tanh", "lstm"):
-        shares = reading.row_share(_model(cell), image, [3])
-        assert shares.shape == (28,) and shares.min() >= 0
-        assert shares.sum() == pytest.approx(1.0, abs=1e-5)
-    batch = np.stack([image, image[::-1]])
-    assert reading.row_share(_model("gru"), batch, [1, 2]).sum() == pytest.approx(1.0, abs=1e-5)
 
 
 def test_misclassified_indices_are_exactly_the_wrong_ones() -> None:

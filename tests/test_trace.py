@@ -7,21 +7,10 @@ from collections.abc import Iterator
 
 import pytest
 import torch
-import torch.nn.functional as F
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from torch import nn
 
 from rnnviz.models import CELLS, ModelConfig, RowReader, as_input, build_model
-from rnnviz.trace import (
-    Trace,
-    erase_rows,
-    first_rows,
-    locks_in_at,
-    reverse_rows,
-    row_importance,
-    trace,
-)
+from rnnviz.rows import first_rows
+from rnnviz.trace import Trace, trace
 
 RECURRENT = [cell for cell, (_, recurrent) in CELLS.items() if recurrent]
 HIDDEN = 5  # odd and unlike any input width, so a wrong chunk or transpose shows
@@ -235,92 +224,3 @@ def test_training_flags_of_submodules_come_back() -> None:
     model.head.train()
     trace(model, _images(batch=1, rows=3))
     assert model.head.training and not model.rnn.training and not model.training
-
-
-def test_locks_in_at_hand_made() -> None:
-    flips = torch.tensor([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.3, 0.7], [0.1, 0.9]])
-    assert locks_in_at(flips) == 3  # guesses 0 1 0 1 1: the final 1 holds from row 3
-    assert locks_in_at(torch.tensor([[0.1, 0.9]] * 4)) == 0
-    assert locks_in_at(torch.tensor([[0.9, 0.1]] * 4 + [[0.4, 0.6]])) == 4
-    assert locks_in_at(torch.tensor([[0.3, 0.3, 0.4]])) == 0
-    with pytest.raises(ValueError, match="T, C"):
-        locks_in_at(torch.ones(2, 3, 4))
-
-
-@settings(max_examples=50, deadline=None)
-@given(st.lists(st.integers(0, 2), min_size=1, max_size=28))
-def test_locks_in_at_is_where_the_last_change_ends(guesses: list[int]) -> None:
-    probs = F.one_hot(torch.tensor(guesses), 3).float()
-    t = locks_in_at(probs)
-    assert all(g == guesses[-1] for g in guesses[t:])
-    assert t == 0 or guesses[t - 1] != guesses[-1]
-
-
-def test_erase_rows() -> None:
-    images = torch.arange(1, 2 * 4 * 28 + 1).reshape(2, 4, 28).to(torch.uint8)
-    original = images.clone()
-    erased = erase_rows(images, [1, 3])
-    assert erased.dtype == torch.uint8
-    assert (erased[:, [1, 3]] == 0).all()
-    assert torch.equal(erased[:, [0, 2]], images[:, [0, 2]])
-    assert torch.equal(images, original)  # a copy, not in place
-    assert torch.equal(erase_rows(images, (1, 3)), erased)  # a tuple is rows, not dimensions
-    assert torch.equal(erase_rows(images, slice(2, None))[:, :2], images[:, :2])
-    assert (erase_rows(images, slice(2, None))[:, 2:] == 0).all()
-    assert torch.equal(erase_rows(images, []), images)
-    assert (erase_rows(images[0], [-1])[3] == 0).all()
-
-
-def test_reverse_rows() -> None:
-    images = torch.arange(3.0).view(1, 3, 1).expand(2, 3, 28)
-    flipped = reverse_rows(images)
-    assert flipped[:, :, 0].tolist() == [[2.0, 1.0, 0.0]] * 2
-    assert torch.equal(reverse_rows(flipped), images)
-
-
-def test_first_rows() -> None:
-    images = _images(batch=2, rows=28)
-    head = first_rows(images, 5)
-    assert head.shape == (2, 5, 28)
-    assert torch.equal(head, images[:, :5])
-    assert first_rows(images[0], 28).shape == (28, 28)
-    for k in (0, 29, -1, True, 2.0):
-        with pytest.raises(ValueError, match="k="):
-            first_rows(images, k)  # type: ignore[arg-type]
-
-
-def _loss(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    with torch.no_grad():
-        return F.cross_entropy(model(images), labels, reduction="none")
-
-
-@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn_tanh", "cnn"])
-def test_row_importance(cell: str) -> None:
-    torch.manual_seed(0)
-    model = build_model(ModelConfig(cell=cell, hidden_size=16 if cell == "cnn" else 8)).train()
-    images, labels = _images(batch=3, rows=28), torch.tensor([1, 7, 3])
-    importance = row_importance(model, images, labels)
-    assert importance.shape == (3, 28)
-    assert model.training and all(p.grad is None for p in model.parameters())
-    # Random weights and random pixels leave no row without influence.
-    assert (importance > 0).all()
-    one = row_importance(model, images[2], labels[2:])  # image 2 alone: its own loss's gradient
-    torch.testing.assert_close(one[0], importance[2], atol=1e-6, rtol=1e-4)
-    model.eval()
-    before = _loss(model, images, labels)
-    edited = images.clone()
-    edited[0] = erase_rows(images[0], [int(importance[0].argmax())])
-    after = _loss(model, edited, labels)
-    assert after[0] != before[0]
-    assert torch.equal(after[1:], before[1:])  # image 0's edit moves only image 0's loss
-
-
-def test_zero_importance_means_erasing_changes_nothing() -> None:
-    model = _model("gru", 2, True).eval()
-    with torch.no_grad():  # a head that ignores the state: the loss is log(10) whatever the rows
-        model.head.weight.zero_()
-        model.head.bias.zero_()
-    images, labels = _images(batch=2), torch.tensor([0, 9])
-    assert torch.equal(row_importance(model, images, labels), torch.zeros(2, 28))
-    before = _loss(model, images, labels)
-    assert torch.equal(_loss(model, erase_rows(images, range(0, 28, 2)), labels), before)

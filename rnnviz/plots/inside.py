@@ -1,61 +1,36 @@
-"""Figures for watching a recurrent network read an image one row per time step.
+"""The reading animation: a recurrent network reading an image one row per time step.
 
-`reading_animation` is the centrepiece: one frame per row, with the image (current row outlined,
-unread rows dimmed), each layer's hidden state and the gates as units x steps heatmaps that fill
-in, the class probabilities after the row, and every class's belief over all rows. Frames change
-only the bars, the shapes and the title, so a 28-frame figure stays small. The other figures are
-the still pictures around it: belief curves, probability bars, row importance, the preprocessing
-stages of a drawing. Rows and steps are numbered from 1 on every axis.
+`reading_animation` shows one frame per row, with the image (current row outlined, unread rows
+dimmed), each layer's hidden state and the gates as units x steps heatmaps that fill in, the class
+probabilities after the row, and every class's belief over all rows. Frames change only the bars,
+the shapes and the title, so a 28-frame figure stays small. Its bars and belief curves come from
+`rnnviz.plots.reading`, which draws the still figures around it. Rows and steps are numbered from 1
+on every axis.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
-import torch
-from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
-from rnnviz.preprocess import Preprocessed
-from rnnviz.trace import Trace, locks_in_at
+from rnnviz.plots.reading import GREY, HIGHLIGHT, _bars, _belief_traces, _ref, _steps
+from rnnviz.rows import locks_in_at
+from rnnviz.trace import Trace
 
-__all__ = [
-    "belief_figure",
-    "compare_bars",
-    "importance_figure",
-    "probability_bars",
-    "reading_animation",
-    "stages_figure",
-]
+__all__ = ["reading_animation"]
 
 MAX_UNITS = 64  # heatmaps show at most this many units, the ones that vary most over the rows
 FRAME_MS = 250  # one row per quarter second when playing
 TOP_PX, HEAT_PX = 320, 190  # heights of the first row of charts and of each row of heatmaps
-COLORS = qualitative.D3  # one colour per class, the same in every chart
 DIM = "rgba(120, 120, 120, 0.8)"  # covers what has not been read yet
-HIGHLIGHT = "#e4572e"  # outlines the row being read, and the best guess
-GREY = "#8c8c8c"  # every other class
 DIVERGING = "RdBu_r"  # hidden and cell states: blue negative, red positive
 GATES = "Viridis"  # gates live in [0, 1]
 GATE_NAMES = {"i": "input gate i", "f": "forget gate f", "o": "output gate o"}
 GATE_NAMES |= {"r": "reset gate r", "z": "update gate z"}
-
-
-def _steps(count: int) -> list[int]:
-    return list(range(1, count + 1))
-
-
-def _color(c: int) -> str:
-    return COLORS[c % len(COLORS)]
-
-
-def _ref(fig: go.Figure, row: int, col: int) -> tuple[str, str]:
-    """('x3', 'y3')-style references of a subplot, for shapes."""
-    sub = fig.get_subplot(row, col)
-    return sub.xaxis.plotly_name.replace("axis", ""), sub.yaxis.plotly_name.replace("axis", "")
 
 
 def _pick_units(values: np.ndarray, limit: int) -> np.ndarray:
@@ -87,64 +62,6 @@ def _heatmaps(steps: Trace, max_units: int) -> list[tuple[str, np.ndarray, np.nd
                 (title, steps.gates[key][top, 0, 0].cpu().numpy()[:, units].T, units, True)
             )
     return found
-
-
-def _belief_traces(
-    belief: np.ndarray, class_names: Sequence[str], lock_in: int
-) -> list[go.Scatter]:
-    """One line per class over rows 1..T (the final guess drawn thicker), and the lock-in line."""
-    final = int(belief[-1].argmax())
-    steps = _steps(belief.shape[0])
-    lines = [
-        go.Scatter(
-            x=steps,
-            y=belief[:, c].tolist(),
-            mode="lines",
-            name=str(name),
-            legendgroup="classes",
-            line={"color": _color(c), "width": 4 if c == final else 1.5},
-            hovertemplate=f"{name}: %{{y:.1%}} after row %{{x}}<extra></extra>",
-        )
-        for c, name in enumerate(class_names)
-    ]
-    late = lock_in + 1 > belief.shape[0] / 2  # label on the side with more room
-    lines.append(
-        go.Scatter(
-            x=[lock_in + 1, lock_in + 1],
-            y=[0, 1],
-            mode="lines+text",
-            name=f"locks in at row {lock_in + 1}",
-            text=["", f" locks in: row {lock_in + 1} "],  # spaces keep it off the line
-            textposition="bottom left" if late else "bottom right",
-            textfont={"size": 11},
-            line={"color": "black", "dash": "dash", "width": 1.5},
-            hoverinfo="name",
-            showlegend=False,
-        )
-    )
-    return lines
-
-
-def _bars(probs: np.ndarray, class_names: Sequence[str], *, final: bool = False) -> dict:
-    """Class probabilities (C,) as a bar trace, the best one highlighted; `final` draws only a
-    faint outline, behind the animation's bars for the current row."""
-    best = int(probs.argmax())
-    colors = [HIGHLIGHT if c == best else GREY for c in range(len(probs))]
-    return {
-        "type": "bar",
-        "x": [str(n) for n in class_names],
-        "y": probs.tolist(),
-        "name": "after the last row" if final else "probability",
-        "marker": {"color": "rgba(0, 0, 0, 0)", "line": {"color": GREY, "width": 1}}
-        if final
-        else {"color": colors},
-        "text": ["" if final or p < 0.05 else f"{p:.0%}" for p in probs],
-        "textposition": "outside",
-        "hovertemplate": "%{x}: %{y:.1%}"
-        + (" after the last row" if final else "")
-        + "<extra></extra>",
-        "showlegend": False,
-    }
 
 
 def _rect(
@@ -353,129 +270,3 @@ def _slider(names: list[str], play: dict) -> dict:
             for n in names
         ],
     }
-
-
-def belief_figure(
-    belief: np.ndarray, class_names: Sequence[str], *, height: int = 320
-) -> go.Figure:
-    """Each class's probability after every row, belief (T, C), with the lock-in row marked."""
-    probs = np.asarray(belief)
-    lock_in = locks_in_at(torch.from_numpy(np.ascontiguousarray(probs)))
-    fig = go.Figure(_belief_traces(probs, class_names, lock_in))
-    fig.update_layout(
-        height=height,
-        margin={"t": 20, "b": 40, "l": 50, "r": 10},
-        legend={"font": {"size": 11}, "tracegroupgap": 0},
-        xaxis={"title": "rows read", "range": [0.5, probs.shape[0] + 0.5]},
-        yaxis={"title": "probability", "range": [0, 1.02], "tickformat": ".0%"},
-    )
-    return fig
-
-
-def probability_bars(
-    probs: np.ndarray, class_names: Sequence[str], *, height: int = 300
-) -> go.Figure:
-    """Class probabilities (C,) as bars, the best one highlighted."""
-    fig = go.Figure(go.Bar(_bars(np.asarray(probs), class_names)))
-    fig.update_layout(
-        height=height,
-        margin={"t": 20, "b": 40, "l": 50, "r": 10},
-        xaxis={"type": "category"},  # "0".."9" are names, not numbers
-        yaxis={"range": [0, 1.15], "tickformat": ".0%", "title": "probability"},
-    )
-    return fig
-
-
-def compare_bars(
-    before: np.ndarray,
-    after: np.ndarray,
-    class_names: Sequence[str],
-    *,
-    labels: tuple[str, str] = ("original", "edited"),
-) -> go.Figure:
-    """Two sets of class probabilities (C,) side by side: an image before and after an edit."""
-    names = [str(n) for n in class_names]
-    fig = go.Figure(
-        [
-            go.Bar(x=names, y=before, name=labels[0], marker_color="#8c8c8c"),
-            go.Bar(x=names, y=after, name=labels[1], marker_color=HIGHLIGHT),
-        ]
-    )
-    fig.update_layout(
-        barmode="group",
-        xaxis={"type": "category"},
-        height=280,
-        margin={"t": 20, "b": 40, "l": 50, "r": 10},
-        yaxis={"range": [0, 1.05], "tickformat": ".0%"},
-        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom"},
-    )
-    return fig
-
-
-def importance_figure(shares: Mapping[str, np.ndarray], *, height: int = 300) -> go.Figure:
-    """Each model's share of the gradient per row (title -> (T,)), as bar charts side by side."""
-    titles = list(shares)
-    fig = make_subplots(rows=1, cols=len(titles), subplot_titles=titles, shared_yaxes=True)
-    for k, title in enumerate(titles):
-        values = np.asarray(shares[title])
-        fig.add_trace(
-            go.Bar(
-                x=_steps(len(values)),
-                y=values,
-                name=title,
-                marker_color=_color(k),
-                hovertemplate="row %{x}: %{y:.1%} of the gradient<extra></extra>",
-                showlegend=False,
-            ),
-            row=1,
-            col=k + 1,
-        )
-        fig.update_xaxes(title_text="row", row=1, col=k + 1)
-    fig.update_yaxes(tickformat=".0%", row=1, col=1, title_text="share of the gradient")
-    fig.update_layout(height=height, margin={"t": 40, "b": 40, "l": 60, "r": 10})
-    return fig
-
-
-def _gray(values: np.ndarray, limit: int = 140) -> np.ndarray:
-    """A picture for a heatmap: padded square with black, at most `limit` pixels a side (every
-    k-th pixel), in 0..255."""
-    height, width = values.shape
-    side = max(height, width)
-    square = np.zeros((side, side), dtype=np.float32)
-    top, left = (side - height) // 2, (side - width) // 2
-    square[top : top + height, left : left + width] = values
-    step = max(1, int(np.ceil(side / limit)))
-    return square[::step, ::step] * (1.0 if values.dtype == np.uint8 else 255.0)
-
-
-def stages_figure(pre: Preprocessed, *, naive: bool = False, height: int = 260) -> go.Figure:
-    """The preprocessing stages side by side: canvas, crop, 28x28, the 28 rows (and the naive
-    resize when asked); the last panel spaces the rows apart to show the 28 time steps."""
-    panels = [("your drawing", _gray(pre.gray), 0), ("cropped to the ink", _gray(pre.cropped), 0)]
-    panels += [("28x28, centred", pre.image, 0), ("the 28 rows it reads", pre.image, 2)]
-    if naive:
-        panels.append(("naive resize", pre.naive, 0))
-    fig = make_subplots(
-        rows=1, cols=len(panels), subplot_titles=[p[0] for p in panels], horizontal_spacing=0.03
-    )
-    for k, (_, values, gap) in enumerate(panels):
-        fig.add_trace(
-            go.Heatmap(
-                z=values,
-                colorscale="gray",
-                zmin=0,
-                zmax=255,
-                showscale=False,
-                ygap=gap,
-                y=_steps(values.shape[0]) if gap else None,
-                hovertemplate=("row %{y}" if gap else "%{x}, %{y}") + ": %{z:.0f}<extra></extra>",
-            ),
-            row=1,
-            col=k + 1,
-        )
-        bare = {"showticklabels": False, "showgrid": False, "ticks": "", "zeroline": False}
-        anchor = _ref(fig, 1, k + 1)[0]
-        fig.update_yaxes(autorange="reversed", scaleanchor=anchor, row=1, col=k + 1, **bare)
-        fig.update_xaxes(constrain="domain", row=1, col=k + 1, **bare)
-    fig.update_layout(height=height, margin={"t": 30, "b": 10, "l": 10, "r": 10})
-    return fig

@@ -1,0 +1,153 @@
+"""What the rows do: edit them, ask which mattered, see when the guess locks in.
+
+The row edits (`erase_rows`, `reverse_rows`, `first_rows`) make the inputs for "what if"
+experiments; `run_experiment` reads an image as it is and after one of the `EXPERIMENTS`.
+`row_importance` asks which rows moved the loss, and `row_share` turns that into each row's share,
+comparable across models. `locks_in_at` finds the row from which a model's guess stops changing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from rnnviz.models import IMAGE_SIZE, evaluating
+from rnnviz.reading import Reading, _as_rows, read_image
+from rnnviz.trace import _model_input
+
+__all__ = [
+    "EXPERIMENTS",
+    "Experiment",
+    "edit_rows",
+    "erase_rows",
+    "first_rows",
+    "locks_in_at",
+    "reverse_rows",
+    "row_importance",
+    "row_share",
+    "run_experiment",
+]
+
+# experiment key -> what the page calls it
+EXPERIMENTS: dict[str, str] = {
+    "none": "None: the image as it is",
+    "erase_top": "Erase the top half",
+    "erase_bottom": "Erase the bottom half",
+    "first_k": "Feed only the first k rows",
+    "reverse": "Reverse the row order",
+}
+
+
+@dataclass(frozen=True, eq=False)
+class Experiment:
+    """The same image read twice: as it is and after an edit of its rows."""
+
+    name: str  # a key of EXPERIMENTS
+    original: Reading
+    edited: Reading
+
+    @property
+    def changed(self) -> bool:
+        return self.original.prediction != self.edited.prediction
+
+
+def erase_rows(images: torch.Tensor, rows: Sequence[int] | slice) -> torch.Tensor:
+    """A copy of images (..., T, 28) with the given rows set to 0 (black)."""
+    out = images.clone()
+    # A tuple inside an index means "more dimensions"; a list means "these rows".
+    out[..., rows if isinstance(rows, slice) else list(rows), :] = 0
+    return out
+
+
+def reverse_rows(images: torch.Tensor) -> torch.Tensor:
+    """A copy of images (..., T, 28) with the rows in reverse order: the digit upside down."""
+    return images.flip(-2)
+
+
+def first_rows(images: torch.Tensor, k: int) -> torch.Tensor:
+    """A copy of the first k rows of images (..., T, 28) -> (..., k, 28)."""
+    rows = images.shape[-2]
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= rows:
+        raise ValueError(f"k={k!r} must be an int between 1 and {rows}")
+    return images[..., :k, :].clone()
+
+
+def edit_rows(image: Any, experiment: str, *, k: int = IMAGE_SIZE // 2) -> np.ndarray:
+    """The rows a row experiment feeds: (T', 28) uint8. `k` is used by "first_k" only."""
+    if experiment not in EXPERIMENTS:
+        raise ValueError(f"experiment={experiment!r} is not one of {sorted(EXPERIMENTS)}")
+    rows = torch.from_numpy(_as_rows(image))  # (T, 28)
+    half = rows.shape[0] // 2
+    if experiment == "erase_top":
+        rows = erase_rows(rows, slice(0, half))
+    elif experiment == "erase_bottom":
+        rows = erase_rows(rows, slice(half, None))
+    elif experiment == "first_k":
+        rows = first_rows(rows, k)
+    elif experiment == "reverse":
+        rows = reverse_rows(rows)
+    return rows.numpy().copy()
+
+
+def run_experiment(
+    model: nn.Module, image: Any, experiment: str, *, k: int = IMAGE_SIZE // 2
+) -> Experiment:
+    """Read `image` as it is and after `edit_rows(image, experiment, k=k)`; recurrent models only
+    for "first_k", which feeds fewer than 28 rows."""
+    original = read_image(model, image)
+    edited = (
+        original if experiment == "none" else read_image(model, edit_rows(image, experiment, k=k))
+    )
+    return Experiment(name=experiment, original=original, edited=edited)
+
+
+def row_importance(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """(B, T): the L2 norm over pixels of d(cross-entropy)/d(row t) for each image.
+
+    Pixels are in [0, 1] units. Works for any model that maps (B, T, 28) to logits, the CNN too.
+    """
+    x = _model_input(model, images).detach().clone().requires_grad_(True)  # (B, T, 28)
+    labels = labels.to(x.device).reshape(-1)
+    # cuDNN's RNN backward refuses to run in eval mode; the native kernels do not.
+    no_cudnn: AbstractContextManager[Any] = (
+        torch.backends.cudnn.flags(enabled=False) if x.is_cuda else nullcontext()
+    )
+    with evaluating(model), torch.enable_grad(), no_cudnn:
+        # Summed, not averaged: image i's gradient is then exactly that of its own loss.
+        loss = F.cross_entropy(model(x), labels, reduction="sum")
+        (grad,) = torch.autograd.grad(loss, x)
+    return grad.norm(dim=-1)
+
+
+def row_share(model: nn.Module, images: Any, labels: Any) -> np.ndarray:
+    """(T,) each row's share of the loss gradient, averaged over images (B, T, 28); sums to 1.
+
+    A row's gradient is its `row_importance`; dividing by the total per image makes models with
+    very different gradient scales comparable.
+    """
+    batch = torch.as_tensor(np.asarray(images))
+    if batch.ndim == 2:
+        batch = batch.unsqueeze(0)
+    target = torch.as_tensor(np.asarray(labels), dtype=torch.long).reshape(-1)
+    grads = row_importance(model, batch, target).cpu()  # (B, T)
+    totals = grads.sum(dim=1, keepdim=True)
+    shares = torch.where(totals > 0, grads / totals.clamp_min(1e-30), torch.zeros_like(grads))
+    mean = shares.mean(dim=0)
+    total = float(mean.sum())
+    return (mean / total).numpy() if total > 0 else mean.numpy()
+
+
+def locks_in_at(probs: torch.Tensor) -> int:
+    """probs (T, C) of one image -> the first row from which the guess is the final one for good."""
+    if probs.ndim != 2 or probs.shape[0] == 0:
+        raise ValueError(f"probs must be (T, C) with T >= 1, got shape {tuple(probs.shape)}")
+    guesses = probs.argmax(dim=-1)  # (T,)
+    changed = (guesses != guesses[-1]).nonzero()
+    return int(changed[-1]) + 1 if len(changed) else 0
