@@ -15,26 +15,29 @@ from pathlib import Path
 import safetensors
 
 from rnnviz.checkpoints import (
-    MAX_META_BYTES,
-    MAX_WEIGHTS_BYTES,
     META_FILE,
-    SAFETENSORS_ERRORS,
     WEIGHTS_FILE,
     CheckpointError,
-    check_weights_size,
-    compare_headers,
-    expected_header,
-    parse_meta,
+    checkpoint_errors,
     read_meta,
 )
 from rnnviz.files import safe_name, write_atomically
+from rnnviz.meta import MAX_META_BYTES, parse_meta
+from rnnviz.weights import (
+    MAX_WEIGHTS_BYTES,
+    SAFETENSORS_ERRORS,
+    check_weights_size,
+    compare_headers,
+    expected_header,
+)
 
 
 def export_zip(path: Path | str) -> bytes:
     """The checkpoint at `path` as a zip of `model.safetensors` and `meta.json` (no folders)."""
     path = Path(path)
     read_meta(path)
-    check_weights_size(path / WEIGHTS_FILE)
+    with checkpoint_errors():
+        check_weights_size(path / WEIGHTS_FILE)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         zf.write(path / WEIGHTS_FILE, arcname=WEIGHTS_FILE)
@@ -65,7 +68,8 @@ def import_zip(data: bytes, *, root: Path | str, max_bytes: int = MAX_WEIGHTS_BY
         ValueError,
     ) as e:
         raise CheckpointError(f"zip: not a readable zip file ({e})") from e
-    meta, record = parse_meta(members[META_FILE], f"{META_FILE} in the zip")
+    with checkpoint_errors():
+        meta, record = parse_meta(members[META_FILE], f"{META_FILE} in the zip")
     source = f"{WEIGHTS_FILE} in the zip"
     try:
         found = {
@@ -74,7 +78,8 @@ def import_zip(data: bytes, *, root: Path | str, max_bytes: int = MAX_WEIGHTS_BY
         }
     except SAFETENSORS_ERRORS as e:
         raise CheckpointError(f"{source}: not a valid safetensors file ({e})") from e
-    compare_headers(expected_header(record.config.model), found, source)
+    with checkpoint_errors():
+        compare_headers(expected_header(record.config.model), found, source)
 
     def write(folder: Path) -> None:
         for member, content in members.items():

@@ -181,9 +181,19 @@ def run_bench(
         "round_speedups": [s / o for s, o in zip(seed_steps, ours_steps, strict=True)],
         "threads": torch.get_num_threads(),
     }
+    report["lines"] = _lines(report)
+    return report
+
+
+def _lines(report: dict[str, Any]) -> list[str]:
+    """The report for people, one line per timing."""
+    steps, epoch_steps, rounds = report["timed_steps"], report["steps_per_epoch"], report["rounds"]
+    seed_epoch, ours_epoch = report["seed_seconds_per_epoch"], report["rnnviz_seconds_per_epoch"]
+    bare_epoch, fast_path = report["bare_step_seconds_per_epoch"], report["rnnviz_fast_path"]
+    partial = report["scaled_from_partial_epoch"]
     scaled = f" (timed {steps} steps, scaled to {epoch_steps})" if partial else ""
     turns = f", median of {rounds} rounds" if rounds > 1 else ""
-    report["lines"] = [
+    return [
         f"device: {report['device']} · {report['model']} · {report['threads']} threads",
         f"seed loop (torchvision + ToTensor + DataLoader): {seed_epoch:.2f} s/epoch{scaled}{turns}",
         f"rnnviz trainer ({fast_path}): {ours_epoch:.2f} s/epoch{scaled}{turns}",
@@ -192,4 +202,3 @@ def run_bench(
         "speedup per round: " + ", ".join(f"{r:.2f}x" for r in report["round_speedups"]),
         f"speedup: {report['speedup']:.2f}x",
     ]
-    return report

@@ -35,107 +35,32 @@ _RUN = "Regularisation & run"  # the Train page's column of everything else
 class TrainConfig(Config):
     """How to fit: optimiser, schedule, batches, regularisation, seed and device."""
 
-    optimizer: str = setting(
-        "adam",
-        label="Optimizer",
-        choices=lambda: OPTIMIZERS,
-        url="opt",
-        flag="optimizer",
-        group="Optimiser",
-    )
-    lr: float = setting(
-        1e-3,
-        label="Learning rate",
-        low=1e-6,
-        high=10.0,
-        step=1e-4,
-        url="lr",
-        flag="lr",
-        group="Optimiser",
-        help="peak learning rate",
-    )
-    batch_size: int = setting(
-        128,
-        label="Batch size",
-        low=1,
-        high=65536,
-        step=16,
-        url="batch",
-        flag="batch-size",
-        group="Data",
-        help="images per step",
-    )
-    epochs: int = setting(
-        5,
-        label="Epochs",
-        low=1,
-        high=1000,
-        url="epochs",
-        flag="epochs",
-        group="Data",
-        help="passes over the training split",
-    )
-    weight_decay: float = setting(
-        0.0,
-        label="Weight decay (L2)",
-        low=0.0,
-        high=1.0,
-        step=1e-4,
-        url="wd",
-        flag="weight-decay",
-        group=_RUN,
-        help="L2 penalty (decoupled for AdamW)",
-    )
-    momentum: float = setting(
-        0.9,
-        label="Momentum",
-        low=0.0,
-        high=0.99,
-        step=0.05,
-        url="momentum",
-        flag="momentum",
-        group="Optimiser",
-        help="used by SGD and RMSprop",
-    )
-    grad_clip: float = setting(
-        0.0,
-        label="Gradient clipping",
-        low=0.0,
-        high=1e6,
-        step=0.5,
-        url="clip",
-        flag="grad-clip",
-        group=_RUN,
-        help="max gradient norm; 0 turns clipping off",
-    )
-    schedule: str = setting(
-        "constant",
-        label="Schedule",
-        choices=lambda: SCHEDULES,
-        url="sched",
-        flag="schedule",
-        group="Optimiser",
-    )
-    seed: int = setting(
-        0,
-        label="Seed",
-        low=0,
-        high=2**32 - 1,
-        url="seed",
-        flag="seed",
-        group=_RUN,
-        help="the same seed gives the same run (bit for bit on CPU)",
-    )
-    device: str = setting(
-        "auto",
-        label="Device",
-        choices=lambda: DEVICES,
-        url="device",
-        flag="device",
-        group=_RUN,
-        help="auto picks CUDA when there is a GPU",
-    )
+    # fmt: off
+    optimizer: str = setting("adam", label="Optimizer", choices=lambda: OPTIMIZERS, url="opt",
+                             flag="optimizer", group="Optimiser")
+    lr: float = setting(1e-3, label="Learning rate", low=1e-6, high=10.0, step=1e-4, url="lr",
+                        flag="lr", group="Optimiser", help="peak learning rate")
+    batch_size: int = setting(128, label="Batch size", low=1, high=65536, step=16, url="batch",
+                              flag="batch-size", group="Data", help="images per step")
+    epochs: int = setting(5, label="Epochs", low=1, high=1000, url="epochs", flag="epochs",
+                          group="Data", help="passes over the training split")
+    weight_decay: float = setting(0.0, label="Weight decay (L2)", low=0.0, high=1.0, step=1e-4,
+                                  url="wd", flag="weight-decay", group=_RUN,
+                                  help="L2 penalty (decoupled for AdamW)")
+    momentum: float = setting(0.9, label="Momentum", low=0.0, high=0.99, step=0.05,
+                              url="momentum", flag="momentum", group="Optimiser",
+                              help="used by SGD and RMSprop")
+    grad_clip: float = setting(0.0, label="Gradient clipping", low=0.0, high=1e6, step=0.5,
+                               url="clip", flag="grad-clip", group=_RUN,
+                               help="max gradient norm; 0 turns clipping off")
+    schedule: str = setting("constant", label="Schedule", choices=lambda: SCHEDULES,
+                            url="sched", flag="schedule", group="Optimiser")
+    seed: int = setting(0, label="Seed", low=0, high=2**32 - 1, url="seed", flag="seed",
+                        group=_RUN, help="the same seed gives the same run (bit for bit on CPU)")
+    device: str = setting("auto", label="Device", choices=lambda: DEVICES, url="device",
+                          flag="device", group=_RUN, help="auto picks CUDA when there is a GPU")
     cuda_graphs: bool = True  # capture the train step on CUDA (falls back to eager if it cannot)
+    # fmt: on
 
 
 @dataclass(frozen=True)

@@ -28,49 +28,20 @@ def _cell_titles() -> dict[str, str]:
 class ModelConfig(Config):
     """Everything needed to build a model; argument names follow `nn.LSTM`."""
 
-    cell: str = setting(
-        "lstm",
-        label="Cell",
-        choices=_cell_titles,
-        aliases=ALIASES,
-        url="cell",
-        flag="cell",
-        group="Model",
-    )  # a key of CELLS
-    hidden_size: int = setting(
-        128,
-        label="Hidden size",
-        low=1,
-        high=4096,
-        step=16,
-        help="units per layer and direction",
-        url="hidden",
-        flag="hidden",
-        group="Model",
-    )
-    num_layers: int = setting(
-        1, label="Layers", low=1, high=8, url="layers", flag="layers", group="Model"
-    )  # stacked recurrent layers
-    bidirectional: bool = setting(
-        False,
-        label="Bidirectional",
-        url="bidir",
-        flag="bidirectional",
-        group="Model",
-        help="a second layer reads the rows bottom to top",
-    )
-    dropout: float = setting(
-        0.0,
-        label="Dropout",
-        low=0.0,
-        high=0.95,
-        step=0.05,
-        url="dropout",
-        flag="dropout",
-        group="Regularisation & run",
-        help="between stacked layers and before the readout",
-    )
-    num_classes: int = setting(10, label="Classes", low=2, high=1000)  # outputs of the readout
+    # fmt: off
+    cell: str = setting("lstm", label="Cell", choices=_cell_titles, aliases=ALIASES, url="cell",
+                        flag="cell", group="Model")  # a key of CELLS
+    hidden_size: int = setting(128, label="Hidden size", low=1, high=4096, step=16, url="hidden",
+                               flag="hidden", group="Model", help="units per layer and direction")
+    num_layers: int = setting(1, label="Layers", low=1, high=8, url="layers", flag="layers",
+                              group="Model", help="stacked recurrent layers")
+    bidirectional: bool = setting(False, label="Bidirectional", url="bidir", flag="bidirectional",
+                                  group="Model", help="a second layer reads the rows bottom to top")
+    dropout: float = setting(0.0, label="Dropout", low=0.0, high=0.95, step=0.05, url="dropout",
+                             flag="dropout", group="Regularisation & run",
+                             help="between stacked layers and before the readout")
+    num_classes: int = setting(10, label="Classes", low=2, high=1000)  # the dataset's, not a choice
+    # fmt: on
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -16,7 +16,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from rnnviz.models import IMAGE_SIZE, evaluating
+from rnnviz.cells import CELLS
+from rnnviz.models import IMAGE_SIZE, ModelConfig, evaluating
 from rnnviz.preprocess import Preprocessed, preprocess
 from rnnviz.trace import Trace
 from rnnviz.trace import trace as trace_model
@@ -97,7 +98,7 @@ D = TypeVar("D", bound=_Described)
 def is_recurrent(model: nn.Module) -> bool:
     """True for the models `trace` can unroll (everything but the CNN)."""
     config = getattr(model, "config", None)
-    return getattr(config, "cell", "cnn") != "cnn"
+    return isinstance(config, ModelConfig) and config.recurrent
 
 
 def _as_rows(image: Any) -> np.ndarray:
@@ -167,6 +168,12 @@ def misclassified_indices(
     return (preds != truth.cpu()).nonzero().flatten().tolist()
 
 
+def _plain_gated(cell: str) -> bool:
+    """An LSTM or GRU reading raw rows (not conv features): the fair partner of a vanilla RNN."""
+    row = CELLS[cell]
+    return row.family in ("lstm", "gru") and not row.convolutional
+
+
 def importance_pair(infos: Sequence[D], dataset: str | None = None) -> tuple[D, D] | None:
     """The first vanilla RNN and the first LSTM/GRU trained on the same dataset, or None.
 
@@ -177,8 +184,8 @@ def importance_pair(infos: Sequence[D], dataset: str | None = None) -> tuple[D, 
     datasets = [dataset] if dataset else list(dict.fromkeys(i.dataset for i in infos))
     for name in datasets:
         same = [i for i in infos if i.dataset == name]
-        rnn = next((i for i in same if i.cell.startswith("rnn_")), None)
-        gated = next((i for i in same if i.cell in ("lstm", "gru")), None)
+        rnn = next((i for i in same if CELLS[i.cell].family == "rnn"), None)
+        gated = next((i for i in same if _plain_gated(i.cell)), None)
         if rnn is not None and gated is not None:
             return rnn, gated
     return None

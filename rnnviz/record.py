@@ -1,9 +1,8 @@
 """One run record: what a done, stopped or failed training run is, as one object and as plain data.
 
 `RunRecord` is the job's result, the CLI's `train --json` line (`summary()`) and the body of a
-checkpoint's meta.json (`to_dict()`), so a run started anywhere ends the same way. meta.json has a
-format version; `upgrade_meta` reads the first format (`seconds_trained`, the dataset twice, the
-configs at the top level) into today's, so every checkpoint ever saved keeps loading.
+checkpoint's meta.json (`to_dict()`; the file's format is `rnnviz.meta`'s), so a run started
+anywhere ends the same way.
 """
 
 from __future__ import annotations
@@ -20,8 +19,6 @@ from rnnviz.events import History
 from rnnviz.metrics import Metrics
 
 STATUSES = ("done", "stopped", "failed")
-# Keys of the first meta.json format that moved or were renamed in the second.
-_V1_MOVED = ("model", "data", "train", "dataset", "seconds_trained")
 
 
 @dataclass(frozen=True)
@@ -120,29 +117,6 @@ def run_title(run: RunConfig) -> str:
     shape = f"{m.num_layers}x{m.hidden_size}" if m.recurrent else f"w{m.hidden_size}"
     prefix = "Bi" if m.bidirectional else ""
     return f"{prefix}{CELLS[m.cell].tag} {shape} · {DATASETS[run.data.dataset].title}"
-
-
-def upgrade_meta(meta: dict[str, Any]) -> dict[str, Any]:
-    """meta.json of format version 1 in today's layout (a copy); other versions as they are.
-
-    Version 1 kept `model`, `data`, `train` and `dataset` at the top level and called the seconds
-    `seconds_trained`; today they are `config` and `seconds`.
-    """
-    if meta.get("format_version") != 1:
-        return meta
-    model = meta.get("model")
-    data = meta.get("data") or {"dataset": meta.get("dataset")}
-    upgraded = {k: v for k, v in meta.items() if k not in _V1_MOVED}
-    upgraded["config"] = {"model": model, "data": data, "train": meta.get("train") or {}}
-    upgraded["seconds"] = meta.get("seconds_trained", 0.0)
-    upgraded["format_version"] = 2
-    return upgraded
-
-
-def model_config_of(meta: Mapping[str, Any]) -> Any:
-    """The raw `config.model` of an upgraded meta (validated by the caller)."""
-    config = meta.get("config")
-    return config.get("model") if isinstance(config, dict) else None
 
 
 def _number(value: Any) -> float:

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from rnnviz.models import IMAGE_SIZE, RowReader, as_input, evaluating
+from rnnviz.models import IMAGE_SIZE, ModelConfig, RowReader, as_input, evaluating
 
 __all__ = ["Trace", "trace"]
 
@@ -153,9 +153,11 @@ def _logits_per_row(model: RowReader, x: torch.Tensor, hidden: torch.Tensor) -> 
 
 
 def _recurrent(model: nn.Module) -> RowReader:
-    cell = getattr(getattr(model, "config", None), "cell", None)
-    if cell == "cnn":
-        raise ValueError("trace needs a recurrent model; cell='cnn' reads the whole image at once")
+    config = getattr(model, "config", None)
+    if isinstance(config, ModelConfig) and not config.recurrent:
+        raise ValueError(
+            f"trace needs a recurrent model; cell={config.cell!r} reads the whole image at once"
+        )
     if not isinstance(model, RowReader):
         raise TypeError(f"trace needs an rnnviz RowReader, got {type(model).__name__}")
     return model

@@ -42,6 +42,9 @@ from rnnviz.stepper import make_stepper
 
 # Model init reads torch's global RNG; jobs on other threads must not interleave with it.
 _INIT_LOCK = threading.Lock()
+# Steps per `Stepped` report, by device type. On a GPU each report syncs the device, so a window of
+# steps is reported at once (every loss in it) and the step loop stays asynchronous.
+REPORT_EVERY = {"cpu": 1, "cuda": 25}
 OOM_ADVICE = (
     "out of GPU memory: lower the batch size or the hidden size, or wait for other jobs on this "
     "GPU to finish"
@@ -215,9 +218,7 @@ class _Loop:
         return stop
 
     def due_report(self, i: int, flushed: int) -> bool:
-        # On a GPU each report syncs the device; batch them so the step loop stays asynchronous.
-        every = 1 if self.device.type == "cpu" else 25
-        return i + 1 - flushed >= every
+        return i + 1 - flushed >= REPORT_EVERY.get(self.device.type, 1)
 
     def flush(
         self, losses: torch.Tensor, start: int, stop: int, epoch: int, first_step: int

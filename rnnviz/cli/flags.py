@@ -22,10 +22,9 @@ def add_flag(parser: argparse.ArgumentParser, name: str, s: Setting, *, help: st
     option = f"--{s.flag}"
     if s.kind == "bool":
         parser.add_argument(option, dest=name, action="store_true", default=None, help=text)
-    elif s.kind == "choice":
-        names = [*s.options(), *s.aliases]
-        metavar = "{" + ",".join(names) + "}"
-        parser.add_argument(option, dest=name, choices=names, metavar=metavar, help=text)
+    elif s.kind == "choice":  # checked by the config, which names the value and the choices
+        metavar = "{" + ",".join([*s.options(), *s.aliases]) + "}"
+        parser.add_argument(option, dest=name, metavar=metavar, help=text)
     else:
         span = f"{text} ({s.describe_range()})"
         parser.add_argument(option, dest=name, type=_TYPES[s.kind], help=span)

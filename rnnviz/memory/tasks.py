@@ -4,8 +4,8 @@ Two sequence tasks, generated on the fly on any device from a seeded `torch.Gene
 read L random digits and name the one at position K, so the final hidden state must carry that
 digit across L - K further steps. *Add*: read two binary numbers least significant bit first and
 write their sum bit by bit, so the state must carry the carry. `RecallConfig` and `AddConfig`
-describe one run completely; `SequenceModel` is the recurrent reader both tasks train; the scoring
-helpers and `recall_examples`/`add_example` read a trained model's answers back as plain data.
+describe one run completely; `SequenceModel` is the recurrent reader both tasks train (scoring it
+is `rnnviz.memory.scoring`'s job).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from rnnviz.cells import ALIASES, CELLS, SEQUENCE_CELLS, cell_key, recurrent_layer
-from rnnviz.models import evaluating
 from rnnviz.settings import Config, setting
 
 MEMORY_CELLS = SEQUENCE_CELLS  # one plain recurrent layer: RNN (tanh, ReLU), LSTM, GRU
@@ -33,72 +32,48 @@ def _cells() -> dict[str, str]:
     return {key: CELLS[key].title for key in MEMORY_CELLS}
 
 
+# The settings both tasks have, each task with its own default.
+def _cell(default: str) -> Any:
+    return setting(default, label="Cell", choices=_cells, aliases=ALIASES, flag="cell",
+                   group="lab", help="recurrent cell")  # fmt: skip
+
+
+def _hidden(default: int) -> Any:
+    return setting(default, label="Hidden size", low=1, high=1024, flag="hidden", group="lab",
+                   help="H, units in the single recurrent layer")  # fmt: skip
+
+
+def _steps(default: int) -> Any:
+    return setting(default, label="Training steps", low=1, high=1_000_000, flag="steps",
+                   group="lab", help="optimiser steps, one fresh batch each")  # fmt: skip
+
+
 @dataclass(frozen=True)
 class _Training(Config):
-    """The settings both tasks share: the network and how long to train it."""
+    """The settings both tasks share with the same defaults: batches, optimiser, seed, test set."""
 
-    cell: str = setting(
-        "rnn_tanh",
-        label="Cell",
-        choices=_cells,
-        aliases=ALIASES,
-        flag="cell",
-        group="lab",
-        help="recurrent cell",
-    )
-    hidden_size: int = setting(
-        10,
-        label="Hidden size",
-        low=1,
-        high=1024,
-        flag="hidden",
-        group="lab",
-        help="H, units in the single recurrent layer",
-    )
-    steps: int = setting(
-        3000,
-        label="Training steps",
-        low=1,
-        high=1_000_000,
-        flag="steps",
-        group="lab",
-        help="optimiser steps, one fresh batch each",
-    )
+    # fmt: off
     batch_size: int = setting(128, label="Batch size", low=1, high=65_536)  # sequences per step
     lr: float = setting(1e-2, label="Learning rate", low=1e-6, high=1.0)  # Adam's
-    seed: int = setting(
-        0,
-        label="Seed",
-        low=0,
-        high=2**63 - 1,
-        flag="seed",
-        help="seeds the weights and the training stream (the test set is fixed)",
-    )
+    seed: int = setting(0, label="Seed", low=0, high=2**63 - 1, flag="seed",
+                        help="seeds the weights and the training stream (the test set is fixed)")
     test_size: int = setting(2000, label="Test size", low=1, high=100_000)  # held-out examples
+    # fmt: on
 
 
 @dataclass(frozen=True)
 class RecallConfig(_Training):
     """One recall run: which digit to remember, the network, and how long to train it."""
 
-    length: int = setting(
-        10,
-        label="Length L",
-        low=1,
-        high=MAX_LENGTH,
-        flag="length",
-        group="lab",
-        help="digits per sequence",
-    )
-    position: int = setting(
-        3,
-        label="Position K",
-        low=1,
-        high=MAX_LENGTH,
-        flag="position",
-        group="lab",
-        help="1-based position of the digit to recall",
-    )
+    # fmt: off
+    length: int = setting(10, label="Length L", low=1, high=MAX_LENGTH, flag="length",
+                          group="lab", help="digits per sequence")
+    position: int = setting(3, label="Position K", low=1, high=MAX_LENGTH, flag="position",
+                            group="lab", help="1-based position of the digit to recall")
+    cell: str = _cell("rnn_tanh")
+    hidden_size: int = _hidden(10)
+    steps: int = _steps(3000)
+    # fmt: on
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -115,50 +90,15 @@ class RecallConfig(_Training):
 class AddConfig(_Training):
     """One binary-addition run: operand width, loss, the network and how long to train it."""
 
-    cell: str = setting(
-        "gru",
-        label="Cell",
-        choices=_cells,
-        aliases=ALIASES,
-        flag="cell",
-        group="lab",
-        help="recurrent cell",
-    )
-    hidden_size: int = setting(
-        16,
-        label="Hidden size",
-        low=1,
-        high=1024,
-        flag="hidden",
-        group="lab",
-        help="H, units in the single recurrent layer",
-    )
-    steps: int = setting(
-        2000,
-        label="Training steps",
-        low=1,
-        high=1_000_000,
-        flag="steps",
-        group="lab",
-        help="optimiser steps, one fresh batch each",
-    )
-    bits: int = setting(
-        8,
-        label="Bits per number",
-        low=1,
-        high=MAX_BITS,
-        flag="bits",
-        group="lab",
-        help="N, bits per operand (the network reads N + 1 steps)",
-    )
-    loss: str = setting(
-        "ce",
-        label="Loss",
-        choices=lambda: ADD_LOSSES,
-        flag="loss",
-        group="lab",
-        help="cross-entropy per bit, or squared error of a sigmoid",
-    )
+    # fmt: off
+    bits: int = setting(8, label="Bits per number", low=1, high=MAX_BITS, flag="bits",
+                        group="lab", help="N, bits per operand (the network reads N + 1 steps)")
+    loss: str = setting("ce", label="Loss", choices=lambda: ADD_LOSSES, flag="loss", group="lab",
+                        help="cross-entropy per bit, or squared error of a sigmoid")
+    cell: str = _cell("gru")
+    hidden_size: int = _hidden(16)
+    steps: int = _steps(2000)
+    # fmt: on
 
     @property
     def outputs(self) -> int:
@@ -263,74 +203,3 @@ def recall_model(config: RecallConfig) -> SequenceModel:
 def add_model(config: AddConfig) -> SequenceModel:
     """The many-to-many adder an add config describes (seed torch first for repeatability)."""
     return SequenceModel(config.cell, 2, config.hidden_size, config.outputs, many_to_many=True)
-
-
-# --- Scoring: a model's answers as accuracies and as plain data ---------------------------------
-
-EXAMPLE_SEED = 7  # offset from config.seed for the sample sequences shown to a reader
-
-
-def recall_accuracy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Share of right digits: logits (B, 10), targets (B,) -> a scalar tensor."""
-    return (logits.argmax(-1) == targets).float().mean()
-
-
-def prob_one(outputs: torch.Tensor) -> torch.Tensor:
-    """P(sum bit = 1) per step: (B, T, 2) logits ("ce") or (B, T, 1) logit ("mse") -> (B, T)."""
-    if outputs.shape[-1] == 2:
-        return outputs.softmax(-1)[..., 1]
-    return torch.sigmoid(outputs.squeeze(-1))
-
-
-def bit_accuracy(outputs: torch.Tensor, bits: torch.Tensor) -> torch.Tensor:
-    """Share of right sum bits: outputs (B, T, 2 or 1), bits (B, T) -> a scalar tensor."""
-    return ((prob_one(outputs) > 0.5).long() == bits).float().mean()
-
-
-@torch.no_grad()
-def recall_examples(
-    model: nn.Module, config: RecallConfig, n: int = 8, *, device: torch.device | str
-) -> list[dict[str, Any]]:
-    """`n` fresh sequences, answered: {"digits", "target", "prediction", "correct"} each."""
-    generator = torch.Generator(device=device)
-    generator.manual_seed(config.seed + EXAMPLE_SEED)
-    inputs, targets = recall_batch(
-        n, config.length, config.position, generator=generator, device=device
-    )  # (n, L, 10), (n,)
-    with evaluating(model):
-        predictions = model(inputs).argmax(-1).tolist()
-    return [
-        {"digits": row, "target": target, "prediction": guess, "correct": guess == target}
-        for row, target, guess in zip(
-            inputs.argmax(-1).tolist(), targets.tolist(), predictions, strict=True
-        )
-    ]
-
-
-@torch.no_grad()
-def add_example(
-    model: nn.Module, config: AddConfig, a: int, b: int, *, device: torch.device | str
-) -> dict[str, Any]:
-    """The model adding a + b; every list has one entry per step (N + 1), LSB first.
-
-    The operands get `config.bits` bits, or more if they need them (the weights do not depend on
-    the length). "carry_bits" is the true carry into each step; "output_probs" is P(bit = 1);
-    "output" is the integer the model's bits spell.
-    """
-    if not (0 <= a < 2**62 and 0 <= b < 2**62):
-        raise ValueError(f"a={a} and b={b} must be between 0 and 2**62 - 1")
-    width = max(config.bits, a.bit_length(), b.bit_length())
-    operands = int_to_bits(torch.tensor([a, b], device=device), width)  # (2, N)
-    inputs = F.pad(operands.T.unsqueeze(0), (0, 0, 0, 1)).float()  # (1, N + 1, 2)
-    target = int_to_bits(torch.tensor([a + b], device=device), width + 1)[0]  # (N + 1,)
-    with evaluating(model):
-        probs = prob_one(model(inputs))[0]  # (N + 1,)
-    output = (probs > 0.5).long()
-    return {
-        "a": a, "b": b, "sum": a + b,
-        "a_bits": inputs[0, :, 0].long().tolist(), "b_bits": inputs[0, :, 1].long().tolist(),
-        "carry_bits": carry_bits(operands[:1], operands[1:])[0].tolist(),
-        "target_bits": target.tolist(), "output_bits": output.tolist(),
-        "output_probs": probs.tolist(), "output": int(bits_to_int(output).item()),
-        "correct": bool(torch.equal(output, target)),
-    }  # fmt: skip

@@ -20,14 +20,12 @@ from torch import nn
 
 from rnnviz.control import Control
 from rnnviz.events import EmitFn, Event, MemoryEvaluated, MemoryStepped, ignore_event
+from rnnviz.memory.scoring import bit_accuracy, prob_one, recall_accuracy
 from rnnviz.memory.tasks import (
     AddConfig,
     RecallConfig,
     add_batch,
     add_model,
-    bit_accuracy,
-    prob_one,
-    recall_accuracy,
     recall_batch,
     recall_model,
 )
@@ -79,19 +77,20 @@ def _generator(seed: int, device: torch.device) -> torch.Generator:
 
 
 def _fit(
+    task: str,
+    config: RecallConfig | AddConfig,
     model: nn.Module,
     *,
-    steps: int,
-    lr: float,
     sample: Callable[[], Batch],
     loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
     accuracy_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
     evaluate: Callable[[], dict[str, float]],
     control: Control | None,
     emit: EmitFn,
-) -> tuple[dict[str, float], int, float, dict[str, list[float]]]:
-    """Adam with clipping for `steps` fresh batches -> (final scores, steps, seconds, history)."""
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+) -> MemoryRun:
+    """Adam with clipping for `config.steps` fresh batches; the run, scored on its test set."""
+    steps = config.steps
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     log_every, eval_every = max(1, steps // 200), max(1, steps // 10)
     history: dict[str, list[float]] = {"step": [], "loss": [], "accuracy": [], "eval_step": []}
     start, done = time.perf_counter(), 0
@@ -102,7 +101,7 @@ def _fit(
         history["eval_step"].append(step)
         for key, value in scores.items():
             history.setdefault(key, []).append(value)
-        emit(MemoryEvaluated(step=step, scores=scores))
+        emit(MemoryEvaluated(step=step, scores=dict(scores)))  # the event's own copy
         return scores
 
     for step in range(1, steps + 1):
@@ -127,13 +126,20 @@ def _fit(
         if step % eval_every == 0 and step < steps:
             record_eval(step)
     final = record_eval(done)
-    return final, done, time.perf_counter() - start, history
+    seconds = time.perf_counter() - start
+    status, message = _outcome(control, done, steps)
+    return MemoryRun(task, config, final, done, seconds, history, model, status, message)
 
 
-def _ended(control: Control | None, done: int, steps: int) -> tuple[str, str]:
+def _outcome(control: Control | None, done: int, steps: int) -> tuple[str, str]:
     if control is not None and control.stopped and done < steps:
         return "stopped", f"stopped by request after {done} of {steps} steps"
     return "done", f"trained {done} steps"
+
+
+def _fresh(build: Callable[[], nn.Module], seed: int, device: torch.device) -> nn.Module:
+    torch.manual_seed(seed)
+    return build().to(device)  # built on the CPU first: the same weights on any device
 
 
 def train_recall(
@@ -145,8 +151,7 @@ def train_recall(
 ) -> MemoryRun:
     """Train a fresh reader on recall; its scores are {"test_accuracy"}."""
     device = torch.device(device)
-    torch.manual_seed(config.seed)
-    model = recall_model(config).to(device)  # built on the CPU first: same weights on any device
+    model = _fresh(lambda: recall_model(config), config.seed, device)
     train_gen = _generator(config.seed, device)
     test_x, test_y = recall_batch(
         config.test_size, config.length, config.position,
@@ -161,12 +166,10 @@ def train_recall(
     def evaluate() -> dict[str, float]:
         return {"test_accuracy": recall_accuracy(model(test_x), test_y).item()}
 
-    scores, done, seconds, history = _fit(
-        model, steps=config.steps, lr=config.lr, sample=sample, loss_fn=F.cross_entropy,
+    return _fit(
+        "recall", config, model, sample=sample, loss_fn=F.cross_entropy,
         accuracy_fn=recall_accuracy, evaluate=evaluate, control=control, emit=emit,
     )  # fmt: skip
-    status, message = _ended(control, done, config.steps)
-    return MemoryRun("recall", config, scores, done, seconds, history, model, status, message)
 
 
 def _add_loss(loss: str) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
@@ -191,8 +194,7 @@ def train_add(
 ) -> MemoryRun:
     """Train a fresh adder; scores bits and whole sums at the trained length and at twice it."""
     device = torch.device(device)
-    torch.manual_seed(config.seed)
-    model = add_model(config).to(device)
+    model = _fresh(lambda: add_model(config), config.seed, device)
     train_gen, test_gen = _generator(config.seed, device), _generator(TEST_SEED, device)
     tests = [
         add_batch(config.test_size, n, generator=test_gen, device=device)[:2]
@@ -209,13 +211,12 @@ def train_add(
             "bit_accuracy_2x": bit_2x, "sum_accuracy_2x": whole_2x,
         }  # fmt: skip
 
-    scores, done, seconds, history = _fit(
-        model, steps=config.steps, lr=config.lr, sample=sample, loss_fn=_add_loss(config.loss),
+    run = _fit(
+        "add", config, model, sample=sample, loss_fn=_add_loss(config.loss),
         accuracy_fn=bit_accuracy, evaluate=evaluate, control=control, emit=emit,
     )  # fmt: skip
-    del scores["test_accuracy"]  # an alias of bit_accuracy, kept in the events for the live chart
-    status, message = _ended(control, done, config.steps)
-    return MemoryRun("add", config, scores, done, seconds, history, model, status, message)
+    # "test_accuracy" is an alias of bit_accuracy, kept in the events for the live chart only.
+    return replace(run, scores={k: v for k, v in run.scores.items() if k != "test_accuracy"})
 
 
 def _sweep(

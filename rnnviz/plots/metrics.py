@@ -22,7 +22,7 @@ WRONG = "#cf222e"  # red: a mistake
 SCORE_COLORS = {"precision": "#4c78a8", "recall": "#f58518", "f1": "#54a24b"}
 # Cell families keep one colour on every chart (the registry's): the plain RNN warm, gated cool.
 GROUP_COLORS = group_colors()
-_SPARE_COLORS = ("#e377c2", "#bcbd22", "#393b79", "#637939")
+_SPARE_COLORS = ("#ff9da7", "#9c755f", "#76b7b2", "#edc948")  # none of them a cell's
 _DASHES = ("solid", "dash", "dot", "dashdot", "longdash")
 # The diagonal (right) in blues; mistakes in reds scaled to the worst one, so that a 1 % mix-up
 # stands out next to a 98 % diagonal.
