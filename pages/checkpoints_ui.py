@@ -13,15 +13,9 @@ from pathlib import Path
 import streamlit as st
 
 from pages._shared import SHIPPED_DIR, checkpoints, runs_dir, select_checkpoint, selected_info
-from rnnviz.checkpoints import (
-    CheckpointError,
-    CheckpointInfo,
-    delete_checkpoint,
-    export_zip,
-    import_zip,
-    rename_checkpoint,
-    safe_name,
-)
+from rnnviz.archive import export_zip, import_zip
+from rnnviz.checkpoints import CheckpointError, CheckpointInfo, delete_checkpoint, rename_checkpoint
+from rnnviz.files import safe_name
 
 _FLASH = "models_flash"  # (kind, message) of the last action, shown once
 _UPLOADS = "models_upload_round"  # bumped after an import, which gives a fresh, empty uploader

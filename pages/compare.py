@@ -1,5 +1,7 @@
 """Compare: saved runs side by side, coloured by cell family, to see what the cell changes."""
 
+from typing import Any
+
 import pandas as pd
 import streamlit as st
 
@@ -17,7 +19,7 @@ LESSON = (
     "x-axis to seconds to see what each cell costs: the GRU has three gates to the LSTM's four, "
     "and a bidirectional layer reads every image twice."
 )
-TABLE_COLUMNS = {
+TABLE_COLUMNS: dict[str, Any] = {  # column -> its title, or a column config
     "run": st.column_config.TextColumn("Run", width="medium"),
     "group": "Cell family",
     "dataset": "Dataset",
@@ -59,7 +61,7 @@ runs = comparison.sort_runs(infos[p] for p in chosen)
 if len({run.dataset for run in runs}) > 1:
     st.warning("These runs were trained on different datasets; their accuracies do not compare.")
 seconds = st.toggle("Against wall-clock seconds (instead of epochs)", key="compare_seconds")
-x = "seconds" if seconds else "epoch"
+x: comparison.XAxis = "seconds" if seconds else "epoch"
 x_title = "seconds of training" if seconds else "epoch"
 
 loss_col, acc_col = st.columns(2)

@@ -60,7 +60,7 @@ def _scores(metrics: Metrics) -> None:
 
 
 def _pair_images(true_class: int, pred_class: int) -> None:
-    if probs is None:
+    if probs is None or labels is None or preds is None or images is None or info is None:
         st.info("The test images are not on this machine, so they cannot be shown.")
         return
     idx = np.array(confusion_pairs(labels, preds, true_class, pred_class)[:GRID], dtype=int)
@@ -122,9 +122,11 @@ if not all(isinstance(st.session_state.get(k), int) for k in keys):  # start on 
     st.session_state[keys[0]], st.session_state[keys[1]] = map(int, worst)
 chart, pair = st.columns([3, 2])
 with pair:
-    pick = dict(options=range(len(names)), format_func=names.__getitem__)
-    true_class = st.selectbox("True class", key=keys[0], **pick)
-    pred_class = st.selectbox("Predicted class", key=keys[1], **pick)
+    classes = list(range(len(names)))
+    true_class = st.selectbox("True class", classes, key=keys[0], format_func=names.__getitem__)
+    pred_class = st.selectbox(
+        "Predicted class", classes, key=keys[1], format_func=names.__getitem__
+    )
     count = int(metrics.confusion[true_class, pred_class])
     st.markdown(f"**{count}** test images of {names[true_class]} predicted as {names[pred_class]}.")
     if count:
@@ -135,7 +137,7 @@ with chart:
     st.plotly_chart(heatmap, key="eval_confusion", on_select=on_cell, selection_mode="points")
 
 st.subheader("Prediction gallery")
-if probs is None:
+if probs is None or labels is None or preds is None or images is None:
     st.info("The test images are not on this machine, so the gallery is empty.")
 else:
     mode_col, shuffle_col = st.columns([3, 1], vertical_alignment="bottom")

@@ -76,6 +76,7 @@ ckpt, info = selected_checkpoint(), selected_info()
 if ckpt is None or info is None:
     st.info("No models yet: train one on the Train page.")
     st.stop()
+model_path = str(info.path)
 if not reading.is_recurrent(ckpt.model):
     st.info(explain.CNN_NO_TIME)
     _equations(ckpt.config.cell)
@@ -109,7 +110,7 @@ if source == SOURCES[0] and test is not None:
     index = a.number_input(f"Test image (0 to {n - 1})", 0, n - 1, key="inside_index")
     b.button("Random", icon=":material/casino:", on_click=_choose, args=(range(n),))
     c.button("A mistake", icon=":material/error:", help="A test image this model gets wrong",
-             on_click=lambda: _choose(_mistakes(str(info.path), ckpt, test)))  # fmt: skip
+             on_click=lambda: _choose(_mistakes(model_path, ckpt, test)))  # fmt: skip
     image, label = test.images[index].numpy(), int(test.labels[index])
 else:
     image = st.session_state.inside_drawing

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import Any, Literal
 
 import streamlit as st
 
@@ -59,15 +59,19 @@ def stop(*views: str) -> None:
         app.job_manager().cancel(snap.id)
 
 
-def settings(prefix: str, make: Callable[..., Any], names: tuple[str, ...]) -> Any:
+def settings(
+    prefix: str, make: type[lab.RecallConfig | lab.AddConfig], names: tuple[str, ...]
+) -> Any:
     """One widget per config field, as its declaration says; the config, or None and an error."""
-    defaults, values, found = make(), {}, dict(declared(make))
+    defaults, found = make(), dict(declared(make))
+    values: dict[str, Any] = {}
     for column, name in zip(st.columns(len(names)), names, strict=True):
         s, key, value = found[name], f"{prefix}.{name}", getattr(defaults, name)
         if s.kind == "choice":
             options = list(s.options())
-            values[name] = column.selectbox(s.label, options, options.index(value), NAMES.get,
-                                            key=key, help=s.help or None)  # fmt: skip
+            values[name] = column.selectbox(s.label, options, options.index(value),
+                                            lambda k: NAMES.get(k, k), key=key,
+                                            help=s.help or None)  # fmt: skip
         else:
             low, high = int(s.low or 0), int(s.high or 0)
             values[name] = int(column.number_input(s.label, low, high, value, key=key,
@@ -83,7 +87,7 @@ def buttons(tab: str, views: tuple[str, ...], blocked: bool) -> str | None:
     """The tab's action buttons and its Stop; the view whose button was clicked, if any."""
     row, clicked = st.container(horizontal=True), None
     for view in views:
-        kind = "primary" if view == views[0] else "secondary"
+        kind: Literal["primary", "secondary"] = "primary" if view == views[0] else "secondary"
         if row.button(
             ACTIONS[view], key=f"{tab}.{view}", type=kind, disabled=blocked or busy(view)
         ):
