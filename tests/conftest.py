@@ -40,10 +40,10 @@ def real_data_dir() -> str:
 @pytest.fixture(scope="session")
 def tiny_checkpoints(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder of small real checkpoints (LSTM, GRU, RNN) trained briefly on offline digits."""
+    from rnnviz.config import RunConfig, TrainConfig
     from rnnviz.data import DataConfig
     from rnnviz.models import ModelConfig
     from rnnviz.runs import train_and_save
-    from rnnviz.training import RunConfig, TrainConfig
 
     root = tmp_path_factory.mktemp("shipped")
     for cell in ("lstm", "gru", "rnn_tanh"):
@@ -52,8 +52,8 @@ def tiny_checkpoints(tmp_path_factory: pytest.TempPathFactory) -> Path:
             data=DataConfig(dataset="digits"),
             train=TrainConfig(epochs=2, batch_size=64, lr=5e-3, device="cpu"),
         )
-        summary = train_and_save(run, out=root, name=f"{cell}-digits")
-        assert summary["status"] == "done", summary["message"]
+        record = train_and_save(run, out=root, name=f"{cell}-digits")
+        assert record.status == "done", record.message
     return root
 
 
@@ -194,3 +194,17 @@ def shot(tab: Any, name: str) -> Path:
 
 def have_chromium() -> bool:
     return Path(CHROMIUM).exists() and shutil.which("chromium") is not None
+
+
+@pytest.fixture(scope="module")
+def one_thread() -> Iterator[None]:
+    """Tiny tensors gain nothing from threads, and on shared cores extra threads only wait.
+
+    A test module that trains tiny nets asks for it: `pytestmark = pytest.mark.usefixtures(...)`.
+    """
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -13,8 +13,10 @@ import torch
 from PIL import Image, ImageDraw
 
 from rnnviz.checkpoints import save_checkpoint
-from rnnviz.data import DATASETS
+from rnnviz.config import RunConfig
+from rnnviz.data import DATASETS, DataConfig
 from rnnviz.models import ModelConfig, build_model
+from rnnviz.record import RunRecord
 from tests.conftest import app_test
 
 KEY = "draw_canvas"
@@ -108,9 +110,9 @@ def test_fashion_model_shows_its_class_names(app_env: Path) -> None:
     torch.manual_seed(0)
     config = ModelConfig(cell="lstm", hidden_size=16)
     names = list(DATASETS["fashion-mnist"].class_names)
-    meta = {"dataset": "fashion-mnist", "model": config.to_dict(), "class_names": names,
-            "data": {"dataset": "fashion-mnist", "download": False}}  # fmt: skip
-    path = save_checkpoint(build_model(config), meta, root=app_env / at.session_state["owner"],
+    data = DataConfig(dataset="fashion-mnist", download=False)
+    record = RunRecord(config=RunConfig(model=config, data=data), class_names=tuple(names))
+    path = save_checkpoint(build_model(config), record, root=app_env / at.session_state["owner"],
                            name="lstm-fashion")  # fmt: skip
     at.session_state["checkpoint_path"] = str(path)
     draw(at, SEVEN)

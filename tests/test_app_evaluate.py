@@ -12,10 +12,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from rnnviz.checkpoints import export_zip, read_meta, save_checkpoint
-from rnnviz.data import DATASETS, dataset_available
+from rnnviz.archive import export_zip
+from rnnviz.checkpoints import read_meta, save_checkpoint
+from rnnviz.config import RunConfig
+from rnnviz.data import DATASETS, DataConfig, dataset_available
 from rnnviz.metrics import compute_metrics
 from rnnviz.models import ModelConfig, build_model
+from rnnviz.record import RunRecord
 
 from .conftest import app_test
 
@@ -134,7 +137,7 @@ def zip_with_hidden(data: bytes, hidden: int) -> bytes:
             content = src.read(member)
             if member == "meta.json":
                 meta = json.loads(content)
-                meta["model"]["hidden_size"] = hidden
+                meta["config"]["model"]["hidden_size"] = hidden
                 content = json.dumps(meta).encode()
             dst.writestr(member, content)
     return out.getvalue()
@@ -180,15 +183,13 @@ def test_missing_dataset_falls_back_to_recorded_metrics(
     config = ModelConfig(cell="gru", hidden_size=8)
     rng = np.random.default_rng(0)
     recorded = compute_metrics(rng.integers(0, 10, 200), rng.integers(0, 10, 200), names)
-    meta = {
-        "title": "GRU 1x8 · Fashion-MNIST",
-        "model": config.to_dict(),
-        "data": {"dataset": "fashion-mnist", "download": False},
-        "dataset": "fashion-mnist",
-        "class_names": names,
-        "test_metrics": recorded.to_dict(),
-    }
-    save_checkpoint(build_model(config), meta, root=app_env / OWNER, name="fashion")
+    record = RunRecord(
+        config=RunConfig(model=config, data=DataConfig(dataset="fashion-mnist", download=False)),
+        title="GRU 1x8 · Fashion-MNIST",
+        class_names=tuple(names),
+        test_metrics=recorded,
+    )
+    save_checkpoint(build_model(config), record, root=app_env / OWNER, name="fashion")
     at = app_test("pages/evaluate.py", query={"owner": OWNER})
     assert not at.exception
     assert at.session_state["checkpoint_path"].endswith("fashion")

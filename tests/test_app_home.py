@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
+
+import torch
 
 from rnnviz.data import dataset_available
 from rnnviz.presets import PRESETS
@@ -11,6 +14,13 @@ from rnnviz.urlstate import run_to_params
 from tests.conftest import app_test
 
 PAGES = {"Train", "Evaluate", "Compare", "Inside the RNN", "Draw", "Memory lab"}
+
+
+def expected_quick_preset() -> str:
+    """What pages/home.py picks here: offline digits without MNIST, else the GPU or CPU demo."""
+    if not dataset_available("mnist", os.environ.get("RNNVIZ_DATA_DIR")):
+        return "digits-offline"
+    return "quick-gpu" if torch.cuda.is_available() else "quick-cpu"
 
 
 def test_home_shows_an_image_as_rows_and_links_every_page(app_env: Path) -> None:
@@ -25,6 +35,8 @@ def test_home_shows_an_image_as_rows_and_links_every_page(app_env: Path) -> None
     assert max(max(row) for row in image["z"]) > 100  # a real image, not a blank one
     assert {link.proto.label for link in at.get("page_link")} == PAGES
     assert [b.label for b in at.button] == ["Train a quick model"]
+    preset = PRESETS[expected_quick_preset()]
+    assert any(f"**{preset.title}** preset" in c.value for c in at.caption)
 
 
 def test_train_a_quick_model_submits_and_opens_train(app_env: Path) -> None:
@@ -35,7 +47,7 @@ def test_train_a_quick_model_submits_and_opens_train(app_env: Path) -> None:
     assert not at.exception
     assert at.title[0].value == "Train"
     [job] = job_manager().jobs(at.session_state["owner"])
-    expected = "quick-cpu" if dataset_available("mnist") else "digits-offline"
+    expected = expected_quick_preset()
     assert f"(preset {expected})" in job.title
     assert at.query_params["class"] == "1" and at.query_params["owner"] == job.owner
     # The Train page opens on the preset's settings, and shows this job with Stop enabled.

@@ -11,7 +11,10 @@ import numpy as np
 import torch
 
 from rnnviz.checkpoints import save_checkpoint
+from rnnviz.config import RunConfig
+from rnnviz.data import DataConfig
 from rnnviz.models import ModelConfig, build_model
+from rnnviz.record import RunRecord
 from tests.conftest import app_test
 
 PAGE = "pages/inside.py"
@@ -120,13 +123,12 @@ def test_cnn_explains_there_are_no_time_steps(app_env: Path) -> None:
     at = app_test(PAGE)
     config = ModelConfig(cell="cnn", hidden_size=16)
     torch.manual_seed(0)
-    meta = {
-        "dataset": "digits",
-        "model": config.to_dict(),
-        "class_names": [str(d) for d in range(10)],
-    }
+    record = RunRecord(
+        config=RunConfig(model=config, data=DataConfig(dataset="digits", download=False)),
+        class_names=tuple(str(d) for d in range(10)),
+    )
     path = save_checkpoint(
-        build_model(config), meta, root=app_env / at.session_state["owner"], name="cnn"
+        build_model(config), record, root=app_env / at.session_state["owner"], name="cnn"
     )
     on_model(at, path)
     assert not at.exception

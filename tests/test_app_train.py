@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from rnnviz.config import TrainConfig
 from rnnviz.data import default_dataset
 from rnnviz.models import ModelConfig
-from rnnviz.training import TrainConfig
 from tests.conftest import app_test
 
 TINY = {
@@ -26,6 +27,14 @@ TINY = {
     "device": "cpu",
 }
 STEPS = 2 * (1293 // 32)  # 2 epochs over the 1,293 digits left for training after validation
+
+
+@dataclass(frozen=True)
+class Ended:
+    """A job's outcome (`rnnviz.jobs.Outcome`) for a job that trains nothing."""
+
+    status: str
+    message: str
 
 
 def button(at: Any, label: str) -> Any:
@@ -84,7 +93,8 @@ def test_a_tiny_run_on_digits_finishes_with_curves_and_a_checkpoint(app_env: Pat
 
     [folder] = [p for p in app_env.rglob("meta.json")]
     meta = json.loads(folder.read_text())
-    assert meta["model"]["hidden_size"] == 16 and meta["status"] == "done"
+    assert meta["format_version"] == 2
+    assert meta["config"]["model"]["hidden_size"] == 16 and meta["status"] == "done"
     assert folder.parent.name in message
     assert at.sidebar.selectbox(key="sidebar_model").value == str(folder.parent)
     assert meta["test_metrics"]["accuracy"] > 0.3  # it learned: chance is 0.1
@@ -227,10 +237,10 @@ def test_a_queued_run_shows_its_place_and_can_be_cancelled(
     at = app_test("pages/train.py", query=TINY)
     from pages._shared import job_manager
 
-    def blocker(control: Any, emit: Any) -> dict[str, Any]:
+    def blocker(control: Any, emit: Any) -> Ended:
         while not control.stopped:
             time.sleep(0.05)
-        return {"status": "stopped", "message": "unblocked"}
+        return Ended(status="stopped", message="unblocked")
 
     other = job_manager().submit(blocker, owner="someoneelse1", title="another tab's run")
     try:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import io
 import json
 import pickle
-import zipfile
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -13,70 +12,27 @@ import pytest
 import safetensors.torch
 import torch
 
+import rnnviz
 from rnnviz.checkpoints import (
-    FORMAT,
-    MAX_META_BYTES,
     CheckpointError,
     delete_checkpoint,
-    export_zip,
-    import_zip,
     list_checkpoints,
     load_checkpoint,
     read_meta,
+    read_record,
     rename_checkpoint,
-    safe_name,
     save_checkpoint,
 )
-from rnnviz.models import ModelConfig, build_model
+from rnnviz.events import History
+from rnnviz.meta import FORMAT, FORMAT_VERSION
+from rnnviz.metrics import compute_metrics
+from rnnviz.models import ModelConfig
 
-CLASS_NAMES = [str(i) for i in range(10)]
+from .conftest import ROOT
+from .saved import CLASS_NAMES, Hostile, make_model, make_record, rewrite_meta, save_small
 
-
-def make_meta(config: ModelConfig, **extra: Any) -> dict[str, Any]:
-    return {
-        "model": config.to_dict(),
-        "dataset": "mnist",
-        "class_names": CLASS_NAMES[: config.num_classes],
-        **extra,
-    }
-
-
-def make_model(config: ModelConfig, seed: int = 0) -> torch.nn.Module:
-    torch.manual_seed(seed)
-    return build_model(config).eval()
-
-
-def save_small(root: Path, name: str = "run", *, hidden: int = 8, **extra: Any) -> Path:
-    config = ModelConfig(cell="gru", hidden_size=hidden)
-    return save_checkpoint(make_model(config), make_meta(config, **extra), root=root, name=name)
-
-
-def rewrite_meta(folder: Path, **changes: Any) -> None:
-    meta = json.loads((folder / "meta.json").read_text())
-    for key, value in changes.items():
-        if isinstance(value, dict):
-            meta[key].update(value)
-        else:
-            meta[key] = value
-    (folder / "meta.json").write_text(json.dumps(meta))
-
-
-def zip_of(members: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for name, content in members.items():
-            zf.writestr(name, content)
-    return buffer.getvalue()
-
-
-class _Hostile:
-    """Unpickling this creates a file: proof that a loader ran code from the data."""
-
-    def __init__(self, marker: Path) -> None:
-        self.marker = marker
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (open, (str(self.marker), "w"))
+V1_FIXTURE = ROOT / "tests" / "fixtures" / "v1-lstm-digits"
+SHIPPED = ROOT / "checkpoints"
 
 
 @pytest.mark.parametrize(
@@ -90,7 +46,7 @@ class _Hostile:
 )
 def test_round_trip_gives_identical_outputs(tmp_path: Path, config: ModelConfig) -> None:
     model = make_model(config)
-    folder = save_checkpoint(model, make_meta(config), root=tmp_path, name="run")
+    folder = save_checkpoint(model, make_record(config), root=tmp_path, name="run")
     loaded = load_checkpoint(folder)
     images = torch.rand(5, 28, 28)
     assert loaded.config == config
@@ -99,27 +55,58 @@ def test_round_trip_gives_identical_outputs(tmp_path: Path, config: ModelConfig)
     assert torch.equal(loaded.model(images), model(images))
 
 
-def test_meta_round_trip_keeps_extra_keys_and_fills_bookkeeping(tmp_path: Path) -> None:
+def test_the_record_round_trips_and_the_bookkeeping_is_filled_in(tmp_path: Path) -> None:
     config = ModelConfig(cell="gru", hidden_size=8)
-    meta = make_meta(config, history=[{"epoch": 1, "loss": 0.5}], test_metrics={"accuracy": 0.9})
-    original = json.loads(json.dumps(meta))
-    folder = save_checkpoint(make_model(config), meta, root=tmp_path, name="my run")
-    assert meta == original  # the caller's dict is not modified
+    history = History({"step": [1, 2], "loss": [0.9, 0.5], "epoch": [1], "val_acc": [0.7]})
+    metrics = compute_metrics([0, 1, 1, 2], [0, 1, 2, 2], CLASS_NAMES)
+    record = make_record(config, history=history.to_dict(), test_metrics=metrics, seconds=2.5)
+    folder = save_checkpoint(make_model(config), record, root=tmp_path, name="my run")
     stored = read_meta(folder)
-    assert stored["history"] == [{"epoch": 1, "loss": 0.5}]
-    assert stored["format"] == FORMAT and stored["format_version"] == 1
-    assert stored["name"] == "my run"
+    assert stored["format"] == FORMAT and stored["format_version"] == FORMAT_VERSION == 2
+    assert stored["name"] == "my run" and "checkpoint" not in stored  # a folder can move
     assert stored["created"].endswith("+00:00")
-    assert stored["versions"]["rnnviz"] == "0.1.0"
+    assert stored["versions"]["rnnviz"] == rnnviz.__version__
     assert stored["versions"]["torch"] == torch.__version__
-    assert load_checkpoint(folder).meta == stored
+    assert stored["config"]["model"] == config.to_dict() and stored["seconds"] == 2.5
+    assert "seconds_trained" not in stored and "dataset" not in stored  # said once, in config
+    loaded = load_checkpoint(folder)
+    assert loaded.meta == stored
+    assert loaded.record == record.with_checkpoint(str(folder), "my run")
+    assert read_record(folder).history["loss"] == [0.9, 0.5]
     [info] = list_checkpoints(tmp_path)
-    assert (info.name, info.dataset, info.cell, info.test_accuracy) == (
-        "my run",
-        "mnist",
-        "gru",
-        0.9,
-    )
+    assert (info.name, info.dataset, info.cell, info.test_accuracy) == ("my run", "mnist", "gru",
+                                                                        0.75)  # fmt: skip
+
+
+def test_a_format_1_checkpoint_loads_with_its_record(tmp_path: Path) -> None:
+    meta = json.loads((V1_FIXTURE / "meta.json").read_text())
+    assert meta["format_version"] == 1
+    loaded = load_checkpoint(V1_FIXTURE)
+    record = loaded.record
+    assert loaded.meta["format_version"] == 2 and "seconds_trained" not in loaded.meta
+    assert record.seconds == meta["seconds_trained"] and record.dataset == meta["dataset"]
+    assert record.config.model.to_dict() == meta["model"] and record.config.train.epochs == 20
+    assert record.test_accuracy == meta["test_metrics"]["accuracy"] == 0.9220055710306406
+    assert record.history["loss"] == meta["history"]["loss"] and record.parameters == 3114
+    assert record.checkpoint == str(V1_FIXTURE) and record.title == meta["title"]
+    # A rename writes today's format, losing nothing.
+    shutil.copytree(V1_FIXTURE, tmp_path / "old")
+    renamed = rename_checkpoint(tmp_path / "old", "renamed")
+    assert json.loads((renamed / "meta.json").read_text())["format_version"] == 2
+    again = read_record(renamed)
+    assert again.with_checkpoint(None, record.name) == record.with_checkpoint(None)
+    assert again.name == "renamed"
+
+
+def test_every_shipped_checkpoint_still_loads() -> None:
+    infos = list_checkpoints(SHIPPED)
+    assert sorted(i.name for i in infos) == [
+        "gru-mnist", "lstm-digits", "lstm-fashion", "lstm-mnist", "rnn-mnist",
+    ]  # fmt: skip
+    for info in infos:
+        loaded = load_checkpoint(info.path)
+        assert loaded.record.test_accuracy is not None and loaded.record.test_accuracy > 0.8
+        assert loaded.record.history["epoch"] and loaded.record.seconds > 0
 
 
 def test_failed_write_leaves_nothing_behind(
@@ -166,7 +153,7 @@ def test_save_refuses_a_model_that_does_not_match_meta(tmp_path: Path) -> None:
     config = ModelConfig(cell="gru", hidden_size=8)
     wrong = ModelConfig(cell="gru", hidden_size=16)
     with pytest.raises(CheckpointError, match=r"\[24, 8\]"):
-        save_checkpoint(make_model(wrong), make_meta(config), root=tmp_path, name="run")
+        save_checkpoint(make_model(wrong), make_record(config), root=tmp_path, name="run")
     assert list(tmp_path.iterdir()) == []
 
 
@@ -179,29 +166,18 @@ def test_save_refuses_bad_folder_names(tmp_path: Path) -> None:
 
 def test_hostile_pickle_is_refused_without_running(tmp_path: Path) -> None:
     proof = tmp_path / "proof"
-    pickle.loads(pickle.dumps(_Hostile(proof)))
+    pickle.loads(pickle.dumps(Hostile(proof)))
     assert proof.exists()  # the payload really would run if anything unpickled it
 
     marker = tmp_path / "marker"
     folder = save_small(tmp_path / "root")
-    (folder / "model.safetensors").write_bytes(pickle.dumps(_Hostile(marker)))
+    (folder / "model.safetensors").write_bytes(pickle.dumps(Hostile(marker)))
     with pytest.raises(CheckpointError, match=r"model\.safetensors: not a valid safetensors"):
         load_checkpoint(folder)
-    torch.save(_Hostile(marker), folder / "model.safetensors")  # torch's zip-of-pickle format
+    torch.save(Hostile(marker), folder / "model.safetensors")  # torch's zip-of-pickle format
     with pytest.raises(CheckpointError, match=r"model\.safetensors"):
         load_checkpoint(folder)
     assert not marker.exists()
-
-
-def test_hostile_pickle_in_a_zip_is_refused(tmp_path: Path) -> None:
-    marker = tmp_path / "marker"
-    folder = save_small(tmp_path / "src")
-    meta = (folder / "meta.json").read_bytes()
-    data = zip_of({"meta.json": meta, "model.safetensors": pickle.dumps(_Hostile(marker))})
-    with pytest.raises(CheckpointError, match="not a valid safetensors"):
-        import_zip(data, root=tmp_path / "dest")
-    assert not marker.exists()
-    assert not (tmp_path / "dest").exists()
 
 
 @pytest.mark.parametrize("keep", [4, 20, -10])
@@ -215,8 +191,8 @@ def test_truncated_weights_are_refused(tmp_path: Path, keep: int) -> None:
 
 def test_wrong_hidden_size_names_tensor_and_shapes(tmp_path: Path) -> None:
     config = ModelConfig(cell="lstm", hidden_size=64, num_layers=2)
-    folder = save_checkpoint(make_model(config), make_meta(config), root=tmp_path, name="run")
-    rewrite_meta(folder, model={"hidden_size": 128})
+    folder = save_checkpoint(make_model(config), make_record(config), root=tmp_path, name="run")
+    rewrite_meta(folder, config={"model": {"hidden_size": 128}})
     with pytest.raises(CheckpointError) as info:
         load_checkpoint(folder)
     message = str(info.value)
@@ -227,14 +203,16 @@ def test_wrong_hidden_size_names_tensor_and_shapes(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("changes", "pattern"),
     [
-        ({"model": {"cell": "transformer"}}, "transformer"),
-        ({"model": {"hidden_size": "8"}}, "hidden_size='8'"),
-        ({"model": {"depth": 3}}, "depth"),
-        ({"format_version": 2}, "newer rnnviz"),
+        ({"config": {"model": {"cell": "transformer"}}}, "transformer"),
+        ({"config": {"model": {"hidden_size": "8"}}}, "hidden_size='8'"),
+        ({"config": {"model": {"depth": 3}}}, "depth"),
+        ({"config": {"train": {"epochs": 0}}}, "epochs=0"),
+        ({"config": {"data": {"dataset": 7}}}, "dataset=7"),
+        ({"status": "exploded"}, "status='exploded'"),
+        ({"format_version": 3}, "newer rnnviz"),
         ({"format_version": 0}, "format_version=0"),
         ({"format": "other"}, "format='other'"),
         ({"class_names": ["a", "b"]}, "2 class_names"),
-        ({"dataset": 7}, "dataset=7"),
     ],
 )
 def test_bad_meta_is_refused_naming_the_value(
@@ -247,77 +225,6 @@ def test_bad_meta_is_refused_naming_the_value(
             reader(folder)
         assert "meta.json" in str(info.value)
     assert list_checkpoints(tmp_path) == []
-
-
-def test_export_import_round_trip(tmp_path: Path) -> None:
-    config = ModelConfig(cell="lstm", hidden_size=8, bidirectional=True)
-    model = make_model(config)
-    folder = save_checkpoint(model, make_meta(config), root=tmp_path / "a", name="LSTM run")
-    data = export_zip(folder)
-    assert sorted(zipfile.ZipFile(io.BytesIO(data)).namelist()) == [
-        "meta.json",
-        "model.safetensors",
-    ]
-    first = import_zip(data, root=tmp_path / "b")
-    second = import_zip(data, root=tmp_path / "b")
-    assert (first.name, second.name) == ("LSTM run", "LSTM run-2")
-    images = torch.rand(3, 28, 28)
-    assert torch.equal(load_checkpoint(first).model(images), model(images))
-    assert read_meta(first) == read_meta(folder)
-
-
-def _members(tmp_path: Path) -> dict[str, bytes]:
-    folder = save_small(tmp_path / "src")
-    return {f.name: f.read_bytes() for f in folder.iterdir()}
-
-
-@pytest.mark.parametrize(
-    ("edit", "pattern"),
-    [
-        (
-            lambda m: {"../evil": m["meta.json"], "model.safetensors": m["model.safetensors"]},
-            "evil",
-        ),
-        (lambda m: {**m, "extra.txt": b"hi"}, "extra.txt"),
-        (lambda m: {"meta.json": m["meta.json"]}, "expected exactly"),
-        (lambda m: {"run/meta.json": m["meta.json"], "run/model.safetensors": b""}, "run/"),
-    ],
-    ids=["path-traversal", "extra-file", "missing-weights", "nested-folder"],
-)
-def test_import_refuses_bad_member_names(tmp_path: Path, edit: Any, pattern: str) -> None:
-    data = zip_of(edit(_members(tmp_path)))
-    with pytest.raises(CheckpointError, match=pattern):
-        import_zip(data, root=tmp_path / "dest")
-    assert not (tmp_path / "dest").exists()
-    assert not (tmp_path / "evil").exists()
-
-
-def test_import_refuses_oversized_members_and_non_zips(tmp_path: Path) -> None:
-    members = _members(tmp_path)
-    size = len(members["model.safetensors"])
-    with pytest.raises(CheckpointError, match=f"{size} bytes, over the 1000-byte limit"):
-        import_zip(zip_of(members), root=tmp_path / "dest", max_bytes=1000)
-    bomb = {**members, "model.safetensors": bytes(10 * 2**20)}  # 10 MiB of zeros, ~10 KiB zipped
-    with pytest.raises(CheckpointError, match="over the"):
-        import_zip(zip_of(bomb), root=tmp_path / "dest", max_bytes=2**20)
-    with pytest.raises(CheckpointError, match="not a readable zip"):
-        import_zip(b"definitely not a zip", root=tmp_path / "dest")
-    corrupt = bytearray(zip_of(members))
-    corrupt[100:400] = bytes(300)  # inside the first member's compressed data
-    with pytest.raises(CheckpointError, match="not a readable zip"):
-        import_zip(bytes(corrupt), root=tmp_path / "dest")
-    with pytest.raises(CheckpointError, match="bytes is more than the"):
-        import_zip(bytes(MAX_META_BYTES + 2**17), root=tmp_path / "dest", max_bytes=0)
-    assert not (tmp_path / "dest").exists()
-
-
-def test_import_refuses_weights_that_do_not_fit_the_meta(tmp_path: Path) -> None:
-    members = _members(tmp_path)
-    other = save_small(tmp_path / "other", hidden=4)
-    members["model.safetensors"] = (other / "model.safetensors").read_bytes()
-    with pytest.raises(CheckpointError, match="weights do not fit"):
-        import_zip(zip_of(members), root=tmp_path / "dest")
-    assert not (tmp_path / "dest").exists()
 
 
 def test_rename_updates_folder_and_meta(tmp_path: Path) -> None:
@@ -353,18 +260,3 @@ def test_delete_removes_checkpoints_only(tmp_path: Path) -> None:
     delete_checkpoint(folder)
     assert not folder.exists()
     assert (plain / "notes.txt").read_text() == "keep me" and (other / "meta.json").exists()
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("LSTM 2x128 · MNIST", "LSTM 2x128 - MNIST"),
-        ("../../etc/passwd", "etc-passwd"),
-        ("Café  run.", "Cafe run"),
-        ("...", "checkpoint"),
-        ("ü" * 200, "u" * 80),
-    ],
-)
-def test_safe_name(tmp_path: Path, text: str, expected: str) -> None:
-    assert safe_name(text) == expected
-    assert save_small(tmp_path, safe_name(text)).name == expected

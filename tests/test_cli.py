@@ -28,7 +28,27 @@ def last_json(out: str) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
+TRAIN_KEYS = {  # the record without its history and metrics; the first eight are the old contract
+    "status", "message", "seconds", "device", "fast_path", "checkpoint", "test_accuracy", "config",
+    "name", "title", "class_names", "parameters", "host",
+}  # fmt: skip
+EVALUATE_KEYS = {
+    "checkpoint", "dataset", "test_size", "test_accuracy", "recorded_test_accuracy", "loss",
+    "confusion", "per_class", "macro", "weighted", "class_names",
+}  # fmt: skip
+BENCH_KEYS = {
+    "device", "model", "timed_steps", "rounds", "steps_per_epoch", "scaled_from_partial_epoch",
+    "seed_seconds_per_epoch", "rnnviz_seconds_per_epoch", "rnnviz_fast_path",
+    "bare_step_seconds_per_epoch", "data_path_speedup_limit", "speedup", "round_speedups",
+    "threads",
+}  # fmt: skip
+
+
 def test_presets_lists_every_seed_figure(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["presets", "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
+    assert all(set(row) == {"key", "title", "reported", "model", "data", "train"} for row in rows)
+    assert {row["key"]: row["reported"] for row in rows}["cells-gru"] == 96.80
     assert main(["presets"]) == 0
     out = capsys.readouterr().out
     expected = [("lstm-2x128-mnist", "98.86"), ("rnn-tanh-3x256-fashion", "85.70"),
@@ -44,16 +64,33 @@ def test_train_json_then_evaluate_json(tmp_path: Path, capsys: pytest.CaptureFix
                  "--out", str(tmp_path), "--name", "g", "--json"])  # fmt: skip
     assert code == 0
     summary = last_json(capsys.readouterr().out)
-    assert summary["status"] == "done"
+    assert set(summary) == TRAIN_KEYS
+    assert summary["status"] == "done" and summary["name"] == "g"
     assert summary["checkpoint"] == str(tmp_path / "g")
     assert 0.3 < summary["test_accuracy"] <= 1.0 and summary["seconds"] > 0
     assert summary["config"]["model"]["cell"] == "gru"
 
     assert main(["evaluate", str(tmp_path / "g"), "--device", "cpu", "--json"]) == 0
     report = last_json(capsys.readouterr().out)
+    assert set(report) == EVALUATE_KEYS
     assert report["test_accuracy"] == pytest.approx(summary["test_accuracy"])
+    assert report["recorded_test_accuracy"] == summary["test_accuracy"]
     assert [row["name"] for row in report["per_class"]] == [str(i) for i in range(10)]
     assert sum(row["support"] for row in report["per_class"]) == report["test_size"]
+
+
+def test_flags_come_from_the_settings_and_rnn_means_rnn_tanh(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["train", "--dataset", "digits", "--cell", "rnn", "--hidden", "8", "--layers",
+                 "2", "--momentum", "0.5", "--optimizer", "sgd", "--epochs", "1",
+                 "--val-fraction", "0.2", "--device", "cpu", "--out", str(tmp_path),
+                 "--json"])  # fmt: skip
+    assert code == 0
+    config = last_json(capsys.readouterr().out)["config"]
+    assert config["model"]["cell"] == "rnn_tanh" and config["model"]["num_layers"] == 2
+    assert config["train"]["momentum"] == 0.5 and config["train"]["optimizer"] == "sgd"
+    assert config["data"]["val_fraction"] == 0.2
 
 
 def test_bad_arguments_exit_2_with_one_line_and_no_traceback() -> None:
@@ -66,6 +103,10 @@ def test_bad_arguments_exit_2_with_one_line_and_no_traceback() -> None:
         assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert "hidden_size=0" in run_cli("train", "--hidden", "0", "--dataset", "digits").stderr
     assert "rounds must be at least 1, got 0" in run_cli("bench", "--rounds", "0").stderr
+    assert (
+        "cell='transformer' is not one of ['rnn_tanh'"
+        in run_cli("train", "--cell", "transformer").stderr
+    )
 
 
 def test_hostile_checkpoint_is_refused_and_runs_nothing(tmp_path: Path) -> None:
@@ -78,12 +119,13 @@ def test_hostile_checkpoint_is_refused_and_runs_nothing(tmp_path: Path) -> None:
     folder = tmp_path / "evil"
     folder.mkdir()
     (folder / "model.safetensors").write_bytes(pickle.dumps(Evil()))
-    meta = {"format": "rnnviz-checkpoint", "format_version": 1, "name": "evil",
-            "model": {"cell": "lstm"}, "dataset": "digits",
+    meta = {"format": "rnnviz-checkpoint", "format_version": 2, "name": "evil",
+            "config": {"model": {"cell": "lstm"}, "data": {"dataset": "digits"}, "train": {}},
             "class_names": [str(i) for i in range(10)]}  # fmt: skip
     (folder / "meta.json").write_text(json.dumps(meta))
     proc = run_cli("evaluate", str(folder))
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "not a valid safetensors file" in proc.stderr
     assert not marker.exists()
 
 
@@ -103,6 +145,7 @@ def test_predict_reports_blank_and_unreadable_files_per_line(
     assert code == 1  # some files could not be read
     assert [r["file"] for r in rows] == files
     assert set(rows[0]) == {"file", "prediction", "label", "probabilities"}
+    assert set(rows[1]) == set(rows[2]) == {"file", "error"}
     assert sum(rows[0]["probabilities"]) == pytest.approx(1.0, abs=1e-4)
     assert rows[0]["label"] == str(rows[0]["prediction"])
     assert "error" in rows[1] and "error" in rows[2] and "junk.png" in rows[2]["error"]
@@ -114,6 +157,7 @@ def test_bench_reports_a_speedup_on_real_data(capsys: pytest.CaptureFixture[str]
     args = ["bench", "--device", "cpu", "--data-dir", data, "--steps", "5", "--rounds", "2"]
     assert main([*args, "--json"]) == 0
     report = last_json(capsys.readouterr().out)
+    assert set(report) == BENCH_KEYS
     assert report["seed_seconds_per_epoch"] > 0 and report["rnnviz_seconds_per_epoch"] > 0
     assert report["speedup"] == pytest.approx(
         report["seed_seconds_per_epoch"] / report["rnnviz_seconds_per_epoch"]

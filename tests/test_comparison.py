@@ -6,15 +6,22 @@ import csv
 import io
 import math
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from rnnviz import comparison
+from rnnviz.cells import group_of
 from rnnviz.checkpoints import CheckpointInfo
+from rnnviz.config import RunConfig
+from rnnviz.events import History
+from rnnviz.metrics import Metrics, compute_metrics
+from rnnviz.models import ModelConfig
+from rnnviz.record import RunRecord
+
+CLASSES = [str(i) for i in range(10)]
 
 
-def history(epochs: int, *, steps_per_epoch: int = 4, seconds_per_epoch: float = 10.0) -> dict:
+def make_history(epochs: int, *, steps_per_epoch: int = 4, seconds_per_epoch: float = 10.0) -> dict:
     steps = epochs * steps_per_epoch
     return {
         "step": list(range(1, steps + 1)),
@@ -30,38 +37,44 @@ def history(epochs: int, *, steps_per_epoch: int = 4, seconds_per_epoch: float =
     }
 
 
+def metrics(accuracy: float) -> Metrics:
+    """Real test metrics of 100 examples, `accuracy` of them right."""
+    right = round(accuracy * 100)
+    return compute_metrics([0] * 100, [0] * right + [1] * (100 - right), CLASSES)
+
+
+DEFAULT_METRICS = metrics(0.97)
+
+
 def run(
     name: str,
     cell: str = "lstm",
     *,
     bidirectional: bool = False,
     title: str | None = None,
-    **meta: Any,
+    history: dict[str, list[float]] | None = None,
+    test_metrics: Metrics | None = DEFAULT_METRICS,
+    seconds: float = 30.5,
 ) -> CheckpointInfo:
-    full = {
-        "name": name,
-        "title": title or f"{cell} run",
-        "dataset": "mnist",
-        "model": {
-            "cell": cell,
-            "hidden_size": 128,
-            "num_layers": 1,
-            "bidirectional": bidirectional,
-        },
-        "history": history(3),
-        "test_metrics": {"accuracy": 0.97},
-        "parameters": 68_874,
-        "seconds_trained": 30.5,
-        "device": "CPU",
-    } | meta
-    return CheckpointInfo(path=Path("/runs") / name, meta=full)
+    record = RunRecord(
+        config=RunConfig(model=ModelConfig(cell=cell, bidirectional=bidirectional)),
+        name=name,
+        title=title or f"{cell} run",
+        history=History(make_history(3) if history is None else history).to_dict(),
+        test_metrics=test_metrics,
+        seconds=seconds,
+        parameters=68_874,
+        device="CPU",
+    )
+    return CheckpointInfo(path=Path("/runs") / name, meta=record.to_dict(), record=record)
 
 
 def test_groups_follow_the_cell_and_direction() -> None:
-    assert comparison.group_of(run("a", "rnn_tanh").meta) == "RNN"
-    assert comparison.group_of(run("b", "lstm", bidirectional=True).meta) == "BiLSTM"
-    assert comparison.group_of(run("c", "gru").meta) == "GRU"
-    assert comparison.group_of(run("d", "new_cell").meta) == "new_cell"
+    assert comparison.group_of(run("a", "rnn_tanh")) == "RNN"
+    assert comparison.group_of(run("b", "lstm", bidirectional=True)) == "BiLSTM"
+    assert comparison.group_of(run("c", "gru")) == "GRU"
+    assert comparison.group_of(run("d", "rnn")) == "RNN"  # the alias
+    assert group_of("new_cell") == "new_cell"  # a cell the registry does not know yet
 
 
 def test_sort_puts_the_lesson_in_order() -> None:
@@ -77,7 +90,7 @@ def test_sort_puts_the_lesson_in_order() -> None:
 def test_rows_hold_one_run_each_with_its_numbers() -> None:
     runs = [
         run("r", "rnn_tanh", title="RNN"),
-        run("l", "lstm", title="LSTM", history=history(2, seconds_per_epoch=6.0)),
+        run("l", "lstm", title="LSTM", history=make_history(2, seconds_per_epoch=6.0)),
     ]
     rows = comparison.comparison_rows(runs)
     assert len(rows) == 2
@@ -106,7 +119,7 @@ def test_repeated_titles_get_the_folder_name() -> None:
 
 
 def test_missing_history_gives_empty_values_not_errors() -> None:
-    bare = run("x", history={}, test_metrics=None, seconds_trained=None)
+    bare = run("x", history={}, test_metrics=None, seconds=0.0)
     (row,) = comparison.comparison_rows([bare])
     assert row["epochs"] == 0
     assert row["seconds_per_epoch"] is None
@@ -114,10 +127,10 @@ def test_missing_history_gives_empty_values_not_errors() -> None:
     assert comparison.loss_curves([bare]) == [] and comparison.accuracy_curves([bare]) == []
 
 
-def test_seconds_per_epoch_falls_back_to_seconds_trained() -> None:
-    h = history(4)
+def test_seconds_per_epoch_falls_back_to_the_seconds_trained() -> None:
+    h = make_history(4)
     del h["epoch_seconds"]
-    assert comparison.seconds_per_epoch(run("x", history=h).meta) == pytest.approx(30.5 / 4)
+    assert comparison.seconds_per_epoch(run("x", history=h).record) == pytest.approx(30.5 / 4)
 
 
 def test_csv_parses_back_to_the_rows() -> None:
@@ -133,7 +146,7 @@ def test_csv_parses_back_to_the_rows() -> None:
 
 
 def test_accuracy_curves_against_epoch_and_seconds() -> None:
-    runs = [run("a", "lstm"), run("b", "gru", history=history(2, seconds_per_epoch=5.0))]
+    runs = [run("a", "lstm"), run("b", "gru", history=make_history(2, seconds_per_epoch=5.0))]
     by_epoch = comparison.accuracy_curves(runs, x="epoch")
     assert [c.group for c in by_epoch] == ["LSTM", "GRU"]
     assert by_epoch[0].x == (1.0, 2.0, 3.0)
@@ -143,14 +156,14 @@ def test_accuracy_curves_against_epoch_and_seconds() -> None:
 
 
 def test_accuracy_uses_training_accuracy_when_there_was_no_validation_set() -> None:
-    h = history(2)
+    h = make_history(2)
     h["val_acc"] = [math.nan, math.nan]
     (curve,) = comparison.accuracy_curves([run("a", history=h)])
     assert curve.y == pytest.approx((0.5, 0.6))
 
 
 def test_loss_curves_are_smoothed_thinned_and_finite() -> None:
-    h = history(300, steps_per_epoch=10)  # 3,000 steps
+    h = make_history(300, steps_per_epoch=10)  # 3,000 steps
     h["loss"][5] = math.nan
     (curve,) = comparison.loss_curves([run("a", history=h)], x="seconds")
     assert len(curve.x) == comparison.MAX_CURVE_POINTS
@@ -161,7 +174,7 @@ def test_loss_curves_are_smoothed_thinned_and_finite() -> None:
 
 
 def test_loss_curve_without_steps_uses_epoch_means() -> None:
-    h = history(3)
+    h = make_history(3)
     for key in ("step", "loss", "step_epoch", "step_seconds"):
         h[key] = []
     (curve,) = comparison.loss_curves([run("a", history=h)])

@@ -4,27 +4,42 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from rnnviz.control import Control, EmitFn
+from rnnviz.control import Control
+from rnnviz.events import EmitFn, MemoryStepped
 from rnnviz.jobs import JobManager
+
+
+@dataclass(frozen=True)
+class Ended:
+    """A job's outcome, as any job function may return one."""
+
+    status: str = "done"
+    message: str = ""
 
 
 def blocking_job(release: threading.Event, steps: int = 1000) -> Any:
     """A job that emits steps until released or stopped."""
 
-    def fn(control: Control, emit: EmitFn) -> dict[str, Any]:
+    def fn(control: Control, emit: EmitFn) -> Ended:
         for step in range(1, steps + 1):
             if control.should_stop():
-                return {"status": "stopped", "message": f"stopped at {step}"}
-            emit({"kind": "step", "step": step, "progress": step / steps})
+                return Ended("stopped", f"stopped at {step}")
+            emit(MemoryStepped(step=step, loss=1.0, accuracy=0.5, progress=step / steps))
             if release.wait(0.005):
-                return {"status": "done", "message": "released", "steps": step}
-        return {"status": "done", "message": "all steps"}
+                return Ended("done", "released")
+        return Ended("done", "all steps")
 
     return fn
+
+
+def stepped(manager: JobManager, job: str) -> list[MemoryStepped]:
+    snap = manager.snapshot(job)
+    return snap.of(MemoryStepped) if snap else []
 
 
 def wait_for(predicate: Any, timeout: float = 10.0) -> None:
@@ -56,7 +71,7 @@ def test_cancel_queued_never_starts_and_cancel_running_stops() -> None:
     manager.cancel(second)
     snap = manager.snapshot(second)
     assert snap is not None and snap.state == "stopped" and snap.started is None
-    wait_for(lambda: "step" in manager.snapshot(first).latest)  # type: ignore[union-attr]
+    wait_for(lambda: bool(stepped(manager, first)))
     manager.cancel(first)
     done = manager.wait(first, timeout=10)
     assert done.state == "stopped" and done.message.startswith("stopped at")
@@ -66,14 +81,16 @@ def test_pause_and_resume_report_state() -> None:
     manager = JobManager(max_running=1)
     release = threading.Event()
     job = manager.submit(blocking_job(release), owner="a", title="p")
-    wait_for(lambda: "step" in manager.snapshot(job).latest)  # type: ignore[union-attr]
+    wait_for(lambda: bool(stepped(manager, job)))
     manager.pause(job)
     paused = manager.snapshot(job)
     assert paused is not None and paused.state == "paused"
     time.sleep(0.1)
-    before = len(manager.snapshot(job).events["step"])  # type: ignore[union-attr]
+    before = len(stepped(manager, job))
     time.sleep(0.2)
-    assert len(manager.snapshot(job).events["step"]) == before  # type: ignore[union-attr]
+    assert len(stepped(manager, job)) == before
+    snap = manager.snapshot(job)
+    assert snap is not None and snap.progress == pytest.approx(before / 1000)
     manager.resume(job)
     release.set()
     assert manager.wait(job, timeout=10).state == "done"
@@ -82,21 +99,33 @@ def test_pause_and_resume_report_state() -> None:
 def test_a_failing_job_is_failed_not_fatal_and_the_queue_moves_on() -> None:
     manager = JobManager(max_running=1)
 
-    def boom(control: Control, emit: EmitFn) -> dict[str, Any]:
+    def boom(control: Control, emit: EmitFn) -> Ended:
         raise RuntimeError("kaput")
 
     bad = manager.submit(boom, owner="a", title="bad")
-    good = manager.submit(lambda c, e: {"message": "fine"}, owner="a", title="good")
+    good = manager.submit(lambda c, e: Ended("done", "fine"), owner="a", title="good")
     failed = manager.wait(bad, timeout=10)
     assert failed.state == "failed" and "RuntimeError: kaput" in failed.message
-    assert manager.wait(good, timeout=10).state == "done"
+    assert failed.result is not None and failed.result.status == "failed"
+    done = manager.wait(good, timeout=10)
+    assert done.state == "done" and done.result == Ended("done", "fine") and done.progress == 1.0
+
+
+def test_a_job_ending_with_an_unknown_status_is_failed_and_says_so() -> None:
+    manager = JobManager(max_running=1)
+    job = manager.submit(lambda c, e: Ended("finished", "?"), owner="a", title="odd")
+    snap = manager.wait(job, timeout=10)
+    assert snap.state == "failed" and "unknown status 'finished'" in snap.message
+
+
+def test_waiting_for_an_unknown_job_is_an_error_that_names_it() -> None:
+    with pytest.raises(KeyError, match="job-404"):
+        JobManager(max_running=1).wait("job-404", timeout=1)
 
 
 def test_job_reporting_failed_status_is_failed() -> None:
     manager = JobManager(max_running=2)
-    job = manager.submit(
-        lambda c, e: {"status": "failed", "message": "loss became nan"}, owner="a", title="nan"
-    )
+    job = manager.submit(lambda c, e: Ended("failed", "loss became nan"), owner="a", title="nan")
     snap = manager.wait(job, timeout=10)
     assert snap.state == "failed" and snap.message == "loss became nan"
 
@@ -127,8 +156,7 @@ def test_snapshots_are_consistent_while_events_arrive() -> None:
 
     def reader() -> None:
         for _ in range(200):
-            snap = manager.snapshot(job)
-            steps = [e["step"] for e in (snap.events.get("step", []) if snap else [])]
+            steps = [e.step for e in stepped(manager, job)]
             if steps != list(range(1, len(steps) + 1)):
                 errors.append(f"non-contiguous steps {steps[-3:]}")
 
@@ -149,7 +177,7 @@ def test_never_more_than_max_running(limit: int) -> None:
     peak = 0
     lock = threading.Lock()
 
-    def fn(control: Control, emit: EmitFn) -> dict[str, Any]:
+    def fn(control: Control, emit: EmitFn) -> Ended:
         nonlocal running, peak
         with lock:
             running += 1
@@ -157,7 +185,7 @@ def test_never_more_than_max_running(limit: int) -> None:
         time.sleep(0.05)
         with lock:
             running -= 1
-        return {}
+        return Ended()
 
     ids = [manager.submit(fn, owner="x", title=str(i)) for i in range(8)]
     for job_id in ids:
@@ -169,7 +197,7 @@ def test_controls_on_unknown_or_finished_jobs_do_nothing() -> None:
     manager = JobManager(max_running=1)
     for action in (manager.pause, manager.resume, manager.cancel):
         action("job-404")  # a stale tab's click: no error
-    done = manager.submit(lambda c, e: {"message": "ok"}, owner="a", title="t")
+    done = manager.submit(lambda c, e: Ended("done", "ok"), owner="a", title="t")
     manager.wait(done, timeout=10)
     manager.cancel(done)
     manager.pause(done)

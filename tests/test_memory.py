@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,36 +11,31 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rnnviz.control import Control, Event
+from rnnviz.cli import main
+from rnnviz.control import Control
+from rnnviz.events import Event, MemoryEvaluated, MemoryStepped
 from rnnviz.memory import (
     MEMORY_CELLS,
     AddConfig,
+    MemoryRun,
     RecallConfig,
     SequenceModel,
     add_batch,
     add_example,
-    add_memory_parser,
     bits_to_int,
     recall_batch,
     recall_examples,
-    run_memory,
     sweep_distance,
     sweep_hidden,
     train_add,
     train_recall,
 )
-from rnnviz.memory_tasks import carry_bits, int_to_bits
+from rnnviz.memory.tasks import carry_bits, int_to_bits
 
 FAST = settings(max_examples=40, deadline=None)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread() -> Iterator[None]:
-    # Tiny recurrent nets run fastest on one thread; more only fight over a shared, loaded CPU.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _gen(seed: int) -> torch.Generator:
@@ -156,16 +149,16 @@ def test_model_shapes_and_one_step_run(cell: str) -> None:
     assert SequenceModel(cell, 2, 4, 5)(x).shape == (3, 5)
     assert SequenceModel(cell, 2, 4, 5, many_to_many=True)(x).shape == (3, 7, 5)
     result = train_recall(RecallConfig(cell=cell, steps=2, test_size=16))
-    assert result["steps"] == 2 and not result["stopped"]
-    assert all(torch.isfinite(torch.tensor(result["history"]["loss"])))
-    assert result["history"]["step"] == [1, 2] and result["history"]["eval_step"][-1] == 2
+    assert result.steps == 2 and not result.stopped and result.status == "done"
+    assert all(torch.isfinite(torch.tensor(result.history["loss"])))
+    assert result.history["step"] == [1, 2] and result.history["eval_step"][-1] == 2
 
 
 # --- Training ---------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
-def adder() -> dict[str, Any]:
+def adder() -> MemoryRun:
     return train_add(AddConfig(bits=8, steps=300, test_size=1000))
 
 
@@ -173,55 +166,66 @@ def test_gru_learns_recall() -> None:
     config = RecallConfig(length=5, position=2, cell="gru", hidden_size=16, steps=400)
     events: list[Event] = []
     result = train_recall(config, emit=events.append)
-    assert result["test_accuracy"] >= 0.95
-    assert result["task"] == "recall" and result["config"] == config.to_dict()
-    evals = [e for e in events if e["kind"] == "eval"]
-    assert len(evals) == 10 and evals[-1]["step"] == 400
-    progress = [e["progress"] for e in events if e["kind"] == "step"]
+    assert result.scores["test_accuracy"] >= 0.95
+    assert result.task == "recall" and result.config == config
+    evals = [e for e in events if isinstance(e, MemoryEvaluated)]
+    assert len(evals) == 10 and evals[-1].step == 400
+    assert evals[-1].test_accuracy == result.scores["test_accuracy"]
+    progress = [e.progress for e in events if isinstance(e, MemoryStepped)]
     assert progress == sorted(progress) and progress[-1] == 1.0
-    for example in recall_examples(result["model"], config, 6, device="cpu"):
+    for example in recall_examples(result.model, config, 6, device="cpu"):
         assert example["target"] == example["digits"][1] and len(example["digits"]) == 5
         assert example["correct"] == (example["prediction"] == example["target"])
 
 
-def test_gru_learns_addition_and_generalises_to_twice_the_length(adder: dict[str, Any]) -> None:
-    assert adder["task"] == "add" and adder["steps"] == 300
-    assert adder["bit_accuracy"] >= 0.99
-    assert adder["bit_accuracy_2x"] >= 0.95  # the 16-bit sums were never trained on
-    assert adder["sum_accuracy"] <= adder["bit_accuracy"]
+def test_the_add_runs_events_keep_the_live_charts_score() -> None:
+    events: list[Event] = []
+    run = train_add(AddConfig(bits=4, steps=20, test_size=32), emit=events.append)
+    last = [e for e in events if isinstance(e, MemoryEvaluated)][-1]
+    assert last.test_accuracy == run.scores["bit_accuracy"] and "test_accuracy" not in run.scores
 
 
-def test_add_example_shows_the_carries(adder: dict[str, Any]) -> None:
-    config = AddConfig(**adder["config"])
-    example = add_example(adder["model"], config, 11, 6, device="cpu")  # 1011 + 0110 = 10001
+def test_gru_learns_addition_and_generalises_to_twice_the_length(adder: MemoryRun) -> None:
+    scores = adder.scores
+    assert adder.task == "add" and adder.steps == 300 and "test_accuracy" not in scores
+    assert scores["bit_accuracy"] >= 0.99
+    assert scores["bit_accuracy_2x"] >= 0.95  # the 16-bit sums were never trained on
+    assert scores["sum_accuracy"] <= scores["bit_accuracy"]
+
+
+def test_add_example_shows_the_carries(adder: MemoryRun) -> None:
+    config = adder.config
+    assert isinstance(config, AddConfig)
+    example = add_example(adder.model, config, 11, 6, device="cpu")  # 1011 + 0110 = 10001
     assert example["a_bits"] == [1, 1, 0, 1, 0, 0, 0, 0, 0]
     assert example["carry_bits"] == [0, 0, 1, 1, 1, 0, 0, 0, 0]
     assert example["target_bits"] == [1, 0, 0, 0, 1, 0, 0, 0, 0] and example["sum"] == 17
     assert example["correct"] and example["output"] == 17
-    wide = add_example(adder["model"], config, 40_000, 30_000, device="cpu")  # 16 bits
+    wide = add_example(adder.model, config, 40_000, 30_000, device="cpu")  # 16 bits
     assert len(wide["output_bits"]) == 17 and all(0 <= p <= 1 for p in wide["output_probs"])
     with pytest.raises(ValueError, match="a=-1"):
-        add_example(adder["model"], config, -1, 0, device="cpu")
+        add_example(adder.model, config, -1, 0, device="cpu")
 
 
 def test_stop_returns_within_a_step() -> None:
     control = Control()
 
     def stop_at_five(event: Event) -> None:
-        if event["kind"] == "step" and event["step"] == 5:
+        if isinstance(event, MemoryStepped) and event.step == 5:
             control.stop()
 
     result = train_add(AddConfig(steps=1000, test_size=64), control=control, emit=stop_at_five)
-    assert result["stopped"] and result["steps"] == 5  # logged every 5 of 1000 steps
-    assert result["history"]["eval_step"] == [5] and 0.0 <= result["bit_accuracy"] <= 1.0
+    assert result.stopped and result.steps == 5  # logged every 5 of 1000 steps
+    assert result.message == "stopped by request after 5 of 1000 steps"
+    assert result.history["eval_step"] == [5] and 0.0 <= result.scores["bit_accuracy"] <= 1.0
 
 
 def test_stop_from_another_thread_ends_a_paused_run() -> None:
-    control, paused, results = Control(), threading.Event(), []
+    control, paused, results = Control(), threading.Event(), list[MemoryRun]()
     config = RecallConfig(steps=2000, test_size=64)  # a step event every 10 steps
 
     def pause_at_first_report(event: Event) -> None:
-        if event["kind"] == "step" and not paused.is_set():
+        if isinstance(event, MemoryStepped) and not paused.is_set():
             control.pause()
             paused.set()
 
@@ -236,31 +240,34 @@ def test_stop_from_another_thread_ends_a_paused_run() -> None:
     assert worker.is_alive()  # held by the pause, not finished
     control.stop()
     worker.join(60)
-    assert not worker.is_alive() and results[0]["stopped"]
-    assert results[0]["steps"] == 10  # no step ran while paused or after the stop
+    assert not worker.is_alive() and results[0].stopped
+    assert results[0].steps == 10  # no step ran while paused or after the stop
 
 
 def test_same_seed_same_run_and_other_seed_differs() -> None:
     config = RecallConfig(steps=30, test_size=200)
     first, second = train_recall(config), train_recall(config)
-    assert first["history"] == second["history"]
-    for p, q in zip(first["model"].parameters(), second["model"].parameters(), strict=True):
+    assert first.history == second.history
+    for p, q in zip(first.model.parameters(), second.model.parameters(), strict=True):
         assert torch.equal(p, q)
     other = train_recall(RecallConfig(steps=30, test_size=200, seed=1))
-    assert other["history"]["loss"] != first["history"]["loss"]
+    assert other.history["loss"] != first.history["loss"]
 
 
 def test_sweeps_make_one_row_per_setting() -> None:
     base = RecallConfig(length=6, steps=3, test_size=50)
-    rows = sweep_hidden(["gru", "rnn_tanh"], [2, 4], base, device="cpu")
+    rows = sweep_hidden(["gru", "rnn_tanh"], [2, 4], base, device="cpu").rows
     assert [(r["cell"], r["hidden_size"]) for r in rows] == [
         ("gru", 2), ("gru", 4), ("rnn_tanh", 2), ("rnn_tanh", 4),
     ]  # fmt: skip
     assert all(0.0 <= r["test_accuracy"] <= 1.0 for r in rows)
     events: list[Event] = []
-    rows = sweep_distance(["lstm"], [0, 5], base, device="cpu", emit=events.append)
-    assert [(r["cell"], r["distance"]) for r in rows] == [("lstm", 0), ("lstm", 5)]
-    assert events[-1]["distance"] == 5 and max(e.get("progress", 0) for e in events) == 1.0
+    sweep = sweep_distance(["lstm"], [0, 5], base, device="cpu", emit=events.append)
+    assert sweep.status == "done" and sweep.message == "2 runs"
+    assert [(r["cell"], r["distance"]) for r in sweep.rows] == [("lstm", 0), ("lstm", 5)]
+    last = events[-1]
+    assert isinstance(last, MemoryEvaluated) and last.labels["distance"] == 5 and last.run == 1
+    assert max(e.progress for e in events if isinstance(e, MemoryStepped)) == 1.0
     with pytest.raises(ValueError, match=r"\[6\]"):
         sweep_distance(["gru"], [1, 6], base, device="cpu")
 
@@ -269,23 +276,21 @@ def test_stopped_sweep_keeps_finished_rows() -> None:
     control = Control()
 
     def stop_in_second_run(event: Event) -> None:
-        if event["run"] == 1:
+        if isinstance(event, MemoryStepped | MemoryEvaluated) and event.run == 1:
             control.stop()
 
     base = RecallConfig(steps=5, test_size=50)
-    rows = sweep_hidden(
+    sweep = sweep_hidden(
         ["gru"], [2, 3, 4], base, device="cpu", control=control, emit=stop_in_second_run
     )
-    assert [r["hidden_size"] for r in rows] == [2]
+    assert [r["hidden_size"] for r in sweep.rows] == [2] and sweep.status == "stopped"
 
 
 # --- CLI --------------------------------------------------------------------------------------
 
 
 def _run_cli(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="rnnviz")
-    add_memory_parser(parser.add_subparsers(dest="command", required=True))
-    return run_memory(parser.parse_args(["memory", *argv]))
+    return main(["memory", *argv])  # the real `python -m rnnviz` entry, in-process
 
 
 def test_cli_json_last_line(capsys: pytest.CaptureFixture[str]) -> None:
@@ -294,8 +299,12 @@ def test_cli_json_last_line(capsys: pytest.CaptureFixture[str]) -> None:
     lines = capsys.readouterr().out.strip().splitlines()
     summary = json.loads(lines[-1])
     assert summary["task"] == "add" and summary["config"]["loss"] == "mse"
-    assert summary["steps"] == 20 and "model" not in summary
-    assert {"bit_accuracy", "sum_accuracy", "bit_accuracy_2x", "sum_accuracy_2x"} <= set(summary)
+    assert summary["steps"] == 20 and "model" not in summary and "history" not in summary
+    assert set(summary) == {
+        "task", "bit_accuracy", "sum_accuracy", "bit_accuracy_2x", "sum_accuracy_2x", "steps",
+        "stopped", "seconds", "config", "device", "status", "message",
+    }  # fmt: skip
+    assert summary["stopped"] is False and summary["status"] == "done"
     assert any(line.strip().startswith("network") for line in lines)  # the worked example
 
 
@@ -307,7 +316,8 @@ def test_cli_json_last_line(capsys: pytest.CaptureFixture[str]) -> None:
         (["--task", "recall", "--cell", "cnn"], "cell='cnn'"),
         (["--task", "recall", "--bits", "4"], "--bits applies to --task add only"),
         (["--task", "sort"], "--task 'sort'"),
-        (["--task", "add", "--device", "tpu"], "--device 'tpu'"),
+        (["--task", "add", "--device", "tpu"], "device='tpu'"),
+        (["--task", "recall", "--hidden", "0"], "hidden_size=0 must be between 1 and 1024"),
     ],
 )
 def test_cli_bad_values_exit_2(
@@ -319,14 +329,16 @@ def test_cli_bad_values_exit_2(
 
 
 def test_rnnviz_cli_runs_memory_recall(capsys: pytest.CaptureFixture[str]) -> None:
-    from rnnviz.cli import main  # the real `python -m rnnviz` entry, in-process to spare a start-up
-
     argv = ["memory", "--task", "recall", "--length", "4", "--position", "2", "--cell", "gru"]
     assert main([*argv, "--hidden", "8", "--steps", "20", "--device", "cpu", "--json"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     summary = json.loads(lines[-1])
     assert summary["task"] == "recall" and 0.0 <= summary["test_accuracy"] <= 1.0
     assert summary["config"]["length"] == 4 and summary["device"] == "cpu"
+    assert set(summary) == {
+        "task", "test_accuracy", "steps", "stopped", "seconds", "config", "device", "status",
+        "message",
+    }  # fmt: skip
     assert any("->" in line for line in lines)  # the sample sequences
     assert main(["memory", "--task", "add", "--loss", "hinge"]) == 2
     assert capsys.readouterr().err.strip() == (

@@ -9,17 +9,8 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from torch.nn import functional as F
 
-from rnnviz.metrics import (
-    Metrics,
-    compute_metrics,
-    confusion_pairs,
-    evaluate,
-    misclassified,
-    predict,
-)
-from rnnviz.models import ModelConfig, build_model
+from rnnviz.metrics import Metrics, compute_metrics, confusion_pairs, misclassified
 
 NAMES = ["a", "b", "c"]
 # Worked by hand below: 10 examples, 6 right.
@@ -132,52 +123,3 @@ def test_confusion_pairs_covers_every_cell() -> None:
     for i in range(3):
         for j in range(3):
             assert len(confusion_pairs(Y_TRUE, Y_PRED, i, j)) == m.confusion[i, j]
-
-
-def _model(dropout: float = 0.0) -> torch.nn.Module:
-    torch.manual_seed(0)
-    return build_model(ModelConfig(cell="gru", hidden_size=16, dropout=dropout, num_classes=3))
-
-
-def _images(n: int) -> torch.Tensor:
-    generator = torch.Generator().manual_seed(1)
-    return torch.randint(0, 256, (n, 28, 28), dtype=torch.uint8, generator=generator)
-
-
-def test_predict_in_batches_equals_one_big_batch() -> None:
-    model, images = _model().eval(), _images(50)
-    preds, probs = predict(model, images, batch_size=7)
-    big_preds, big_probs = predict(model, images)
-    assert preds.shape == (50,) and probs.shape == (50, 3)
-    assert torch.equal(preds, big_preds)
-    assert torch.allclose(probs, big_probs, atol=1e-6)
-    assert torch.allclose(probs.sum(dim=1), torch.ones(50))
-    assert torch.equal(preds, model(images).argmax(dim=1))
-
-
-def test_predict_uses_eval_mode_and_restores_the_flag() -> None:
-    model, images = _model(dropout=0.5), _images(20)
-    model.train()
-    _, first_probs = predict(model, images, batch_size=8)
-    _, second_probs = predict(model, images, batch_size=8)
-    assert model.training
-    assert torch.equal(first_probs, second_probs)  # dropout would make these differ
-    model.eval()
-    predict(model, images)
-    assert not model.training
-    with pytest.raises(ValueError, match="batch_size=0"):
-        predict(model, images, batch_size=0)
-
-
-def test_evaluate_reports_loss_accuracy_and_probabilities() -> None:
-    model, images = _model().eval(), _images(40)
-    labels = torch.arange(40) % 3
-    metrics, probs = evaluate(model, images, labels, NAMES, batch_size=16)
-    logits = model(images)
-    assert metrics.loss == pytest.approx(F.cross_entropy(logits, labels).item(), rel=1e-5)
-    expected = (logits.argmax(dim=1) == labels).float().mean().item()
-    assert metrics.accuracy == pytest.approx(expected)
-    assert metrics.confusion.sum() == 40
-    assert torch.allclose(probs, logits.softmax(dim=1), atol=1e-6)
-    with pytest.raises(ValueError, match="2 labels for 40 images"):
-        evaluate(model, images, labels[:2], NAMES)

@@ -3,26 +3,20 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import torch
 
-from rnnviz.models import CELLS, ModelConfig, RowReader, as_input, build_model
+from rnnviz.cells import CELLS
+from rnnviz.models import ModelConfig, RowReader, as_input, build_model
 
-RECURRENT = [cell for cell, (_, recurrent) in CELLS.items() if recurrent]
+RECURRENT = [key for key, cell in CELLS.items() if cell.recurrent]
 PLAIN_CELLS = ["rnn_tanh", "rnn_relu", "lstm", "gru"]  # features are the identity
 H = 6
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread() -> Iterator[None]:
-    """Tiny tensors gain nothing from threads, and on shared cores extra threads only wait."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _images(batch: int = 2, rows: int = 28, seed: int = 0) -> torch.Tensor:
@@ -82,7 +76,7 @@ def test_every_cell_maps_images_to_logits(cell: str, bidirectional: bool) -> Non
     config = ModelConfig(cell=cell, hidden_size=8, num_layers=2, bidirectional=bidirectional)
     model = build_model(config).eval()
     assert model.config is config
-    assert CELLS[cell][1] == isinstance(model, RowReader)
+    assert CELLS[cell].recurrent == isinstance(model, RowReader)
     with torch.no_grad():
         logits = model(_images(batch=3))
     assert logits.shape == (3, 10) and logits.dtype == torch.float32

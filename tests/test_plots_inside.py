@@ -5,27 +5,13 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 import pytest
-import torch
 
-from rnnviz.models import ModelConfig, build_model
 from rnnviz.plots import inside as plots
 from rnnviz.rows import locks_in_at
-from rnnviz.trace import Trace, trace
+
+from .drawn import image, traced
 
 NAMES = [str(i) for i in range(10)]
-
-
-def _image(rows: int = 28) -> np.ndarray:
-    image = np.zeros((28, 28), dtype=np.uint8)
-    image[3:25, 12:17] = 255
-    image[3:6, 5:23] = 180
-    return image[:rows]
-
-
-def _traced(cell: str = "lstm", hidden: int = 6, rows: int = 28, **kw: object) -> Trace:
-    torch.manual_seed(1)
-    model = build_model(ModelConfig(cell=cell, hidden_size=hidden, **kw))  # type: ignore[arg-type]
-    return trace(model, torch.from_numpy(_image(rows)))
 
 
 def _heatmap_titles(fig: go.Figure) -> list[str]:
@@ -33,7 +19,7 @@ def _heatmap_titles(fig: go.Figure) -> list[str]:
 
 
 def test_one_frame_per_row_with_a_slider_step_and_play_pause() -> None:
-    fig = plots.reading_animation(_image(), _traced(), NAMES)
+    fig = plots.reading_animation(image(), traced(), NAMES)
     assert len(fig.frames) == 28
     assert [f.name for f in fig.frames] == [str(t) for t in range(1, 29)]
     slider = fig.layout.sliders[0]
@@ -46,7 +32,7 @@ def test_one_frame_per_row_with_a_slider_step_and_play_pause() -> None:
 
 @pytest.mark.parametrize("t", [0, 9, 27])
 def test_frame_outlines_row_t_and_dims_the_rows_below(t: int) -> None:
-    fig = plots.reading_animation(_image(), _traced(), NAMES)
+    fig = plots.reading_animation(image(), traced(), NAMES)
     image_axes = (fig.data[0].xaxis, fig.data[0].yaxis)
     shapes = [s for s in fig.frames[t].layout.shapes if (s.xref, s.yref) == image_axes]
     dim, outline = shapes
@@ -57,8 +43,8 @@ def test_frame_outlines_row_t_and_dims_the_rows_below(t: int) -> None:
 
 
 def test_frame_bars_are_the_probabilities_after_that_row() -> None:
-    steps = _traced()
-    fig = plots.reading_animation(_image(), steps, NAMES)
+    steps = traced()
+    fig = plots.reading_animation(image(), steps, NAMES)
     (outline,) = [t for t in fig.data if isinstance(t, go.Bar)]  # the answer after the last row
     assert np.allclose(outline.y, steps.probs[0, -1].numpy(), atol=1e-6)
     assert list(outline.x) == NAMES
@@ -75,8 +61,8 @@ def test_frame_bars_are_the_probabilities_after_that_row() -> None:
 
 
 def test_belief_curve_per_class_and_the_lock_in_row() -> None:
-    steps = _traced()
-    fig = plots.reading_animation(_image(), steps, NAMES)
+    steps = traced()
+    fig = plots.reading_animation(image(), steps, NAMES)
     lines = {t.name: t for t in fig.data if isinstance(t, go.Scatter)}
     for c, name in enumerate(NAMES):
         assert np.allclose(lines[name].y, steps.probs[0, :, c].numpy(), atol=1e-6)
@@ -96,15 +82,15 @@ def test_belief_curve_per_class_and_the_lock_in_row() -> None:
      ("rnn_relu", 2, ["hidden state h, layer 1", "hidden state h, layer 2"])],
 )  # fmt: skip
 def test_heatmaps_per_cell(cell: str, layers: int, expected: list[str]) -> None:
-    steps = _traced(cell, num_layers=layers)
-    fig = plots.reading_animation(_image(), steps, NAMES)
+    steps = traced(cell, num_layers=layers)
+    fig = plots.reading_animation(image(), steps, NAMES)
     assert _heatmap_titles(fig) == expected
     hidden = next(t for t in fig.data if t.name == expected[0])
     assert np.allclose(np.asarray(hidden.z), steps.hidden[0, 0, 0].numpy().T, atol=1e-6)
 
 
 def test_gate_heatmaps_fill_in_as_the_rows_are_read() -> None:
-    fig = plots.reading_animation(_image(), _traced("gru"), NAMES)
+    fig = plots.reading_animation(image(), traced("gru"), NAMES)
     gate = next(t for t in fig.data if t.name == "update gate z")
     masks = [s for s in fig.frames[4].layout.shapes if (s.xref, s.yref) == (gate.xaxis, gate.yaxis)]
     (mask,) = masks
@@ -113,8 +99,8 @@ def test_gate_heatmaps_fill_in_as_the_rows_are_read() -> None:
 
 
 def test_large_hidden_state_is_subsampled_and_the_figure_stays_light() -> None:
-    steps = _traced("lstm", hidden=100)
-    fig = plots.reading_animation(_image(), steps, NAMES)
+    steps = traced("lstm", hidden=100)
+    fig = plots.reading_animation(image(), steps, NAMES)
     heatmaps = [t for t in fig.data if isinstance(t, go.Heatmap) and t.name]
     assert all(np.asarray(t.z).shape == (64, 28) for t in heatmaps)
     assert len(set(heatmaps[0].y)) == 64
@@ -122,6 +108,6 @@ def test_large_hidden_state_is_subsampled_and_the_figure_stays_light() -> None:
 
 
 def test_a_short_read_has_one_frame_per_row_read() -> None:
-    fig = plots.reading_animation(_image(6), _traced(rows=6), NAMES)
+    fig = plots.reading_animation(image(6), traced(rows=6), NAMES)
     assert len(fig.frames) == 6
     assert np.asarray(fig.data[0].z).shape == (6, 28)

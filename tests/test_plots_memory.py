@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from rnnviz.events import Event, MemoryEvaluated, MemoryStepped
 from rnnviz.plots.memory import (
     SEED_RECALL_HIDDEN,
     add_example_figure,
@@ -17,13 +18,11 @@ from rnnviz.plots.memory import (
     sweep_rows,
 )
 
-EVENTS = {
-    "step": [
-        {"kind": "step", "step": 1, "loss": 2.3, "accuracy": 0.1, "progress": 0.5},
-        {"kind": "step", "step": 2, "loss": 1.9, "accuracy": 0.3, "progress": 1.0},
-    ],
-    "eval": [{"kind": "eval", "step": 2, "test_accuracy": 0.25}],
-}
+EVENTS: list[Event] = [
+    MemoryStepped(step=1, loss=2.3, accuracy=0.1, progress=0.5),
+    MemoryStepped(step=2, loss=1.9, accuracy=0.3, progress=1.0),
+    MemoryEvaluated(step=2, scores={"test_accuracy": 0.25}),
+]
 
 
 def test_curves_figure_one_run_has_loss_train_and_test_traces() -> None:
@@ -36,7 +35,7 @@ def test_curves_figure_one_run_has_loss_train_and_test_traces() -> None:
 
 
 def test_curves_figure_overlays_runs_with_their_own_colour() -> None:
-    fig = curves_figure({"CE": EVENTS, "MSE": {"step": EVENTS["step"][:1]}})
+    fig = curves_figure({"CE": EVENTS, "MSE": EVENTS[:1]})
     names = [t.name for t in fig.data]
     assert names == [
         "CE loss",
@@ -48,23 +47,22 @@ def test_curves_figure_overlays_runs_with_their_own_colour() -> None:
     ]
     assert fig.data[0].line.color != fig.data[3].line.color
     assert list(fig.data[3].y) == [2.3] and len(fig.data[5].x) == 0  # no eval yet
-    assert len(curves_figure({"": {}}).data) == 3  # a job that has not reported yet
+    assert len(curves_figure({"": []}).data) == 3  # a job that has not reported yet
 
 
 def test_sweep_rows_keep_the_latest_eval_of_each_run() -> None:
-    evals = [
-        {"kind": "eval", "step": 5, "test_accuracy": 0.2, "cell": "rnn_tanh", "hidden_size": 2,
-         "run": 0, "runs": 2},
-        {"kind": "eval", "step": 10, "test_accuracy": 0.4, "cell": "rnn_tanh", "hidden_size": 2,
-         "run": 0, "runs": 2},
-        {"kind": "eval", "step": 5, "test_accuracy": 0.9, "cell": "rnn_tanh", "hidden_size": 5,
-         "run": 1, "runs": 2},
-    ]  # fmt: skip
-    assert sweep_rows({"eval": evals}) == [
-        {"step": 10, "test_accuracy": 0.4, "cell": "rnn_tanh", "hidden_size": 2},
-        {"step": 5, "test_accuracy": 0.9, "cell": "rnn_tanh", "hidden_size": 5},
+    small, large = {"cell": "rnn_tanh", "hidden_size": 2}, {"cell": "rnn_tanh", "hidden_size": 5}
+    evals: list[Event] = [
+        MemoryEvaluated(step=5, scores={"test_accuracy": 0.2}, run=0, runs=2, labels=small),
+        MemoryStepped(step=6, loss=1.0, accuracy=0.3, progress=0.3, run=0, runs=2, labels=small),
+        MemoryEvaluated(step=10, scores={"test_accuracy": 0.4}, run=0, runs=2, labels=small),
+        MemoryEvaluated(step=5, scores={"test_accuracy": 0.9}, run=1, runs=2, labels=large),
     ]
-    assert sweep_rows({}) == []
+    assert sweep_rows(evals) == [
+        {"test_accuracy": 0.4, "cell": "rnn_tanh", "hidden_size": 2},
+        {"test_accuracy": 0.9, "cell": "rnn_tanh", "hidden_size": 5},
+    ]
+    assert sweep_rows([]) == []
 
 
 def test_hidden_sweep_figure_one_line_per_cell_and_the_seeds_markers() -> None:

@@ -7,30 +7,17 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
-from rnnviz.models import ModelConfig, build_model
 from rnnviz.plots import reading as plots
 from rnnviz.preprocess import preprocess
 from rnnviz.rows import locks_in_at
-from rnnviz.trace import Trace, trace
+
+from .drawn import traced
 
 NAMES = [str(i) for i in range(10)]
 
 
-def _image(rows: int = 28) -> np.ndarray:
-    image = np.zeros((28, 28), dtype=np.uint8)
-    image[3:25, 12:17] = 255
-    image[3:6, 5:23] = 180
-    return image[:rows]
-
-
-def _traced(cell: str = "lstm", hidden: int = 6, rows: int = 28, **kw: object) -> Trace:
-    torch.manual_seed(1)
-    model = build_model(ModelConfig(cell=cell, hidden_size=hidden, **kw))  # type: ignore[arg-type]
-    return trace(model, torch.from_numpy(_image(rows)))
-
-
 def test_belief_figure_and_probability_bars() -> None:
-    belief = _traced().probs[0].numpy()
+    belief = traced().probs[0].numpy()
     fig = plots.belief_figure(belief, NAMES)
     assert [t.name for t in fig.data][:10] == NAMES
     lock = locks_in_at(torch.from_numpy(belief))

@@ -7,24 +7,18 @@ import math
 import numpy as np
 import pytest
 
+from rnnviz.events import EpochEnded, Event, History, Stepped
 from rnnviz.metrics import compute_metrics
 from rnnviz.plots.training import (
     accuracy_figure,
     curves,
-    ema,
     for_projector,
     loss_figure,
     per_class_figure,
     rows_figure,
 )
-
-
-def test_ema_is_bias_corrected() -> None:
-    assert ema([2.0, 2.0, 2.0], 0.9) == pytest.approx([2.0, 2.0, 2.0])
-    assert ema([1.0, 0.0], 0.5) == pytest.approx([1.0, 1 / 3])
-    assert ema([], 0.9) == []
-    with pytest.raises(ValueError, match="smooth"):
-        ema([1.0], 1.0)
+from rnnviz.record import RunRecord
+from rnnviz.series import ema
 
 
 def test_loss_figure_has_raw_and_smoothed_traces() -> None:
@@ -88,19 +82,26 @@ def test_rows_figure_shows_the_image_and_its_rows_as_steps() -> None:
         rows_figure(np.zeros(28))
 
 
-def test_curves_prefer_the_full_history_over_events() -> None:
-    events = {
-        "step": [{"step": 1, "loss": 2.0}, {"step": 2, "loss": 1.5}],
-        "epoch": [{"epoch": 1, "train_acc": 0.4, "val_acc": 0.5}],
-    }
+def _stepped(first: int, losses: tuple[float, ...]) -> Stepped:
+    return Stepped(first, losses, epoch=1, steps_per_epoch=10, total_steps=10, lr=1e-3,
+                   samples_per_s=100.0, eta_s=1.0, elapsed_s=0.5)  # fmt: skip
+
+
+def test_curves_unfold_every_loss_of_each_window_and_prefer_the_record() -> None:
+    events: list[Event] = [
+        _stepped(1, (2.0,)),
+        _stepped(2, (1.5, 1.25, 1.0)),  # a GPU's window: three steps in one report
+        EpochEnded(epoch=1, epochs=1, train_acc=0.4, train_loss=1.2, val_acc=0.5, val_loss=1.1,
+                   elapsed_s=1.0),
+    ]  # fmt: skip
     live = curves(events)
-    assert live.steps == [1, 2] and live.losses == [2.0, 1.5]
+    assert live.steps == [1, 2, 3, 4] and live.losses == [2.0, 1.5, 1.25, 1.0]
     assert live.epochs == [1] and live.train_acc == [0.4] and live.val_acc == [0.5]
-    history = {"step": [1, 2, 3], "loss": [2, 1, 0.5], "epoch": [1], "train_acc": [0.4],
-               "val_acc": [0.5]}  # fmt: skip
-    done = curves(events, {"history": history})
+    history: dict[str, list[float]] = {"step": [1, 2, 3], "loss": [2, 1, 0.5], "epoch": [1],
+                                       "train_acc": [0.4], "val_acc": [0.5]}  # fmt: skip
+    done = curves(events, RunRecord(history=History(history).to_dict()))
     assert done.steps == [1, 2, 3] and done.losses == [2, 1, 0.5]
-    assert curves({}, {}).steps == []  # a job that failed before its first step
+    assert curves([], RunRecord()).steps == []  # a job that failed before its first step
 
 
 def test_for_projector_enlarges_type_and_height() -> None:

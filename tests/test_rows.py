@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import pytest
 import torch
@@ -17,14 +15,7 @@ from rnnviz.models import ModelConfig, RowReader, build_model
 from rnnviz.rows import erase_rows, first_rows, locks_in_at, reverse_rows, row_importance
 from rnnviz.trace import trace
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread() -> Iterator[None]:
-    """Tiny tensors gain nothing from threads, and on shared cores extra threads only wait."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _model(cell: str, hidden: int = 8, **kw: object) -> torch.nn.Module:

@@ -3,28 +3,22 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
 
 import pytest
 import torch
 
-from rnnviz.models import CELLS, ModelConfig, RowReader, as_input, build_model
+from rnnviz.cells import CELLS
+from rnnviz.models import ModelConfig, RowReader, as_input, build_model
 from rnnviz.rows import first_rows
 from rnnviz.trace import Trace, trace
 
-RECURRENT = [cell for cell, (_, recurrent) in CELLS.items() if recurrent]
+RECURRENT = [key for key, cell in CELLS.items() if cell.recurrent]
 HIDDEN = 5  # odd and unlike any input width, so a wrong chunk or transpose shows
 ATOL = 1e-5
 SHAPES = [(cell, layers, bi) for cell in RECURRENT for layers in (1, 3) for bi in (False, True)]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread() -> Iterator[None]:
-    """Tiny tensors gain nothing from threads, and on shared cores extra threads only wait."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _model(cell: str, layers: int = 1, bidirectional: bool = False, seed: int = 0) -> RowReader:

@@ -8,10 +8,16 @@ from dataclasses import replace
 import pytest
 import torch
 
+from rnnviz import training
+from rnnviz.cells import CELLS
+from rnnviz.config import RunConfig, TrainConfig
 from rnnviz.control import Control
 from rnnviz.data import DATASETS, DataConfig, Dataset, Split
-from rnnviz.models import CELLS, ModelConfig
-from rnnviz.training import RunConfig, TrainConfig, resolve_device, train
+from rnnviz.devices import resolve_device
+from rnnviz.events import EpochEnded, Event, Failed, History, Started, Stepped
+from rnnviz.events import Tested as Scored  # not a name pytest would collect as tests
+from rnnviz.models import ModelConfig
+from rnnviz.training import train
 
 from .conftest import real_data_dir
 
@@ -41,27 +47,42 @@ def tiny_run(cell: str = "lstm", **train: object) -> RunConfig:
 
 @pytest.mark.parametrize("cell", list(CELLS))
 def test_every_cell_trains_two_batches(toy: Dataset, cell: str) -> None:
-    events: list[dict] = []
-    result = train(tiny_run(cell), dataset=toy, emit=events.append)
-    assert result.status == "done", result.message
-    assert result.history["step"] == [1, 2]
-    assert all(torch.isfinite(torch.tensor(result.history["loss"])))
-    kinds = [e["kind"] for e in events]
-    assert kinds[0] == "start" and kinds.count("step") == 2 and "epoch" in kinds
-    assert kinds[-1] == "test"
-    assert result.test_metrics is not None and 0.0 <= result.test_metrics.accuracy <= 1.0
+    events: list[Event] = []
+    record = train(tiny_run(cell), dataset=toy, emit=events.append).record
+    assert record.status == "done", record.message
+    assert record.history["step"] == [1, 2]
+    assert all(torch.isfinite(torch.tensor(record.history["loss"])))
+    kinds = [type(e) for e in events]
+    assert kinds[0] is Started and kinds.count(Stepped) == 2 and EpochEnded in kinds
+    assert kinds[-1] is Scored
+    assert record.test_metrics is not None and 0.0 <= record.test_metrics.accuracy <= 1.0
+    assert record.config.model.cell == cell and record.parameters > 0
 
 
 def test_bidirectional_stacked_with_dropout_trains(toy: Dataset) -> None:
     run = tiny_run("gru")
     run = replace(run, model=replace(run.model, num_layers=2, bidirectional=True, dropout=0.2))
-    assert train(run, dataset=toy).status == "done"
+    assert train(run, dataset=toy).record.status == "done"
 
 
 def test_training_learns_the_toy_signal(toy: Dataset) -> None:
-    result = train(tiny_run("gru", epochs=12, batch_size=32, lr=2e-2), dataset=toy)
-    assert result.history["loss"][-1] < result.history["loss"][0] * 0.5
-    assert result.test_metrics is not None and result.test_metrics.accuracy > 0.8
+    record = train(tiny_run("gru", epochs=12, batch_size=32, lr=2e-2), dataset=toy).record
+    assert record.history["loss"][-1] < record.history["loss"][0] * 0.5
+    assert record.test_accuracy is not None and record.test_accuracy > 0.8
+
+
+def test_a_report_window_carries_every_loss_and_the_history_is_its_fold(
+    toy: Dataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a GPU does (25 steps a report), on the CPU: the live series is the saved one."""
+    monkeypatch.setitem(training.REPORT_EVERY, "cpu", 3)
+    events: list[Event] = []
+    record = train(tiny_run("gru", epochs=2, batch_size=32), dataset=toy, emit=events.append).record
+    windows = [e for e in events if isinstance(e, Stepped)]
+    assert [len(w.losses) for w in windows] == [3, 3, 2] * 2  # 8 steps an epoch
+    assert [s for w in windows for s in range(w.first_step, w.step + 1)] == list(range(1, 17))
+    assert History.of(events).to_dict() == dict(record.history)
+    assert record.history["step_epoch"][7] == 1.0 and record.history["step_epoch"][8] == 1.125
 
 
 @pytest.mark.parametrize("optimizer", ["adam", "adamw", "sgd", "rmsprop"])
@@ -70,36 +91,55 @@ def test_same_seed_same_run_bit_for_bit(toy: Dataset, optimizer: str, schedule: 
     run = tiny_run("lstm", epochs=2, batch_size=64, optimizer=optimizer, schedule=schedule,
                    grad_clip=1.0, weight_decay=1e-4, seed=7)  # fmt: skip
     a, b = train(run, dataset=toy), train(run, dataset=toy)
-    assert a.history["loss"] == b.history["loss"]
+    assert a.record.history["loss"] == b.record.history["loss"]
     for pa, pb in zip(a.model.parameters(), b.model.parameters(), strict=True):
         assert torch.equal(pa, pb)
     c = train(replace(run, train=replace(run.train, seed=8)), dataset=toy)
-    assert c.history["loss"] != a.history["loss"]
+    assert c.record.history["loss"] != a.record.history["loss"]
 
 
 def test_nan_loss_fails_with_advice(toy: Dataset) -> None:
-    events: list[dict] = []
+    events: list[Event] = []
     run = tiny_run("rnn_relu", epochs=3, batch_size=16, optimizer="adam", lr=10.0)
-    result = train(run, dataset=toy, emit=events.append)
-    assert result.status == "failed"
-    assert "learning rate" in result.message and "lower it" in result.message
-    assert events[-1]["kind"] == "failed"
-    assert result.test_metrics is None
+    record = train(run, dataset=toy, emit=events.append).record
+    assert record.status == "failed"
+    assert "learning rate" in record.message and "lower it" in record.message
+    assert isinstance(events[-1], Failed) and events[-1].message == record.message
+    assert record.test_metrics is None and record.test_accuracy is None
     # the partial history stays: the finite losses before the failure
-    assert all(torch.isfinite(torch.tensor(result.history["loss"])))
+    assert all(torch.isfinite(torch.tensor(record.history["loss"])))
+
+
+def test_running_out_of_memory_fails_with_the_advice(
+    toy: Dataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class RunsOutOfMemory:
+        name = "eager"
+
+        def step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            raise torch.OutOfMemoryError("out of memory (a test's step)")
+
+    monkeypatch.setattr(training, "make_stepper", lambda *args, **kwargs: RunsOutOfMemory())
+    events: list[Event] = []
+    record = train(tiny_run(), dataset=toy, emit=events.append).record
+    assert record.status == "failed" and record.message == training.OOM_ADVICE
+    assert "lower the batch size" in record.message
+    assert isinstance(events[-1], Failed) and events[-1].message == training.OOM_ADVICE
 
 
 def test_stop_takes_effect_within_one_step(toy: Dataset) -> None:
     control = Control()
 
-    def emit(event: dict) -> None:
-        if event["kind"] == "step" and event["step"] == 3:
+    def emit(event: Event) -> None:
+        if isinstance(event, Stepped) and event.step == 3:
             control.stop()
 
-    result = train(tiny_run(epochs=5, batch_size=16), dataset=toy, control=control, emit=emit)
-    assert result.status == "stopped"
-    assert result.history["step"] == [1, 2, 3]
-    assert result.test_metrics is not None  # a stopped run is still evaluated
+    record = train(
+        tiny_run(epochs=5, batch_size=16), dataset=toy, control=control, emit=emit
+    ).record
+    assert record.status == "stopped"
+    assert record.history["step"] == [1, 2, 3]
+    assert record.test_metrics is not None  # a stopped run is still evaluated
 
 
 def test_pause_holds_then_resume_finishes(toy: Dataset) -> None:
@@ -107,10 +147,10 @@ def test_pause_holds_then_resume_finishes(toy: Dataset) -> None:
     paused_at = threading.Event()
     steps: list[int] = []
 
-    def emit(event: dict) -> None:
-        if event["kind"] == "step":
-            steps.append(event["step"])
-            if event["step"] == 2:
+    def emit(event: Event) -> None:
+        if isinstance(event, Stepped):
+            steps.append(event.step)
+            if event.step == 2:
                 control.pause()
                 paused_at.set()
 
@@ -154,8 +194,8 @@ def test_quick_cpu_preset_reaches_97_percent_on_real_mnist() -> None:
     from rnnviz.presets import preset_run
 
     run = preset_run("quick-cpu", data_dir=real_data_dir(), device="cpu")
-    result = train(run)
-    assert result.status == "done"
-    assert result.test_metrics is not None
-    print(f"quick-cpu: {result.test_metrics.accuracy:.4f} in {result.seconds:.1f} s")
-    assert result.test_metrics.accuracy >= 0.97
+    record = train(run).record
+    assert record.status == "done"
+    assert record.test_accuracy is not None
+    print(f"quick-cpu: {record.test_accuracy:.4f} in {record.seconds:.1f} s")
+    assert record.test_accuracy >= 0.97

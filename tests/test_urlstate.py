@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
+from rnnviz.config import RunConfig, TrainConfig
 from rnnviz.data import DataConfig
 from rnnviz.models import ModelConfig
 from rnnviz.presets import PRESETS
-from rnnviz.training import RunConfig, TrainConfig
 from rnnviz.urlstate import (
     FIELDS,
     GROUPS,
@@ -114,7 +114,7 @@ NUMBERS = [f for f in FIELDS if f.kind in ("int", "float")]
 
 @pytest.mark.parametrize("field", NUMBERS, ids=[f.key for f in NUMBERS])
 def test_every_number_a_widget_allows_is_one_its_config_accepts(field: Any) -> None:
-    for value in (field.low, field.high):
+    for value in (field.setting.low, field.setting.high):
         run, errors = run_from_values({field.key: value})
         assert errors == [], errors
         assert values_of(run)[field.key] == value
@@ -122,4 +122,18 @@ def test_every_number_a_widget_allows_is_one_its_config_accepts(field: Any) -> N
 
 def test_controls_come_in_groups_that_cover_every_field() -> None:
     assert GROUPS == ("Data", "Model", "Optimiser", "Regularisation & run")
-    assert all(f.group in GROUPS for f in FIELDS)
+    assert all(f.setting.group in GROUPS for f in FIELDS)
+
+
+def test_rnn_in_a_link_means_rnn_tanh() -> None:
+    run, errors = run_from_params({"cell": "rnn", "layers": "2"})
+    assert errors == [] and run.model.cell == "rnn_tanh" and run.model.num_layers == 2
+    assert run_to_params(run) == {"cell": "rnn_tanh", "layers": "2"}
+
+
+def test_fields_are_the_declared_settings_with_a_link_key() -> None:
+    keys = [f.key for f in FIELDS]
+    assert keys[:4] == ["dataset", "val", "batch", "epochs"]  # the Data column first
+    assert len(keys) == len(set(keys)) == 17
+    lr = next(f for f in FIELDS if f.key == "lr")
+    assert (lr.section, lr.name, lr.setting.label) == ("train", "lr", "Learning rate")

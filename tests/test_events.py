@@ -1,0 +1,91 @@
+"""rnnviz.events: every event survives plain JSON, and History is the fold of the events."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from rnnviz.events import (
+    EVENTS,
+    EpochEnded,
+    Event,
+    Failed,
+    History,
+    MemoryEvaluated,
+    MemoryStepped,
+    Started,
+    Stepped,
+    event_from_dict,
+)
+from rnnviz.events import Tested as Scored  # not a name pytest would collect as tests
+
+WINDOW = Stepped(
+    first_step=9, losses=(0.5, 0.25, 0.125), epoch=2, steps_per_epoch=8, total_steps=16, lr=1e-3,
+    samples_per_s=640.0, eta_s=2.5, elapsed_s=1.5,
+)  # fmt: skip
+ONE_OF_EACH: list[Event] = [
+    Started(device="CPU", steps_per_epoch=8, total_steps=16, parameters=3114, fast_path="eager"),
+    WINDOW,
+    EpochEnded(
+        epoch=2,
+        epochs=2,
+        train_acc=0.5,
+        train_loss=0.4,
+        val_acc=math.nan,
+        val_loss=math.nan,
+        elapsed_s=2.0,
+    ),
+    Scored(accuracy=0.9, loss=None),
+    Failed(message="the loss became nan at step 3"),
+    MemoryStepped(
+        step=4,
+        loss=1.5,
+        accuracy=0.25,
+        progress=0.5,
+        run=1,
+        runs=3,
+        labels={"cell": "gru", "hidden_size": 5},
+    ),
+    MemoryEvaluated(step=4, scores={"test_accuracy": 0.75}, labels={"distance": 3}),
+]
+
+
+@pytest.mark.parametrize("event", ONE_OF_EACH, ids=lambda e: e.kind)
+def test_every_event_round_trips_through_json(event: Event) -> None:
+    data = json.loads(json.dumps(event.to_dict()))
+    assert data["kind"] == event.kind and EVENTS[event.kind] is type(event)
+    back = event_from_dict(data)
+    assert type(back) is type(event)
+    # NaN never equals itself: compare the JSON texts, which spell it the same way
+    assert json.dumps(back.to_dict()) == json.dumps(event.to_dict())
+
+
+def test_all_event_kinds_are_registered() -> None:
+    assert sorted(EVENTS) == sorted(type(e).kind for e in ONE_OF_EACH)
+
+
+def test_a_window_knows_its_steps_and_epoch_fractions() -> None:
+    assert (WINDOW.step, WINDOW.loss, WINDOW.progress) == (11, 0.125, 11 / 16)
+    assert WINDOW.step_epochs() == [1.125, 1.25, 1.375]
+    assert WINDOW.to_dict()["losses"] == [0.5, 0.25, 0.125]
+
+
+def test_bad_event_data_is_refused_naming_the_problem() -> None:
+    with pytest.raises(ValueError, match="kind='step' is not one of"):
+        event_from_dict({"kind": "step", "step": 1})
+    with pytest.raises(ValueError, match=r"unknown fields \['extra'\]"):
+        event_from_dict({**ONE_OF_EACH[4].to_dict(), "extra": 1})
+    with pytest.raises(ValueError, match="tested event"):
+        event_from_dict({"kind": "tested", "accuracy": 0.5})
+
+
+def test_history_is_the_fold_of_the_events_in_order() -> None:
+    history = History.of(ONE_OF_EACH)
+    h = history.to_dict()
+    assert h["step"] == [9, 10, 11] and h["loss"] == [0.5, 0.25, 0.125]
+    assert h["step_epoch"] == [1.125, 1.25, 1.375] and h["step_seconds"] == [1.5] * 3
+    assert h["epoch"] == [2] and h["train_acc"] == [0.5] and h["epoch_seconds"] == [2.0]
+    assert history.last_finite("val_acc") is None and history.last_finite("train_acc") == 0.5
+    assert History(h).to_dict() == h and History().to_dict()["loss"] == []
