@@ -72,6 +72,9 @@ def test_a_tiny_run_grows_its_curves_live_and_finishes(page: Any, app_url: str) 
     held = look()
     time.sleep(2.5)  # two more refreshes: a paused run adds no steps
     assert 0 < held == look() < STEPS, (held, look())
+    status = page.get_by_text("paused · epoch").inner_text()
+    done_steps = int(status.split(" · step ")[1].split("/")[0])
+    assert held == done_steps, (held, status)  # the live chart holds every step that ran
     resume.click()
     paused_s = time.monotonic() - paused_at
     done_alert = page.locator('[data-testid="stAlertContentSuccess"]')
