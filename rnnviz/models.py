@@ -16,8 +16,8 @@ import torch
 from torch import nn
 
 from rnnviz.cells import ALIASES, CELLS, recurrent_layer
-from rnnviz.data import IMAGE_SIZE
 from rnnviz.settings import Config, setting
+from rnnviz.sources import IMAGE_SIZE
 
 
 def _cell_titles() -> dict[str, str]:

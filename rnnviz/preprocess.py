@@ -16,7 +16,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-SIZE = 28  # MNIST's field, pixels per side
+from rnnviz.sources import IMAGE_SIZE
+
+SIZE = IMAGE_SIZE  # MNIST's field, pixels per side
 DIGIT = 20  # the longer side of the digit inside the field
 CENTRE = 14.0  # where MNIST puts the centre of mass, in (row, column) index coordinates
 MAX_PIXELS = 50_000_000  # bigger files are refused before they are decoded

@@ -17,6 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from rnnviz.sources import IMAGE_SIZE
+
 log = logging.getLogger(__name__)
 
 
@@ -67,7 +69,8 @@ class GraphStep:
         self.eager = eager
         model, optimizer = eager.model, eager.optimizer
         device = next(model.parameters()).device
-        self.x = torch.zeros((batch_size, 28, 28), dtype=torch.uint8, device=device)
+        size = (batch_size, IMAGE_SIZE, IMAGE_SIZE)
+        self.x = torch.zeros(size, dtype=torch.uint8, device=device)
         self.y = torch.zeros(batch_size, dtype=torch.long, device=device)
         side = torch.cuda.Stream(device)
         side.wait_stream(torch.cuda.current_stream(device))

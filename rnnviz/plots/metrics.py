@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 from rnnviz.cells import group_colors
 from rnnviz.comparison import Curve
 from rnnviz.metrics import Metrics
+from rnnviz.sources import IMAGE_SIZE
 
 RIGHT = "#1a7f37"  # green: a correct prediction
 WRONG = "#cf222e"  # red: a mistake
@@ -28,7 +29,7 @@ _DASHES = ("solid", "dash", "dot", "dashdot", "longdash")
 # stands out next to a 98 % diagonal.
 _RIGHT_SCALE = [[0.0, "#f7fbff"], [0.5, "#6baed6"], [1.0, "#08306b"]]
 _WRONG_SCALE = [[0.0, "#ffffff"], [0.15, "#fde0dd"], [0.6, "#fb6a4a"], [1.0, "#a50f15"]]
-_TILE = 28  # image side in pixels
+_TILE = IMAGE_SIZE  # image side in pixels
 _GAP = 3  # pixels between tiles
 _BAND = 12  # pixels (data units) above a tile for its two-line title
 
