@@ -37,7 +37,7 @@ class TrainConfig(Config):
 
     # fmt: off
     optimizer: str = setting("adam", label="Optimizer", choices=lambda: OPTIMIZERS, url="opt",
-                             flag="optimizer", group="Optimiser")
+                             flag="optimizer", group="Optimiser", help="the update rule")
     lr: float = setting(1e-3, label="Learning rate", low=1e-6, high=10.0, step=1e-4, url="lr",
                         flag="lr", group="Optimiser", help="peak learning rate")
     batch_size: int = setting(128, label="Batch size", low=1, high=65536, step=16, url="batch",
@@ -54,7 +54,8 @@ class TrainConfig(Config):
                                url="clip", flag="grad-clip", group=_RUN,
                                help="max gradient norm; 0 turns clipping off")
     schedule: str = setting("constant", label="Schedule", choices=lambda: SCHEDULES,
-                            url="sched", flag="schedule", group="Optimiser")
+                            url="sched", flag="schedule", group="Optimiser",
+                            help="how the learning rate changes over the run")
     seed: int = setting(0, label="Seed", low=0, high=2**32 - 1, url="seed", flag="seed",
                         group=_RUN, help="the same seed gives the same run (bit for bit on CPU)")
     device: str = setting("auto", label="Device", choices=lambda: DEVICES, url="device",

@@ -44,7 +44,8 @@ class DataConfig(Config):
 
     # fmt: off
     dataset: str = setting("mnist", label="Dataset", choices=_dataset_titles, url="dataset",
-                           flag="dataset", group="Data", help="✓: its files are on this machine")
+                           flag="dataset", group="Data",
+                           help="which images (in the app, ✓: its files are on this machine)")
     data_dir: str | None = None  # None: $RNNVIZ_DATA_DIR, else ./data
     val_fraction: float = setting(0.1, label="Validation fraction", low=0.0, high=0.5, step=0.05,
                                   url="val", flag="val-fraction", group="Data",

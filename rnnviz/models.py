@@ -30,7 +30,7 @@ class ModelConfig(Config):
 
     # fmt: off
     cell: str = setting("lstm", label="Cell", choices=_cell_titles, aliases=ALIASES, url="cell",
-                        flag="cell", group="Model")  # a key of CELLS
+                        flag="cell", group="Model", help="the architecture (rnn: rnn_tanh)")
     hidden_size: int = setting(128, label="Hidden size", low=1, high=4096, step=16, url="hidden",
                                flag="hidden", group="Model", help="units per layer and direction")
     num_layers: int = setting(1, label="Layers", low=1, high=8, url="layers", flag="layers",
