@@ -13,6 +13,7 @@ import zlib
 from pathlib import Path
 
 import safetensors
+import safetensors.torch
 
 from rnnviz.checkpoints import (
     META_FILE,
@@ -26,6 +27,7 @@ from rnnviz.meta import MAX_META_BYTES, parse_meta
 from rnnviz.weights import (
     MAX_WEIGHTS_BYTES,
     SAFETENSORS_ERRORS,
+    check_finite,
     check_weights_size,
     compare_headers,
     expected_header,
@@ -80,6 +82,7 @@ def import_zip(data: bytes, *, root: Path | str, max_bytes: int = MAX_WEIGHTS_BY
         raise CheckpointError(f"{source}: not a valid safetensors file ({e})") from e
     with checkpoint_errors():
         compare_headers(expected_header(record.config.model), found, source)
+        check_finite(safetensors.torch.load(members[WEIGHTS_FILE]), source)
 
     def write(folder: Path) -> None:
         for member, content in members.items():

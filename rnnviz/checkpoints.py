@@ -36,6 +36,7 @@ from rnnviz.record import RunRecord
 from rnnviz.weights import (
     SAFETENSORS_ERRORS,
     WeightsError,
+    check_finite,
     check_weights_size,
     compare_headers,
     expected_header,
@@ -139,11 +140,14 @@ def load_checkpoint(path: Path | str, *, device: str | torch.device = "cpu") -> 
         except SAFETENSORS_ERRORS as e:
             raise CheckpointError(f"{weights}: not a valid safetensors file ({e})") from e
         compare_headers(expected_header(config), found, str(weights))
-    model = build_model(config)
     try:
-        model.load_state_dict(safetensors.torch.load_file(str(weights), device="cpu"))
+        tensors = safetensors.torch.load_file(str(weights), device="cpu")
     except SAFETENSORS_ERRORS as e:
         raise CheckpointError(f"{weights}: could not load the weights ({e})") from e
+    with checkpoint_errors():
+        check_finite(tensors, str(weights))
+    model = build_model(config)
+    model.load_state_dict(tensors)
     return Checkpoint(path=path, meta=meta, record=record, model=model.to(device).eval())
 
 

@@ -1,8 +1,9 @@
 """The weights file: safetensors headers read without loading, and checked against a model.
 
 Every tensor's name, shape and dtype in a `model.safetensors` is compared with the state dict the
-checkpoint's config builds, before a single weight is loaded, so a file that does not fit is
-refused with a message naming the first few tensors that differ. Nothing here unpickles.
+checkpoint's config describes (built on the meta device, so it costs no memory), before a single
+weight is loaded, so a file that does not fit is refused with a message naming the first few
+tensors that differ; weights that are not finite are refused too. Nothing here unpickles.
 """
 
 from __future__ import annotations
@@ -67,8 +68,18 @@ def _slice_header(tensor_slice: Any) -> tuple[tuple[int, ...], str]:
 
 
 def expected_header(config: ModelConfig) -> Header:
-    state = build_model(config).state_dict()
+    """The header the model `config` describes, built on the meta device: nothing is allocated,
+    so a meta.json that declares a giant model costs nothing to check."""
+    with torch.device("meta"):
+        state = build_model(config).state_dict()
     return {k: (tuple(v.shape), _dtype_code(v.dtype)) for k, v in state.items()}
+
+
+def check_finite(tensors: dict[str, torch.Tensor], source: str) -> None:
+    """Refuse weights holding NaN or infinity, naming the first such tensor."""
+    for name, tensor in tensors.items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise WeightsError(f"{source}: tensor {name!r} holds NaN or infinite values")
 
 
 def compare_headers(expected: Header, found: Header, source: str) -> None:

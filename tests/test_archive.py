@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import safetensors.torch
 import torch
 
 from rnnviz.archive import export_zip, import_zip
@@ -110,5 +111,15 @@ def test_import_refuses_weights_that_do_not_fit_the_meta(tmp_path: Path) -> None
     other = save_small(tmp_path / "other", hidden=4)
     members["model.safetensors"] = (other / "model.safetensors").read_bytes()
     with pytest.raises(CheckpointError, match="weights do not fit"):
+        import_zip(zip_of(members), root=tmp_path / "dest")
+    assert not (tmp_path / "dest").exists()
+
+
+def test_an_upload_with_nan_weights_is_refused_and_writes_nothing(tmp_path: Path) -> None:
+    members = _members(tmp_path)
+    tensors = safetensors.torch.load(members["model.safetensors"])
+    tensors["rnn.weight_hh_l0"][0, 0] = float("nan")
+    members["model.safetensors"] = safetensors.torch.save(tensors)
+    with pytest.raises(CheckpointError, match=r"'rnn\.weight_hh_l0' holds NaN"):
         import_zip(zip_of(members), root=tmp_path / "dest")
     assert not (tmp_path / "dest").exists()

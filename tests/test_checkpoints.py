@@ -260,3 +260,14 @@ def test_delete_removes_checkpoints_only(tmp_path: Path) -> None:
     delete_checkpoint(folder)
     assert not folder.exists()
     assert (plain / "notes.txt").read_text() == "keep me" and (other / "meta.json").exists()
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_weights_that_are_not_finite_are_refused(tmp_path: Path, bad: float) -> None:
+    folder = save_small(tmp_path)
+    weights = folder / "model.safetensors"
+    tensors = safetensors.torch.load_file(str(weights))
+    tensors["head.bias"][3] = bad
+    safetensors.torch.save_file(tensors, str(weights))
+    with pytest.raises(CheckpointError, match=r"'head\.bias' holds NaN or infinite values"):
+        load_checkpoint(folder)

@@ -169,3 +169,46 @@ def test_bench_reports_a_speedup_on_real_data(capsys: pytest.CaptureFixture[str]
     low, high = sorted(report["round_speedups"])
     assert low <= report["speedup"] * (1 + 1e-9) and report["speedup"] <= high * (1 + 1e-9)
     assert report["scaled_from_partial_epoch"] is True and report["steps_per_epoch"] == 600
+
+
+def strict_json(line: str) -> dict:
+    """Parse as strict JSON: NaN, Infinity and -Infinity are not JSON."""
+
+    def refuse(name: str) -> None:
+        raise ValueError(f"{name} is not JSON")
+
+    return json.loads(line, parse_constant=refuse)
+
+
+def test_every_json_line_is_strict_json(capsys: pytest.CaptureFixture[str]) -> None:
+    from rnnviz.cli.commands import json_line
+
+    json_line({"loss": float("nan"), "rows": [float("inf"), 1.5], "n": np.int64(3)})
+    assert strict_json(capsys.readouterr().out) == {"loss": None, "rows": [None, 1.5], "n": 3}
+    code = main(["memory", "--task", "recall", "--length", "3", "--position", "1", "--steps",
+                 "5", "--device", "cpu", "--json"])  # fmt: skip
+    assert code == 0
+    summary = strict_json(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["task"] == "recall"
+
+
+def test_a_meta_json_declaring_a_giant_model_costs_no_memory(tmp_path: Path) -> None:
+    """meta.json says LSTM 8x4096 bidirectional (2.95 billion parameters) beside a 100 KB file."""
+    import shutil
+
+    folder = tmp_path / "giant"
+    shutil.copytree(ROOT / "checkpoints" / "lstm-digits", folder)
+    meta = json.loads((folder / "meta.json").read_text())
+    meta["model"] |= {"hidden_size": 4096, "num_layers": 8, "bidirectional": True}
+    (folder / "meta.json").write_text(json.dumps(meta))
+    code = (  # the CLI in a process of its own, which reports its own peak memory
+        "import resource, sys; from rnnviz.cli import main;"
+        f"rc = main(['evaluate', {str(folder)!r}, '--device', 'cpu']);"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss); sys.exit(rc)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                          timeout=600)  # fmt: skip
+    peak_mib = int(proc.stdout.strip().splitlines()[-1]) / 1024  # ru_maxrss is in KiB on Linux
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert "weights do not fit the model in meta.json" in proc.stderr
+    assert peak_mib < 2048, f"the refusal took {peak_mib:.0f} MiB"  # building it took 11+ GiB

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from dataclasses import replace
 from typing import Any
@@ -23,7 +24,20 @@ from rnnviz.models import ModelConfig
 
 
 def json_line(data: dict[str, Any]) -> None:
-    print(json.dumps(data, default=float), flush=True)
+    """One line of strict JSON: NaN and infinities (no JSON has them) become null."""
+    print(json.dumps(_strict(data), allow_nan=False), flush=True)
+
+
+def _strict(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _strict(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_strict(v) for v in value]
+    if hasattr(value, "item") and callable(value.item):  # a numpy or torch scalar
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def add_parsers(sub: Any) -> None:

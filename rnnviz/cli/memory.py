@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 
+from rnnviz.cli.commands import json_line
 from rnnviz.cli.flags import add_flag, given
 from rnnviz.devices import DEVICES, resolve_device
 from rnnviz.events import Event, MemoryEvaluated
@@ -117,5 +118,5 @@ def cmd_memory(args: argparse.Namespace) -> int:
         run = train_add(config, device=device, emit=_print_eval)
         _print_add(run, config, device)
     if args.json:
-        print(json.dumps({**run.summary(), "device": str(device)}))
+        json_line({**run.summary(), "device": str(device)})
     return 0
