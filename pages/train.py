@@ -10,6 +10,7 @@ import streamlit as st
 
 from pages import _shared as app
 from rnnviz import urlstate
+from rnnviz.admission import admit
 from rnnviz.config import RunConfig
 from rnnviz.data import DATASETS, dataset_available, default_dataset
 from rnnviz.devices import resolve_device
@@ -178,7 +179,7 @@ if not lecture or (not locked and st.toggle("Show all controls")):
 run, errors = urlstate.run_from_values(st.session_state[VALUES])
 run = replace(run, data=replace(run.data, data_dir=app.data_dir()))
 try:
-    resolve_device(run.train.device)
+    admit(run, resolve_device(run.train.device))  # refused here, before anything is allocated
 except ValueError as exc:
     errors.append(str(exc))
 for error in errors:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from rnnviz.admission import admit
 from rnnviz.config import RunConfig, TrainConfig
 from rnnviz.control import Control
 from rnnviz.data import Dataset, load_dataset
@@ -109,6 +110,7 @@ def train(
 ) -> TrainResult:
     """Fit `run.model` on `run.data` as `run.train` says; never raises for NaN or GPU OOM."""
     device = resolve_device(run.train.device)
+    admit(run, device)  # before anything is allocated: a refusal names the estimate and the budget
     data = dataset if dataset is not None else load_dataset(run.data, device=device)
     if data.info.class_names and len(data.info.class_names) != run.model.num_classes:
         raise ValueError(

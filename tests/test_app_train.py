@@ -135,6 +135,17 @@ def test_a_bad_combination_is_explained_and_blocks_start(app_env: Path) -> None:
     assert button(at, "Start training").disabled
 
 
+def test_a_link_to_a_model_too_big_for_the_server_is_refused_before_start(
+    app_env: Path,
+) -> None:
+    giant = {"hidden": "4096", "layers": "8", "bidir": "1", "batch": "65536", "device": "cpu"}
+    at = app_test("pages/train.py", query=giant)
+    assert not at.exception
+    assert at.number_input(key="w.hidden").value == 4096  # the link's values are shown as given
+    assert any("needs about" in e.value and "RNNVIZ_MAX_JOB_MEMORY_MB" in e.value for e in at.error)
+    assert button(at, "Start training").disabled
+
+
 def test_a_link_prefills_the_widgets_and_stays_in_the_url(app_env: Path) -> None:
     query = {"cell": "gru", "hidden": "48", "bidir": "1", "lr": "0.003", "epochs": "3",
              "sched": "one_cycle", "class": "0", "owner": "abcdef123456"}  # fmt: skip

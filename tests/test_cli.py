@@ -212,3 +212,10 @@ def test_a_meta_json_declaring_a_giant_model_costs_no_memory(tmp_path: Path) -> 
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert "weights do not fit the model in meta.json" in proc.stderr
     assert peak_mib < 2048, f"the refusal took {peak_mib:.0f} MiB"  # building it took 11+ GiB
+
+
+def test_a_run_too_big_for_the_server_is_one_line_and_exit_2() -> None:
+    proc = run_cli("train", "--dataset", "digits", "--hidden", "4096", "--layers", "8",
+                   "--bidirectional", "--batch-size", "65536", "--device", "cpu")  # fmt: skip
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert "needs about" in proc.stderr and "RNNVIZ_MAX_JOB_MEMORY_MB" in proc.stderr

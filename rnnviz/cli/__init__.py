@@ -13,6 +13,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
+import torch
+
 from rnnviz.checkpoints import CheckpointError
 from rnnviz.cli import commands, memory
 from rnnviz.data import DatasetUnavailableError
@@ -48,6 +50,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, CheckpointError, DatasetUnavailableError, FileNotFoundError) as exc:
         print(f"rnnviz {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except (MemoryError, torch.OutOfMemoryError) as exc:
+        print(f"rnnviz {args.command}: out of memory ({_first_line(exc)}); lower the hidden "
+              "size, the layers or the batch size", file=sys.stderr)  # fmt: skip
+        return 1
+    except RuntimeError as exc:  # the CPU allocator says "can't allocate memory" as a RuntimeError
+        if "allocate" not in str(exc):
+            raise
+        print(f"rnnviz {args.command}: out of memory ({_first_line(exc)})", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"rnnviz {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+def _first_line(exc: BaseException, limit: int = 200) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:limit]
