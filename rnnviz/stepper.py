@@ -1,4 +1,4 @@
-"""One optimisation step, eager or replayed from a captured CUDA graph.
+"""The optimiser, its schedule, and one optimisation step, eager or replayed from a CUDA graph.
 
 On a GPU a small recurrent model spends most of its step time launching kernels; capturing the
 whole step (forward, backward, clipping, Adam) once and replaying it removes that cost. Capture
@@ -17,9 +17,43 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from rnnviz.config import TrainConfig
 from rnnviz.sources import IMAGE_SIZE
 
 log = logging.getLogger(__name__)
+
+
+def build_optimizer(
+    model: nn.Module, config: TrainConfig, device: torch.device
+) -> torch.optim.Optimizer:
+    params = list(model.parameters())
+    if config.optimizer in ("adam", "adamw"):
+        adam = torch.optim.Adam if config.optimizer == "adam" else torch.optim.AdamW
+        if device.type != "cuda":
+            return adam(params, lr=config.lr, weight_decay=config.weight_decay)
+        # Fused kernels; a device-side lr and step count so a CUDA graph can replay the update.
+        graphs = config.cuda_graphs
+        lr: float | torch.Tensor = torch.tensor(config.lr, device=device) if graphs else config.lr
+        return adam(params, lr=lr, weight_decay=config.weight_decay, fused=True, capturable=graphs)
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(
+            params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay
+        )
+    return torch.optim.RMSprop(
+        params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay
+    )
+
+
+def build_schedule(
+    optimizer: torch.optim.Optimizer, config: TrainConfig, total_steps: int
+) -> torch.optim.lr_scheduler.LRScheduler | None:
+    if config.schedule == "one_cycle":
+        return torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, max_lr=config.lr, total_steps=total_steps, cycle_momentum=False
+        )
+    if config.schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
+    return None
 
 
 class Stepper(Protocol):

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from rnnviz.admission import admit
-from rnnviz.config import RunConfig, TrainConfig
+from rnnviz.config import RunConfig
 from rnnviz.control import Control
 from rnnviz.data import Dataset, load_dataset
 from rnnviz.devices import device_name, resolve_device
@@ -39,7 +39,7 @@ from rnnviz.inference import evaluate
 from rnnviz.metrics import Metrics
 from rnnviz.models import build_model, count_parameters
 from rnnviz.record import RunRecord
-from rnnviz.stepper import make_stepper
+from rnnviz.stepper import build_optimizer, build_schedule, make_stepper
 
 # Model init reads torch's global RNG; jobs on other threads must not interleave with it.
 _INIT_LOCK = threading.Lock()
@@ -58,39 +58,6 @@ class TrainResult:
 
     model: nn.Module
     record: RunRecord
-
-
-def build_optimizer(
-    model: nn.Module, config: TrainConfig, device: torch.device
-) -> torch.optim.Optimizer:
-    params = list(model.parameters())
-    if config.optimizer in ("adam", "adamw"):
-        adam = torch.optim.Adam if config.optimizer == "adam" else torch.optim.AdamW
-        if device.type != "cuda":
-            return adam(params, lr=config.lr, weight_decay=config.weight_decay)
-        # Fused kernels; a device-side lr and step count so a CUDA graph can replay the update.
-        graphs = config.cuda_graphs
-        lr: float | torch.Tensor = torch.tensor(config.lr, device=device) if graphs else config.lr
-        return adam(params, lr=lr, weight_decay=config.weight_decay, fused=True, capturable=graphs)
-    if config.optimizer == "sgd":
-        return torch.optim.SGD(
-            params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay
-        )
-    return torch.optim.RMSprop(
-        params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay
-    )
-
-
-def build_schedule(
-    optimizer: torch.optim.Optimizer, config: TrainConfig, total_steps: int
-) -> torch.optim.lr_scheduler.LRScheduler | None:
-    if config.schedule == "one_cycle":
-        return torch.optim.lr_scheduler.OneCycleLR(
-            optimizer, max_lr=config.lr, total_steps=total_steps, cycle_momentum=False
-        )
-    if config.schedule == "cosine":
-        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
-    return None
 
 
 def init_model(run: RunConfig, device: torch.device) -> nn.Module:
