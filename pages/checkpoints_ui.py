@@ -16,6 +16,7 @@ from pages._shared import SHIPPED_DIR, checkpoints, runs_dir, select_checkpoint,
 from rnnviz.archive import export_zip, import_zip
 from rnnviz.checkpoints import CheckpointError, CheckpointInfo, delete_checkpoint, rename_checkpoint
 from rnnviz.files import safe_name
+from rnnviz.text import plain
 
 _FLASH = "models_flash"  # (kind, message) of the last action, shown once
 _UPLOADS = "models_upload_round"  # bumped after an import, which gives a fresh, empty uploader
@@ -24,7 +25,8 @@ _FOLLOW = "models_pick_follows"  # the sidebar's model when the picker last foll
 
 
 def _flash(kind: str, message: str) -> None:
-    st.session_state[_FLASH] = (kind, message)
+    """Say `message` once, on the next run; it holds names users chose, so it is shown as text."""
+    st.session_state[_FLASH] = (kind, plain(message))
 
 
 def _is_shipped(info: CheckpointInfo) -> bool:
@@ -114,7 +116,7 @@ def _upload() -> None:
     try:
         path = import_zip(uploaded.getvalue(), root=runs_dir())
     except CheckpointError as e:
-        st.error(f"{uploaded.name} was not imported: {e}")
+        st.error(plain(f"{uploaded.name} was not imported: {e}"))
         return
     select_checkpoint(path)
     st.session_state[_UPLOADS] = round_ + 1

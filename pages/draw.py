@@ -6,6 +6,7 @@ from streamlit_drawable_canvas import st_canvas
 from pages._shared import run_through_the_frame, selected_checkpoint
 from rnnviz import reading
 from rnnviz.plots import reading as plots
+from rnnviz.text import plain
 
 run_through_the_frame()
 
@@ -28,7 +29,7 @@ if ckpt is None:
     st.stop()
 names = ckpt.class_names
 if names[:3] != ["0", "1", "2"]:
-    st.caption(f"This model knows {', '.join(names)}: draw one of those.")
+    st.caption(f"This model knows {plain(', '.join(names))}: draw one of those.")
 
 left, right = st.columns([1, 2], gap="large")
 with left:

@@ -14,6 +14,7 @@ from rnnviz.data import DatasetUnavailableError
 from rnnviz.inference import checkpoint_dataset, evaluate
 from rnnviz.metrics import Metrics, confusion_pairs
 from rnnviz.plots import metrics as plots
+from rnnviz.text import plain
 
 run_through_the_frame()
 
@@ -89,7 +90,9 @@ try:
     mtime = (info.path / "model.safetensors").stat().st_mtime
     result = _evaluate(str(info.path), mtime, data_dir(), checkpoint)
     if isinstance(result, str):
-        st.warning(f"{result}\n\nShowing the test metrics recorded when the model was trained.")
+        st.warning(
+            f"{plain(result)}\n\nShowing the test metrics recorded when the model was trained."
+        )
         if info.record.test_metrics is None:
             raise KeyError("test_metrics")
         metrics = info.record.test_metrics
@@ -98,12 +101,12 @@ try:
         images = checkpoint_dataset(checkpoint, data_dir=data_dir()).test.images.numpy()
         preds = probs.argmax(1)
 except KeyError as e:
-    _give_up(f"This model has no recorded test metrics to show instead ({e}).")
+    _give_up(f"This model has no recorded test metrics to show instead ({plain(e)}).")
 except (CheckpointError, OSError, ValueError, RuntimeError) as e:
-    _give_up(f"Could not evaluate {info.name}: {e}")
+    _give_up(f"Could not evaluate {plain(info.name)}: {plain(e)}")
 
 names = list(metrics.class_names)
-st.caption(f"**{info.record.title or info.name}** on the {info.dataset} test set")
+st.caption(f"**{plain(info.record.title or info.name)}** on the {info.dataset} test set")
 cols = st.columns(4)
 cols[0].metric("Test accuracy", f"{metrics.accuracy:.2%}")
 cols[1].metric("Macro F1", f"{metrics.macro['f1']:.2%}")
@@ -128,7 +131,8 @@ with pair:
         "Predicted class", classes, key=keys[1], format_func=names.__getitem__
     )
     count = int(metrics.confusion[true_class, pred_class])
-    st.markdown(f"**{count}** test images of {names[true_class]} predicted as {names[pred_class]}.")
+    true_name, pred_name = plain(names[true_class]), plain(names[pred_class])
+    st.markdown(f"**{count}** test images of {true_name} predicted as {pred_name}.")
     if count:
         _pair_images(true_class, pred_class)
 with chart:

@@ -18,6 +18,7 @@ from rnnviz.plots.training import rows_figure
 from rnnviz.presets import PRESETS, preset_run
 from rnnviz.record import run_title
 from rnnviz.runs import training_job
+from rnnviz.text import plain
 
 app.run_through_the_frame()
 
@@ -57,7 +58,7 @@ def example() -> None:
     try:
         data = load_dataset(DataConfig(dataset=key, data_dir=app.data_dir()), device="cpu")
     except (DatasetUnavailableError, ValueError, OSError) as exc:
-        st.info(f"No example image to show: {exc}")
+        st.info(f"No example image to show: {plain(exc)}")
         return
     image, label = data.test.images[0], int(data.test.labels[0])  # (28, 28) uint8
     st.plotly_chart(rows_figure(image), key="rows")

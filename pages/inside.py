@@ -16,6 +16,7 @@ from rnnviz.checkpoints import load_checkpoint
 from rnnviz.inference import checkpoint_dataset
 from rnnviz.plots import reading as plots
 from rnnviz.plots.inside import reading_animation
+from rnnviz.text import plain
 
 run_through_the_frame()
 
@@ -90,7 +91,9 @@ elif handed is not None and handed.image is not None:
 
 test, why = _test_split(str(info.path), ckpt)
 if test is None:
-    st.warning(f"This model's test set is not available here, so only drawings can be read. {why}")
+    st.warning(
+        f"This model's test set is not available here, so only drawings can be read. {plain(why)}"
+    )
 have = {SOURCES[0]: test is not None, SOURCES[1]: "inside_drawing" in st.session_state}
 sources = [s for s in SOURCES if have[s]]
 if not sources:

@@ -19,6 +19,7 @@ from rnnviz.jobs import JobFn, JobSnapshot
 from rnnviz.memory import MAX_BITS
 from rnnviz.plots import memory as plots
 from rnnviz.settings import declared
+from rnnviz.text import plain
 
 app.run_through_the_frame()
 
@@ -79,7 +80,7 @@ def settings(
     try:
         return make(**values)
     except ValueError as err:
-        st.error(f"Cannot train with these settings: {err}", icon="🚫")
+        st.error(f"Cannot train with these settings: {plain(err)}", icon="🚫")
         return None
 
 

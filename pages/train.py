@@ -20,6 +20,7 @@ from rnnviz.plots import training as plots
 from rnnviz.presets import PRESETS
 from rnnviz.record import RunRecord, run_title
 from rnnviz.runs import training_job
+from rnnviz.text import plain
 
 app.run_through_the_frame()
 
@@ -39,7 +40,7 @@ def load_url() -> None:
     run, errors = urlstate.run_from_params({"dataset": default_dataset(app.data_dir()), **given})
     fill(urlstate.values_of(run))
     if errors:
-        st.warning("Ignored from the link: " + "; ".join(errors))
+        st.warning("Ignored from the link: " + plain("; ".join(errors)))
 
 
 def write_url(run: RunConfig) -> None:
@@ -88,7 +89,7 @@ def status(snap: JobSnapshot) -> None:
     device, record = started.device if started else "", record_of(snap)
     epochs = snap.config.get("train", {}).get("epochs", "?")
     if snap.state == "queued":
-        st.info(f"{snap.message}: it starts when the jobs ahead of it finish.")
+        st.info(f"{plain(snap.message)}: it starts when the jobs ahead of it finish.")
     elif snap.active:  # message: "running", "paused" or "stopping"
         text = f"{snap.message}: loading the data and building the model"
         if step:
@@ -99,9 +100,9 @@ def status(snap: JobSnapshot) -> None:
             text += " · scoring the test set" if step.step == step.total_steps else ""
         st.progress(snap.progress, text=f"{text} · {device or app.device_label()}")
     elif snap.state == "failed":
-        st.error(f"The run failed: {snap.message}", icon="⚠️")
+        st.error(f"The run failed: {plain(snap.message)}", icon="⚠️")
     elif record is None or not record.checkpoint:
-        st.warning(f"{snap.state.capitalize()}: {snap.message}.")
+        st.warning(f"{snap.state.capitalize()}: {plain(snap.message)}.")
     else:
         say = st.success if snap.state == "done" else st.warning
         acc, name = record.test_accuracy or 0.0, os.path.basename(record.checkpoint)
@@ -143,7 +144,7 @@ def live(run: RunConfig, blocked: bool, big: bool, ticking: bool) -> None:
         st.caption(f"Nothing trained yet in this tab. Training runs on: {app.device_label()}.")
         charts(None, big)
         return
-    st.markdown(f"**{snap.title}**")
+    st.markdown(f"**{plain(snap.title)}**")
     status(snap)
     if snap.state != "queued":  # a queued run has nothing to draw yet
         charts(snap, big)
@@ -183,7 +184,7 @@ try:
 except ValueError as exc:
     errors.append(str(exc))
 for error in errors:
-    st.error(f"Cannot start with these settings: {error}", icon="🚫")
+    st.error(f"Cannot start with these settings: {plain(error)}", icon="🚫")
 if not errors:
     write_url(run)
 active = (job := latest_job()) is not None and job.active

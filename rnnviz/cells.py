@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 from torch import nn
 
+from rnnviz.text import shown
+
 
 @dataclass(frozen=True)
 class Cell:
@@ -63,7 +65,7 @@ def cell_key(name: str, allowed: tuple[str, ...] | None = None) -> str:
     choices = allowed if allowed is not None else tuple(CELLS)
     key = ALIASES.get(name, name) if isinstance(name, str) else name
     if key not in choices:
-        raise ValueError(f"cell={name!r} is not one of {list(choices)}")
+        raise ValueError(f"cell={shown(name)} is not one of {list(choices)}")
     return key
 
 

@@ -15,6 +15,8 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+from rnnviz.text import shown
+
 MAX_NAME_LENGTH = 80
 
 # Folder names: ASCII letters, digits, "-", "_", "." and space; no leading "." (hidden temp
@@ -47,8 +49,8 @@ def read_capped(file: Path, cap: int) -> bytes:
 def check_name(name: str) -> None:
     if not isinstance(name, str) or len(name) > MAX_NAME_LENGTH or not _NAME_RE.fullmatch(name):
         raise UnsafeFileError(
-            f"name={name!r} is not a valid checkpoint name: use 1-{MAX_NAME_LENGTH} ASCII letters, "
-            "digits, '-', '_', '.' and spaces, not starting with '.' or a space (see safe_name)"
+            f"name={shown(name)} is not a valid checkpoint name: use 1-{MAX_NAME_LENGTH} ASCII "
+            "letters, digits, '-', '_', '.' and spaces, not starting with '.' or a space"
         )
 
 
@@ -83,7 +85,7 @@ def _rename_to_free_name(temp: Path, root: Path, name: str) -> Path:
                 continue
             raise
         return candidate
-    raise UnsafeFileError(f"{root}: no free folder name for {name!r}")
+    raise UnsafeFileError(f"{root}: no free folder name for {shown(name)}")
 
 
 def _fsync_file(file: Path) -> None:

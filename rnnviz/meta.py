@@ -22,6 +22,7 @@ import torch
 import rnnviz
 from rnnviz.models import ModelConfig
 from rnnviz.record import RunRecord
+from rnnviz.text import clip, shown
 
 FORMAT = "rnnviz-checkpoint"
 FORMAT_VERSION = 2  # 2: meta.json is a RunRecord; 1 is still read
@@ -65,7 +66,7 @@ def parse_meta(raw: bytes, source: str) -> tuple[dict[str, Any], RunRecord]:
     try:
         meta = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
-        raise MetaError(f"{source}: not valid JSON ({e})") from e
+        raise MetaError(f"{source}: not valid JSON ({clip(str(e), 200)})") from e
     _check_format(meta, source)
     meta = upgrade_meta(meta)
     return meta, _validate_meta(meta, source)
@@ -75,7 +76,7 @@ def _check_format(meta: Any, source: str) -> None:
     if not isinstance(meta, dict):
         raise MetaError(f"{source}: must hold a JSON object, not {type(meta).__name__}")
     if meta.get("format") != FORMAT:
-        raise MetaError(f"{source}: format={meta.get('format')!r}, expected {FORMAT!r}")
+        raise MetaError(f"{source}: format={shown(meta.get('format'))}, expected {FORMAT!r}")
     version = meta.get("format_version")
     if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:
         raise MetaError(
@@ -84,23 +85,23 @@ def _check_format(meta: Any, source: str) -> None:
         )
     if version not in READABLE_VERSIONS or isinstance(version, bool):
         raise MetaError(
-            f"{source}: format_version={version!r}, expected one of {list(READABLE_VERSIONS)}"
+            f"{source}: format_version={shown(version)}, expected one of {list(READABLE_VERSIONS)}"
         )
 
 
 def _validate_meta(meta: dict[str, Any], source: str) -> RunRecord:
     """Check the fields this module relies on; returns the record, whose config builds the model."""
     if not isinstance(meta.get("name"), str):
-        raise MetaError(f"{source}: name={meta.get('name')!r} must be a string")
+        raise MetaError(f"{source}: name={shown(meta.get('name'))} must be a string")
     config = meta.get("config")
     data = config.get("data") if isinstance(config, dict) else None
     dataset = data.get("dataset") if isinstance(data, dict) else None
     if not isinstance(dataset, str):
-        raise MetaError(f"{source}: dataset={dataset!r} must be a string")
+        raise MetaError(f"{source}: dataset={shown(dataset)} must be a string")
     model = _config_from(model_config_of(meta), source)
     names = meta.get("class_names")
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-        raise MetaError(f"{source}: class_names={names!r} must be a list of strings")
+        raise MetaError(f"{source}: class_names={shown(names)} must be a list of strings")
     if len(names) != model.num_classes:
         raise MetaError(
             f"{source}: {len(names)} class_names but model num_classes={model.num_classes}"
@@ -108,22 +109,22 @@ def _validate_meta(meta: dict[str, Any], source: str) -> RunRecord:
     try:
         return RunRecord.from_dict(meta)
     except (ValueError, TypeError, KeyError) as e:
-        raise MetaError(f"{source}: not a run record rnnviz can read: {e}") from e
+        raise MetaError(f"{source}: not a run record rnnviz can read: {clip(str(e), 300)}") from e
 
 
 def _config_from(model: Any, source: str) -> ModelConfig:
     if not isinstance(model, dict):
-        raise MetaError(f"{source}: model={model!r} must be an object of ModelConfig fields")
+        raise MetaError(f"{source}: model={shown(model)} must be an object of ModelConfig fields")
     for field in fields(ModelConfig):
         if field.name in model and not _same_kind(model[field.name], field.default):
             raise MetaError(
-                f"{source}: model.{field.name}={model[field.name]!r} must be "
+                f"{source}: model.{field.name}={shown(model[field.name])} must be "
                 f"{type(field.default).__name__}"
             )
     try:
         return ModelConfig.from_dict(model)
     except (ValueError, TypeError) as e:
-        raise MetaError(f"{source}: bad model config: {e}") from e
+        raise MetaError(f"{source}: bad model config: {clip(str(e), 300)}") from e
 
 
 def _same_kind(value: Any, default: Any) -> bool:

@@ -16,6 +16,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Self
 
+from rnnviz.text import shown
+
 Choices = Callable[[], Mapping[str, str]]  # key -> title; called late, so registries load lazily
 
 
@@ -80,20 +82,20 @@ def check_value(name: str, s: Setting, value: Any) -> Any:
     if s.kind == "choice":
         key = s.aliases.get(value, value) if isinstance(value, str) else value
         if key not in s.options():
-            raise ValueError(f"{name}={value!r} is not one of {list(s.options())}")
+            raise ValueError(f"{name}={shown(value)} is not one of {list(s.options())}")
         return key
     if s.kind == "bool":
         if not isinstance(value, bool):
-            raise ValueError(f"{name}={value!r} must be True or False")
+            raise ValueError(f"{name}={shown(value)} must be True or False")
         return value
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"{name}={value!r} must be a number {s.describe_range()}")
+        raise ValueError(f"{name}={shown(value)} must be a number {s.describe_range()}")
     if s.kind == "int" and value != int(value):
-        raise ValueError(f"{name}={value!r} must be a whole number {s.describe_range()}")
+        raise ValueError(f"{name}={shown(value)} must be a whole number {s.describe_range()}")
     number = int(value) if s.kind == "int" else float(value)
     assert s.low is not None and s.high is not None  # setting() insists on both
     if not (math.isfinite(number) and s.low <= number <= s.high):
-        raise ValueError(f"{name}={value!r} must be {s.describe_range()}")
+        raise ValueError(f"{name}={shown(value)} must be {s.describe_range()}")
     return number
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from rnnviz.config import SECTIONS, RunConfig
 from rnnviz.settings import Setting, check_value, declared
+from rnnviz.text import shown
 
 # The Train page's columns of controls, in order; a setting names its column.
 GROUPS = ("Data", "Model", "Optimiser", "Regularisation & run")
@@ -147,12 +148,12 @@ def _parse(f: Field, text: str) -> Any:
     if f.kind == "bool":
         if text.lower() in _TRUE + _FALSE:
             return text.lower() in _TRUE
-        raise ValueError(f"{f.key}={text!r} must be 1 or 0")
+        raise ValueError(f"{f.key}={shown(text)} must be 1 or 0")
     try:
         return int(text) if f.kind == "int" else float(text)
     except ValueError:
         kind = "a whole number" if f.kind == "int" else "a number"
-        raise ValueError(f"{f.key}={text!r} is not {kind}") from None
+        raise ValueError(f"{f.key}={shown(text)} is not {kind}") from None
 
 
 def _text(value: Any) -> str:

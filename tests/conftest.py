@@ -9,6 +9,7 @@ or Playwright is missing.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -208,3 +209,8 @@ def one_thread() -> Iterator[None]:
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+def shown(element: Any) -> str:
+    """What an AppTest message element shows a person: its Markdown with the escapes removed."""
+    return re.sub(r"\\(.)", r"\1", str(element.value)).replace("\u2060", "")

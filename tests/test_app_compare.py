@@ -13,7 +13,7 @@ from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 
 from rnnviz.checkpoints import list_checkpoints
 
-from .conftest import app_test
+from .conftest import app_test, shown
 
 
 def figures(at: Any) -> list[dict[str, Any]]:
@@ -77,4 +77,4 @@ def test_no_runs_chosen_asks_for_some(app_env: Path) -> None:
     at = app_test("pages/compare.py")
     at.multiselect(key="compare_runs").set_value([]).run()
     assert not at.exception
-    assert "Choose one or more runs" in at.info[0].value
+    assert "Choose one or more runs" in shown(at.info[0])

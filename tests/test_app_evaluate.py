@@ -20,7 +20,7 @@ from rnnviz.metrics import compute_metrics
 from rnnviz.models import ModelConfig, build_model
 from rnnviz.record import RunRecord
 
-from .conftest import app_test
+from .conftest import app_test, shown
 
 OWNER = "testowner01"
 
@@ -113,12 +113,12 @@ def test_rename_then_delete_an_own_run(app_env: Path, tiny_checkpoints: Path) ->
     renamed = run.parent / "Digits - favourite"
     assert renamed.is_dir() and not run.exists()
     assert read_meta(renamed)["name"] == "Digits - favourite"
-    assert any("Renamed" in s.value for s in at.success)
+    assert any("Renamed" in shown(s) for s in at.success)
     manage(at, renamed)
     at.button(key="models_delete").click().run()
     assert not at.exception
     assert not renamed.exists()
-    assert any("Deleted" in s.value for s in at.success)
+    assert any("Deleted" in shown(s) for s in at.success)
 
 
 def test_shipped_models_cannot_be_renamed_or_deleted(app_env: Path) -> None:
@@ -158,7 +158,7 @@ def test_bad_uploads_are_refused(
     at = app_test("pages/evaluate.py", query={"owner": OWNER})
     at.file_uploader[0].set_value(("model.zip", content, "application/zip")).run()
     assert not at.exception
-    assert any(message in e.value and "not imported" in e.value for e in at.error)
+    assert any(message in shown(e) and "not imported" in shown(e) for e in at.error)
     assert not (app_env / OWNER).exists() or not any((app_env / OWNER).iterdir())
 
 
@@ -170,7 +170,7 @@ def test_a_good_upload_is_imported_and_selected(app_env: Path, tiny_checkpoints:
     imported = app_env / OWNER / "gru-digits"
     assert (imported / "model.safetensors").is_file()
     assert at.session_state["checkpoint_path"] == str(imported)
-    assert any("Imported" in s.value for s in at.success)
+    assert any("Imported" in shown(s) for s in at.success)
 
 
 def test_missing_dataset_falls_back_to_recorded_metrics(
@@ -193,11 +193,11 @@ def test_missing_dataset_falls_back_to_recorded_metrics(
     at = app_test("pages/evaluate.py", query={"owner": OWNER})
     assert not at.exception
     assert at.session_state["checkpoint_path"].endswith("fashion")
-    assert any("Fashion-MNIST is not available" in w.value for w in at.warning)
+    assert any("Fashion-MNIST is not available" in shown(w) for w in at.warning)
     assert at.metric[0].value == f"{recorded.accuracy:.2%}"
     assert list(at.dataframe[0].value["Class"])[:10] == names
     assert "heatmap" in trace_types(at)
-    assert any("not on this machine" in i.value for i in at.info)
+    assert any("not on this machine" in shown(i) for i in at.info)
     # Another model with other class names, and back: each keeps its own pair of classes.
     digits = str(tiny_checkpoints / "lstm-digits")
     for path in (digits, at.session_state["checkpoint_path"]):

@@ -15,7 +15,7 @@ from rnnviz.config import RunConfig
 from rnnviz.data import DataConfig
 from rnnviz.models import ModelConfig, build_model
 from rnnviz.record import RunRecord
-from tests.conftest import app_test
+from tests.conftest import app_test, shown
 
 PAGE = "pages/inside.py"
 
@@ -132,5 +132,5 @@ def test_cnn_explains_there_are_no_time_steps(app_env: Path) -> None:
     )
     on_model(at, path)
     assert not at.exception
-    assert any("no time steps" in i.value for i in at.info)
+    assert any("no time steps" in shown(i) for i in at.info)
     assert not at.get("plotly_chart")

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from rnnviz.memory import AddConfig, RecallConfig
-from tests.conftest import app_test
+from tests.conftest import app_test, shown
 
 PAGE = "pages/memory_lab.py"
 
@@ -62,7 +62,7 @@ def test_k_beyond_l_is_an_error_not_an_exception(app_env: Path) -> None:
     at.number_input(key="recall.position").set_value(8).run()
     assert not at.exception
     [error] = at.error
-    assert "position=8" in error.value and "length=5" in error.value
+    assert "position=8" in shown(error) and "length=5" in shown(error)
     recall_buttons = [b for b in at.button if b.key and b.key.startswith("recall.")]
     assert all(b.disabled for b in recall_buttons)
 

@@ -16,7 +16,7 @@ import pytest
 from rnnviz.config import TrainConfig
 from rnnviz.data import default_dataset
 from rnnviz.models import ModelConfig
-from tests.conftest import app_test
+from tests.conftest import app_test, shown
 
 TINY = {
     "dataset": "digits",
@@ -87,8 +87,8 @@ def test_a_tiny_run_on_digits_finishes_with_curves_and_a_checkpoint(app_env: Pat
     button(at, "Start training").click().run()
     assert not at.exception
     run_until(at, lambda at: at.success or at.error)
-    assert not at.error, at.error[0].value
-    message = at.success[0].value
+    assert not at.error, shown(at.error[0])
+    message = shown(at.success[0])
     assert "Test accuracy" in message and "selected" in message
 
     [folder] = [p for p in app_env.rglob("meta.json")]
@@ -100,14 +100,14 @@ def test_a_tiny_run_on_digits_finishes_with_curves_and_a_checkpoint(app_env: Pat
     assert meta["test_metrics"]["accuracy"] > 0.3  # it learned: chance is 0.1
     assert f"{meta['test_metrics']['accuracy']:.2%}" in message
 
-    shown = charts(at)
-    assert set(shown) == {"loss", "accuracy", "test"}
-    loss, smoothed = shown["loss"]["data"]
+    on_screen = charts(at)
+    assert set(on_screen) == {"loss", "accuracy", "test"}
+    loss, smoothed = on_screen["loss"]["data"]
     assert loss["x"] == meta["history"]["step"] and len(loss["x"]) == STEPS
     assert smoothed["y"][0] == loss["y"][0] and len(smoothed["y"]) == STEPS
-    assert [t["name"] for t in shown["accuracy"]["data"]] == ["train", "validation"]
-    assert shown["accuracy"]["data"][0]["x"] == [1, 2]
-    assert len(shown["test"]["data"]) == 3
+    assert [t["name"] for t in on_screen["accuracy"]["data"]] == ["train", "validation"]
+    assert on_screen["accuracy"]["data"][0]["x"] == [1, 2]
+    assert len(on_screen["test"]["data"]) == 3
     assert not button(at, "Start training").disabled and button(at, "Stop").disabled
 
 
@@ -122,7 +122,7 @@ def test_pause_resume_and_stop_keep_a_checkpoint(app_env: Path) -> None:
     button(at, "Stop").click().run()
     run_until(at, lambda at: at.warning or at.success, 60)
     assert not at.exception
-    assert at.warning[0].value.startswith("Stopped") and "Test accuracy" in at.warning[0].value
+    assert shown(at.warning[0]).startswith("Stopped") and "Test accuracy" in shown(at.warning[0])
     assert len(list(app_env.rglob("meta.json"))) == 1
 
 
@@ -131,7 +131,7 @@ def test_a_bad_combination_is_explained_and_blocks_start(app_env: Path) -> None:
     at.selectbox(key="w.cell").set_value("cnn")
     at.toggle(key="w.bidir").set_value(True).run()
     assert not at.exception
-    assert any("bidirectional=True needs a recurrent cell" in e.value for e in at.error)
+    assert any("bidirectional=True needs a recurrent cell" in shown(e) for e in at.error)
     assert button(at, "Start training").disabled
 
 
@@ -142,8 +142,19 @@ def test_a_link_to_a_model_too_big_for_the_server_is_refused_before_start(
     at = app_test("pages/train.py", query=giant)
     assert not at.exception
     assert at.number_input(key="w.hidden").value == 4096  # the link's values are shown as given
-    assert any("needs about" in e.value and "RNNVIZ_MAX_JOB_MEMORY_MB" in e.value for e in at.error)
+    assert any(
+        "needs about" in shown(e) and "RNNVIZ_MAX_JOB_MEMORY_MB" in shown(e) for e in at.error
+    )
     assert button(at, "Start training").disabled
+
+
+def test_markdown_in_a_link_is_shown_as_text(app_env: Path) -> None:
+    hostile = "[log in here](http://127.0.0.1:9/) ![t](http://127.0.0.1:9/t.png) **now**"
+    at = app_test("pages/train.py", query={"cell": hostile})
+    assert not at.exception
+    markdown = at.warning[0].value
+    assert "](" not in markdown and "![" not in markdown and "**" not in markdown
+    assert f"cell={hostile!r} is not one of" in shown(at.warning[0])  # as typed, quoted
 
 
 def test_a_link_prefills_the_widgets_and_stays_in_the_url(app_env: Path) -> None:
@@ -165,7 +176,7 @@ def test_a_link_prefills_the_widgets_and_stays_in_the_url(app_env: Path) -> None
 def test_a_bad_link_value_is_a_warning_not_a_crash(app_env: Path) -> None:
     at = app_test("pages/train.py", query={"hidden": "lots", "epochs": "0"})
     assert not at.exception
-    assert "hidden='lots'" in at.warning[0].value and "epochs=0" in at.warning[0].value
+    assert "hidden='lots'" in shown(at.warning[0]) and "epochs=0" in shown(at.warning[0])
     assert at.number_input(key="w.hidden").value == ModelConfig().hidden_size
 
 
@@ -234,8 +245,8 @@ def test_a_failed_run_explains_itself_and_keeps_its_partial_curves(app_env: Path
     button(at, "Start training").click().run()
     run_until(at, lambda at: at.error or at.success)
     assert not at.exception and not at.success
-    assert "The run failed: the loss became nan" in at.error[0].value
-    assert "lower it" in at.error[0].value  # what to change
+    assert "The run failed: the loss became nan" in shown(at.error[0])
+    assert "lower it" in shown(at.error[0])  # what to change
     loss = charts(at)["loss"]["data"][0]
     assert 0 < len(loss["x"]) < 40  # the steps before the loss blew up stay on screen
     assert not list(app_env.rglob("meta.json"))
@@ -256,11 +267,11 @@ def test_a_queued_run_shows_its_place_and_can_be_cancelled(
     other = job_manager().submit(blocker, owner="someoneelse1", title="another tab's run")
     try:
         button(at, "Start training").click().run()
-        assert "queued, position 1" in at.info[0].value
+        assert "queued, position 1" in shown(at.info[0])
         assert not at.get("plotly_chart")  # no empty charts while it waits
         button(at, "Stop").click().run()
         assert not at.exception
-        assert "cancelled before it started" in at.warning[0].value
+        assert "cancelled before it started" in shown(at.warning[0])
         assert not button(at, "Start training").disabled
     finally:
         job_manager().cancel(other)

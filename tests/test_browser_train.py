@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -103,3 +104,18 @@ def test_a_tiny_run_grows_its_curves_live_and_finishes(page: Any, app_url: str) 
     wait_idle(page)
     assert page.locator('[data-testid="stException"]').count() == 0
     shot(page, "train-then-evaluate")
+
+
+@pytest.mark.browser
+def test_markdown_in_a_link_is_text_not_a_link_or_an_image(page: Any, app_url: str) -> None:
+    hostile = "[log in here](http://127.0.0.1:9/) ![t](http://127.0.0.1:9/t.png)"  # loopback only
+    fetched: list[str] = []
+    page.on("request", lambda request: fetched.append(request.url))
+    page.goto(f"{app_url}/train?cell={quote(hostile)}")
+    warning = page.locator('[data-testid="stAlertContentWarning"]').first
+    warning.wait_for()
+    wait_idle(page)
+    assert hostile in warning.inner_text().replace("\u2060", "")  # as typed (but for joiners)
+    assert warning.locator("a").count() == 0 and warning.locator("img").count() == 0
+    assert not [url for url in fetched if "127.0.0.1:9/" in url]  # the image was never fetched
+    shot(page, "train-hostile-link")

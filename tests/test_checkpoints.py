@@ -213,6 +213,8 @@ def test_wrong_hidden_size_names_tensor_and_shapes(tmp_path: Path) -> None:
         ({"format_version": 0}, "format_version=0"),
         ({"format": "other"}, "format='other'"),
         ({"class_names": ["a", "b"]}, "2 class_names"),
+        ({"name": ["x" * 14_000_000]}, r"name=\['x+\.\.\.x+'\] must be a string"),
+        ({"class_names": [7] * 1_000_000}, r"class_names=\[7, 7, .*\.\.\.\] must be a list"),
     ],
 )
 def test_bad_meta_is_refused_naming_the_value(
@@ -223,7 +225,7 @@ def test_bad_meta_is_refused_naming_the_value(
     for reader in (read_meta, load_checkpoint):
         with pytest.raises(CheckpointError, match=pattern) as info:
             reader(folder)
-        assert "meta.json" in str(info.value)
+        assert "meta.json" in str(info.value) and len(str(info.value)) < 1000
     assert list_checkpoints(tmp_path) == []
 
 

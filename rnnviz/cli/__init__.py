@@ -18,6 +18,7 @@ import torch
 from rnnviz.checkpoints import CheckpointError
 from rnnviz.cli import commands, memory
 from rnnviz.data import DatasetUnavailableError
+from rnnviz.text import clip
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "presets": commands.cmd_presets,
@@ -48,7 +49,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except (ValueError, CheckpointError, DatasetUnavailableError, FileNotFoundError) as exc:
-        print(f"rnnviz {args.command}: error: {exc}", file=sys.stderr)
+        message = clip(" ".join(str(exc).split()), 2000)  # one line, of a readable length
+        print(f"rnnviz {args.command}: error: {message}", file=sys.stderr)
         return 2
     except (MemoryError, torch.OutOfMemoryError) as exc:
         print(f"rnnviz {args.command}: out of memory ({_first_line(exc)}); lower the hidden "
