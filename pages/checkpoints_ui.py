@@ -16,6 +16,7 @@ from pages._shared import SHIPPED_DIR, checkpoints, runs_dir, select_checkpoint,
 from rnnviz.archive import export_zip, import_zip
 from rnnviz.checkpoints import CheckpointError, CheckpointInfo, delete_checkpoint, rename_checkpoint
 from rnnviz.files import safe_name
+from rnnviz.runs import check_room
 from rnnviz.text import plain
 
 _FLASH = "models_flash"  # (kind, message) of the last action, shown once
@@ -113,13 +114,14 @@ def _upload() -> None:
     )
     if uploaded is None:
         return
+    st.session_state[_UPLOADS] = round_ + 1  # a fresh uploader: a refused file is not retried
     try:
+        check_room(runs_dir())
         path = import_zip(uploaded.getvalue(), root=runs_dir())
-    except CheckpointError as e:
-        st.error(plain(f"{uploaded.name} was not imported: {e}"))
-        return
+    except (CheckpointError, ValueError) as e:
+        _flash("error", f"{uploaded.name} was not imported: {e}")
+        st.rerun()
     select_checkpoint(path)
-    st.session_state[_UPLOADS] = round_ + 1
     _flash("success", f"Imported {uploaded.name} as {path.name!r}; it is now the selected model.")
     st.rerun()
 

@@ -42,12 +42,19 @@ def quick_preset() -> str:
 def train_quick_model() -> None:
     key = quick_preset()
     run = preset_run(key, data_dir=app.data_dir())
-    job = training_job(run, out=app.runs_dir())
+    try:
+        job = training_job(run, out=app.runs_dir())
+    except ValueError as exc:  # no room for another saved run
+        st.warning(plain(exc), icon="✋")
+        return
     title = f"{run_title(run)} (preset {key})"
-    jobs = app.job_manager()
-    st.session_state["train_job"] = jobs.submit(
-        job, owner=app.owner_id(), title=title, config=run.to_dict()
-    )
+    try:
+        st.session_state["train_job"] = app.job_manager().submit(
+            job, owner=app.owner_id(), title=title, config=run.to_dict()
+        )
+    except ValueError as exc:  # JobRefused: this tab has as many jobs as one person may
+        st.warning(plain(exc), icon="✋")
+        return
     keep = {k: v for k, v in st.query_params.to_dict().items() if k not in urlstate.PARAM_KEYS}
     st.switch_page("pages/train.py", query_params=keep | urlstate.run_to_params(run))
 

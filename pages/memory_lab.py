@@ -15,10 +15,10 @@ from rnnviz import memory as lab
 from rnnviz.cells import CELLS
 from rnnviz.devices import resolve_device
 from rnnviz.events import Event
-from rnnviz.jobs import JobFn, JobSnapshot
 from rnnviz.memory import MAX_BITS
 from rnnviz.plots import memory as plots
 from rnnviz.settings import declared
+from rnnviz.snapshots import JobFn, JobRefused, JobSnapshot
 from rnnviz.text import plain
 
 app.run_through_the_frame()
@@ -49,9 +49,14 @@ def busy(*views: str) -> bool:
 
 def submit(view: str, jobs: list[tuple[str, JobFn, dict[str, Any]]]) -> None:
     batch = uuid.uuid4().hex[:8]  # the jobs of one click are shown together
-    for title, fn, config in jobs:
-        meta = {**config, "view": view, "batch": batch}
-        app.job_manager().submit(fn, owner=app.owner_id(), title=title, kind="memory", config=meta)
+    try:
+        for title, fn, config in jobs:
+            meta = {**config, "view": view, "batch": batch}
+            app.job_manager().submit(fn, owner=app.owner_id(), title=title, kind="memory",
+                                     config=meta)  # fmt: skip
+    except JobRefused as exc:
+        st.warning(plain(exc), icon="✋")
+        return
     st.rerun()  # the whole page, so that the live view ticks
 
 
@@ -159,7 +164,7 @@ def recall_view(config: lab.RecallConfig | None, gated: bool) -> None:
         done = run.config
         st.success(f"Test accuracy **{run.scores['test_accuracy']:.1%}** on {done.test_size} "
                    f"held-out sequences (chance 10 %) after {run.steps} steps.")  # fmt: skip
-        samples = lab.recall_examples(run.model, done, 8, device=DEVICE)
+        samples = lab.recall_examples(run.build(DEVICE), done, 8, device=DEVICE)
         st.plotly_chart(plots.recall_samples_figure(samples, done.position), key="recall.samples")
     for place, view in zip(st.columns(2), ("hidden", "distance"), strict=True):
         for snap in jobs_of(view):
@@ -193,7 +198,7 @@ def add_view(configs: list[lab.AddConfig]) -> None:
     b = int(b_col.number_input("b", 0, 2**MAX_BITS - 1, 94, key="add.b"))
     for name, run in done.items():
         assert isinstance(run.config, lab.AddConfig)  # the add tab submits add runs only
-        example = lab.add_example(run.model, run.config, a, b, device=DEVICE)
+        example = lab.add_example(run.build(DEVICE), run.config, a, b, device=DEVICE)
         st.plotly_chart(plots.add_example_figure(example, label=name), key=f"add.example.{name}")
 
 

@@ -15,11 +15,11 @@ from rnnviz.config import RunConfig
 from rnnviz.data import DATASETS, dataset_available, default_dataset
 from rnnviz.devices import resolve_device
 from rnnviz.events import EpochEnded, Started, Stepped
-from rnnviz.jobs import JobSnapshot
 from rnnviz.plots import training as plots
 from rnnviz.presets import PRESETS
 from rnnviz.record import RunRecord, run_title
 from rnnviz.runs import training_job
+from rnnviz.snapshots import JobSnapshot
 from rnnviz.text import plain
 
 app.run_through_the_frame()
@@ -129,10 +129,14 @@ def live(run: RunConfig, blocked: bool, big: bool, ticking: bool) -> None:
     active = snap is not None and snap.active
     row = st.container(horizontal=True)
     if row.button("Start training", type="primary", disabled=blocked or active):
-        job, title = training_job(run, out=app.runs_dir()), run_title(run)
-        st.session_state[JOB] = jobs.submit(job, owner=app.owner_id(), title=title,
-                                            config=run.to_dict())  # fmt: skip
-        st.rerun()  # the whole page, so this view refreshes itself from now on
+        try:
+            job, title = training_job(run, out=app.runs_dir()), run_title(run)
+            st.session_state[JOB] = jobs.submit(job, owner=app.owner_id(), title=title,
+                                                config=run.to_dict())  # fmt: skip
+        except ValueError as exc:  # JobRefused, or no room for another saved run
+            st.warning(plain(exc), icon="✋")
+        else:
+            st.rerun()  # the whole page, so this view refreshes itself from now on
     job_id, paused = (snap.id, snap.state == "paused") if snap else ("", False)
     if not big:
         act = jobs.resume if paused else jobs.pause

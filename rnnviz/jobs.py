@@ -17,73 +17,25 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
 import torch
 
 from rnnviz.control import Control
 from rnnviz.events import Event
+from rnnviz.presence import Presence
+from rnnviz.snapshots import (
+    FINAL_STATES,
+    Crashed,
+    JobFn,
+    JobRefused,
+    JobSnapshot,
+    Outcome,
+    OwnerLimits,
+)
 
 log = logging.getLogger(__name__)
-
-FINAL_STATES = ("stopped", "done", "failed")
-E = TypeVar("E", bound=Event)
-
-
-class Outcome(Protocol):
-    """What a job ends with: how (one of FINAL_STATES) and why, for people."""
-
-    @property
-    def status(self) -> str: ...
-
-    @property
-    def message(self) -> str: ...
-
-
-@dataclass(frozen=True)
-class Crashed:
-    """The outcome of a job whose function raised: the exception, as a message."""
-
-    message: str
-    status: str = "failed"
-
-
-JobFn = Callable[[Control, Callable[[Event], None]], Outcome]
-
-
-@dataclass(frozen=True)
-class JobSnapshot:
-    """A consistent copy of one job's state at one moment."""
-
-    id: str
-    owner: str
-    title: str
-    kind: str
-    state: str
-    position: int | None  # 1-based place in the queue while queued
-    progress: float  # 0..1
-    message: str
-    config: dict[str, Any]
-    events: dict[str, list[Event]]  # by event kind, each in the order they came
-    result: Outcome | None
-    created: float
-    started: float | None
-    finished: float | None
-
-    @property
-    def active(self) -> bool:
-        return self.state not in FINAL_STATES
-
-    def of(self, kind: type[E]) -> list[E]:
-        """The events of one class, oldest first: `snap.of(Stepped)`."""
-        return list(self.events.get(kind.kind, []))  # type: ignore[arg-type]
-
-    def last(self, kind: type[E]) -> E | None:
-        """The newest event of one class, or None before there is one."""
-        events = self.events.get(kind.kind)
-        return events[-1] if events else None  # type: ignore[return-value]
 
 
 @dataclass
@@ -104,6 +56,10 @@ class _Job:
     started: float | None = None
     finished: float | None = None
 
+    @property
+    def active(self) -> bool:
+        return self.state not in FINAL_STATES
+
 
 def default_max_running() -> int:
     """One job per GPU; on CPU a few, each with its share of the cores."""
@@ -115,38 +71,30 @@ def default_max_running() -> int:
 class JobManager:
     """Runs jobs on daemon threads, at most `max_running` at once, the rest in a FIFO queue."""
 
-    def __init__(self, max_running: int | None = None, *, max_events: int = 20000) -> None:
+    def __init__(
+        self,
+        max_running: int | None = None,
+        *,
+        max_events: int = 20000,
+        limits: OwnerLimits | None = None,
+    ) -> None:
         self.max_running = max_running or default_max_running()
         self.max_events = max_events  # per kind, so a very long run cannot grow without bound
+        self.limits = limits or OwnerLimits()
+        self.presence = Presence(self.cancel_owner)
         self._lock = threading.Lock()
         self._jobs: dict[str, _Job] = {}
         self._queue: deque[str] = deque()
         self._running: set[str] = set()
         self._ids = itertools.count(1)
-        self._attached: dict[str, int] = {}  # owner -> live sessions
 
     def attach(self, owner: str) -> None:
-        """A browser session of `owner` is live (a reload attaches again before its grace ends)."""
-        with self._lock:
-            self._attached[owner] = self._attached.get(owner, 0) + 1
+        """A browser session of `owner` is live."""
+        self.presence.attach(owner)
 
     def detach(self, owner: str, *, grace_s: float = 30.0) -> None:
         """A session of `owner` ended; if none attaches within `grace_s`, cancel its jobs."""
-        with self._lock:
-            self._attached[owner] = max(0, self._attached.get(owner, 0) - 1)
-
-        def expire() -> None:
-            with self._lock:
-                gone = self._attached.get(owner, 0) == 0
-            if gone:
-                self.cancel_owner(owner)
-
-        if grace_s <= 0:
-            expire()
-            return
-        timer = threading.Timer(grace_s, expire)
-        timer.daemon = True
-        timer.start()
+        self.presence.detach(owner, grace_s=grace_s)
 
     def submit(
         self,
@@ -157,10 +105,19 @@ class JobManager:
         kind: str = "train",
         config: dict[str, Any] | None = None,
     ) -> str:
+        """Queue a job; JobRefused when its owner already has as many as one person may."""
         with self._lock:
+            active = [j for j in self._jobs.values() if j.owner == owner and j.active]
+            most = self.limits.running + self.limits.queued
+            if len(active) >= most:
+                raise JobRefused(
+                    f"you already have {len(active)} jobs running or waiting, the most one person "
+                    "may have at once; wait for one to finish, or stop one"
+                )
             job = _Job(f"job-{next(self._ids)}", owner, title, kind, fn, dict(config or {}))
             self._jobs[job.id] = job
             self._queue.append(job.id)
+            self._prune()
             self._pump()
         return job.id
 
@@ -206,11 +163,17 @@ class JobManager:
                 job.message = "stopping"
 
     def cancel_owner(self, owner: str) -> int:
-        """Cancel every unfinished job of one owner (a browser session that ended)."""
-        ids = [s.id for s in self.jobs(owner) if s.active]
-        for job_id in ids:
+        """Cancel every unfinished job of one owner (a browser session that ended): the queued
+        ones first and at once, so none of them starts when the running one stops."""
+        with self._lock:
+            queued = [j for j in self._jobs.values() if j.owner == owner and j.state == "queued"]
+            for job in queued:
+                self._queue.remove(job.id)
+                job.state, job.message, job.finished = "stopped", "its owner left", time.time()
+            running = [j.id for j in self._jobs.values() if j.owner == owner and j.active]
+        for job_id in running:
             self.cancel(job_id)
-        return len(ids)
+        return len(queued) + len(running)
 
     def forget(self, job_id: str) -> None:
         with self._lock:
@@ -232,9 +195,15 @@ class JobManager:
             time.sleep(0.02)
 
     def _pump(self) -> None:
-        # Called with the lock held: start queued jobs while there is room.
-        while self._queue and len(self._running) < self.max_running:
-            job = self._jobs[self._queue.popleft()]
+        # Called with the lock held: start queued jobs, first come first served, while there is
+        # room; an owner's next job waits until their running one is done.
+        while len(self._running) < self.max_running:
+            busy = {self._jobs[i].owner for i in self._running}
+            ready = next((i for i in self._queue if self._jobs[i].owner not in busy), None)
+            if ready is None:
+                return
+            self._queue.remove(ready)
+            job = self._jobs[ready]
             job.state, job.message, job.started = "running", "running", time.time()
             self._running.add(job.id)
             name = f"rnnviz-{job.id}"
@@ -259,7 +228,20 @@ class JobManager:
             if job.state == "done":
                 job.progress = 1.0
             self._running.discard(job.id)
+            self._prune()
             self._pump()
+
+    def _prune(self) -> None:
+        # Called with the lock held: forget finished jobs beyond each owner's newest few, and
+        # those finished longer ago than the retention time, so a server's memory stays flat.
+        now, kept = time.time(), self.limits
+        done = sorted((j for j in self._jobs.values() if not j.active),
+                      key=lambda j: j.finished or 0.0, reverse=True)  # fmt: skip
+        seen: dict[str, int] = {}
+        for job in done:
+            seen[job.owner] = seen.get(job.owner, 0) + 1
+            if seen[job.owner] > kept.finished or now - (job.finished or now) > kept.finished_s:
+                del self._jobs[job.id]
 
     def _record(self, job: _Job, event: Event) -> None:
         progress = getattr(event, "progress", None)

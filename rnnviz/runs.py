@@ -7,6 +7,7 @@ run leaves a checkpoint, a failed one leaves its message and partial history.
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -19,11 +20,35 @@ from rnnviz.data import DataConfig, default_dataset, load_dataset
 from rnnviz.devices import resolve_device
 from rnnviz.events import EmitFn, ignore_event
 from rnnviz.files import safe_name
-from rnnviz.jobs import JobFn
 from rnnviz.record import RunRecord
+from rnnviz.snapshots import JobFn
 from rnnviz.training import train
 
 DEFAULT_RUNS_DIR = Path("runs")
+MAX_RUNS_ENV = "RNNVIZ_MAX_RUNS_PER_OWNER"
+DEFAULT_MAX_RUNS = 20  # saved runs one owner may keep on a shared server
+
+
+def max_runs() -> int:
+    """Saved runs one owner may keep: $RNNVIZ_MAX_RUNS_PER_OWNER, else 20."""
+    given = os.environ.get(MAX_RUNS_ENV, "")
+    return int(given) if given.isdigit() else DEFAULT_MAX_RUNS
+
+
+def check_room(folder: Path | str, limit: int | None = None) -> None:
+    """ValueError when `folder` already holds `limit` saved runs: delete some to make room."""
+    limit = max_runs() if limit is None else limit
+    root = Path(folder)
+    held = (
+        sum(1 for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+        if root.is_dir()
+        else 0
+    )
+    if held >= limit:
+        raise ValueError(
+            f"you keep {held} saved runs, the most one person may keep here ({MAX_RUNS_ENV}); "
+            "delete some under Manage models on the Evaluate page to make room"
+        )
 
 
 def warm_up(data_dir: str | None = None, device: str = "auto") -> None:
@@ -71,7 +96,9 @@ def train_and_save(
 
 
 def training_job(run: RunConfig, *, out: Path | str, name: str | None = None) -> JobFn:
-    """A `JobFn` for the `JobManager` that trains `run` and writes its checkpoint into `out`."""
+    """A `JobFn` for the `JobManager` that trains `run` and writes its checkpoint into `out`;
+    refused (ValueError) before it is queued when `out` already holds the most runs allowed."""
+    check_room(out)
 
     def job(control: Control, emit: EmitFn) -> RunRecord:
         return train_and_save(run, out=out, name=name, control=control, emit=emit)

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+import torch
 
 from rnnviz.control import Control
 from rnnviz.events import EmitFn, MemoryStepped
 from rnnviz.jobs import JobManager
+from rnnviz.snapshots import JobRefused, OwnerLimits
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,7 @@ def wait_for(predicate: Any, timeout: float = 10.0) -> None:
 def test_queue_runs_one_at_a_time_with_visible_positions() -> None:
     manager = JobManager(max_running=1)
     release = threading.Event()
-    ids = [manager.submit(blocking_job(release), owner="a", title=f"j{i}") for i in range(3)]
+    ids = [manager.submit(blocking_job(release), owner=o, title=f"j{o}") for o in "abc"]
     wait_for(lambda: manager.snapshot(ids[0]).state == "running")  # type: ignore[union-attr]
     snaps = [manager.snapshot(i) for i in ids]
     assert [s.state for s in snaps if s] == ["running", "queued", "queued"]
@@ -187,7 +190,7 @@ def test_never_more_than_max_running(limit: int) -> None:
             running -= 1
         return Ended()
 
-    ids = [manager.submit(fn, owner="x", title=str(i)) for i in range(8)]
+    ids = [manager.submit(fn, owner=f"owner{i}", title=str(i)) for i in range(8)]
     for job_id in ids:
         manager.wait(job_id, timeout=20)
     assert peak == limit
@@ -202,3 +205,111 @@ def test_controls_on_unknown_or_finished_jobs_do_nothing() -> None:
     manager.cancel(done)
     manager.pause(done)
     assert manager.snapshot(done).state == "done"  # type: ignore[union-attr]
+
+
+def test_one_person_has_one_job_running_and_two_waiting_at_most() -> None:
+    manager = JobManager(max_running=4)  # room on the machine: the limit is the person's
+    release = threading.Event()
+    ids = [manager.submit(blocking_job(release), owner="a", title=f"a{i}") for i in range(3)]
+    wait_for(lambda: manager.snapshot(ids[0]).state == "running")  # type: ignore[union-attr]
+    states = [s.state for s in manager.jobs("a")]
+    assert states == ["running", "queued", "queued"]  # the owner's second job waits its turn
+    with pytest.raises(JobRefused, match="you already have 3 jobs running or waiting"):
+        manager.submit(blocking_job(release), owner="a", title="a fourth")
+    other = manager.submit(blocking_job(release), owner="b", title="b")  # others are not held up
+    wait_for(lambda: manager.snapshot(other).state == "running")  # type: ignore[union-attr]
+    release.set()
+    for job_id in [*ids, other]:
+        assert manager.wait(job_id, timeout=20).state == "done"
+
+
+def test_finished_jobs_are_forgotten_past_the_newest_few_and_the_retention_time() -> None:
+    manager = JobManager(max_running=1, limits=OwnerLimits(finished=3, finished_s=3600))
+    ids = []
+    for i in range(6):
+        ids.append(manager.submit(lambda c, e: Ended("done", "ok"), owner="a", title=str(i)))
+        manager.wait(ids[-1], timeout=10)
+    assert [s.title for s in manager.jobs("a")] == ["3", "4", "5"]
+    quick = JobManager(max_running=1, limits=OwnerLimits(finished_s=0.3))
+    first = quick.submit(lambda c, e: Ended("done", "ok"), owner="b", title="old")
+    assert quick.wait(first, timeout=10).state == "done"
+    time.sleep(0.4)
+    quick.submit(lambda c, e: Ended("done", "ok"), owner="b", title="new")  # prunes on submit
+    assert quick.snapshot(first) is None
+
+
+def test_a_departed_owners_queued_jobs_never_start() -> None:
+    manager = JobManager(max_running=1)
+    release = threading.Event()
+    started: list[str] = []
+
+    def recorded(title: str) -> Any:
+        def fn(control: Control, emit: EmitFn) -> Ended:
+            started.append(title)
+            control.should_stop()
+            return Ended("stopped" if control.stopped else "done", title)
+
+        return fn
+
+    first = manager.submit(blocking_job(release), owner="gone", title="running")
+    wait_for(lambda: manager.snapshot(first).state == "running")  # type: ignore[union-attr]
+    queued = [manager.submit(recorded(t), owner="gone", title=t) for t in ("q1", "q2")]
+    manager.attach("gone")
+    manager.detach("gone", grace_s=0)
+    assert manager.wait(first, timeout=10).state == "stopped"
+    for job_id in queued:
+        snap = manager.wait(job_id, timeout=10)
+        assert snap.state == "stopped" and snap.started is None and snap.message == "its owner left"
+    time.sleep(0.2)
+    assert started == []  # not one step, no test-set scoring, no checkpoint
+
+
+def resident_mib() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def test_finished_jobs_hold_no_model_and_memory_stays_flat_over_200_jobs() -> None:
+    import gc
+    import tracemalloc
+
+    from rnnviz.memory import RecallConfig, train_recall
+
+    manager = JobManager(max_running=1)
+
+    def tiny(control: Control, emit: EmitFn) -> Any:
+        return train_recall(RecallConfig(steps=2, test_size=16, hidden_size=8), emit=emit)
+
+    def run_jobs(count: int, start: int) -> None:
+        for i in range(start, start + count):
+            manager.wait(manager.submit(tiny, owner=f"o{i % 3}", title=str(i)), timeout=30)
+
+    run_jobs(20, 0)  # warm: allocator pools, torch's caches
+    gc.collect()
+    rss_before = resident_mib()
+    tracemalloc.start()
+    before = tracemalloc.take_snapshot()
+    run_jobs(200, 20)
+    gc.collect()
+    growth = sum(d.size_diff for d in tracemalloc.take_snapshot().compare_to(before, "filename"))
+    tracemalloc.stop()
+    kept = manager.jobs()
+    assert len(kept) == 3 * OwnerLimits().finished  # eight per owner, the rest forgotten
+    assert not any(isinstance(v, torch.nn.Module) for s in kept for v in vars(s.result).values())
+    print(f"\nover 200 finished jobs: Python heap +{growth / 1024:.0f} KiB, "
+          f"resident memory {rss_before:.0f} -> {resident_mib():.0f} MiB")  # fmt: skip
+    assert growth < 2 * 2**20, growth  # flat: the 200 runs' events and results were let go
+
+
+def test_a_reload_then_a_close_stops_the_job_a_grace_period_after_the_close() -> None:
+    manager = JobManager(max_running=1)
+    release = threading.Event()
+    job = manager.submit(blocking_job(release), owner="tab", title="run")
+    manager.attach("tab")
+    manager.detach("tab", grace_s=0.4)  # a reload ...
+    manager.attach("tab")
+    time.sleep(0.25)
+    manager.detach("tab", grace_s=0.4)  # ... and the tab closes 0.25 s later
+    time.sleep(0.25)  # 0.5 s after the reload: its departure must not count any more
+    assert manager.snapshot(job).state == "running"  # type: ignore[union-attr]
+    assert manager.wait(job, timeout=5).state == "stopped"  # 0.4 s after the close

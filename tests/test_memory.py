@@ -173,7 +173,7 @@ def test_gru_learns_recall() -> None:
     assert evals[-1].test_accuracy == result.scores["test_accuracy"]
     progress = [e.progress for e in events if isinstance(e, MemoryStepped)]
     assert progress == sorted(progress) and progress[-1] == 1.0
-    for example in recall_examples(result.model, config, 6, device="cpu"):
+    for example in recall_examples(result.build(), config, 6, device="cpu"):
         assert example["target"] == example["digits"][1] and len(example["digits"]) == 5
         assert example["correct"] == (example["prediction"] == example["target"])
 
@@ -196,15 +196,15 @@ def test_gru_learns_addition_and_generalises_to_twice_the_length(adder: MemoryRu
 def test_add_example_shows_the_carries(adder: MemoryRun) -> None:
     config = adder.config
     assert isinstance(config, AddConfig)
-    example = add_example(adder.model, config, 11, 6, device="cpu")  # 1011 + 0110 = 10001
+    example = add_example(adder.build(), config, 11, 6, device="cpu")  # 1011 + 0110 = 10001
     assert example["a_bits"] == [1, 1, 0, 1, 0, 0, 0, 0, 0]
     assert example["carry_bits"] == [0, 0, 1, 1, 1, 0, 0, 0, 0]
     assert example["target_bits"] == [1, 0, 0, 0, 1, 0, 0, 0, 0] and example["sum"] == 17
     assert example["correct"] and example["output"] == 17
-    wide = add_example(adder.model, config, 40_000, 30_000, device="cpu")  # 16 bits
+    wide = add_example(adder.build(), config, 40_000, 30_000, device="cpu")  # 16 bits
     assert len(wide["output_bits"]) == 17 and all(0 <= p <= 1 for p in wide["output_probs"])
     with pytest.raises(ValueError, match="a=-1"):
-        add_example(adder.model, config, -1, 0, device="cpu")
+        add_example(adder.build(), config, -1, 0, device="cpu")
 
 
 def test_stop_returns_within_a_step() -> None:
@@ -248,8 +248,10 @@ def test_same_seed_same_run_and_other_seed_differs() -> None:
     config = RecallConfig(steps=30, test_size=200)
     first, second = train_recall(config), train_recall(config)
     assert first.history == second.history
-    for p, q in zip(first.model.parameters(), second.model.parameters(), strict=True):
-        assert torch.equal(p, q)
+    assert first.weights.keys() == second.weights.keys()
+    for name, p in first.weights.items():
+        assert torch.equal(p, second.weights[name]) and p.device.type == "cpu"
+    assert not isinstance(first.weights, torch.nn.Module)
     other = train_recall(RecallConfig(steps=30, test_size=200, seed=1))
     assert other.history["loss"] != first.history["loss"]
 

@@ -81,7 +81,7 @@ def _print_recall(run: MemoryRun, config: RecallConfig, device: torch.device) ->
     print(f"Test accuracy {run.scores['test_accuracy']:.2%} on {config.test_size} held-out "
           f"sequences (chance 10%) after {run.steps} steps, {run.seconds:.1f} s")  # fmt: skip
     print(f"Samples (the digit to recall is in brackets, held for {config.distance} steps):")
-    for example in recall_examples(run.model, config, 5, device=device):
+    for example in recall_examples(run.build(device), config, 5, device=device):
         digits = [str(d) for d in example["digits"]]
         digits[config.position - 1] = f"[{digits[config.position - 1]}]"
         verdict = "right" if example["correct"] else f"wrong, it was {example['target']}"
@@ -94,7 +94,7 @@ def _print_add(run: MemoryRun, config: AddConfig, device: torch.device) -> None:
         print(f"{n}-bit test sums: bit accuracy {bits:.2%}, whole-sum accuracy {sums:.2%}")
     rng = random.Random(config.seed)
     a, b = rng.randrange(2**config.bits), rng.randrange(2**config.bits)
-    ex = add_example(run.model, config, a, b, device=device)
+    ex = add_example(run.build(device), config, a, b, device=device)
     print("Worked example, most significant bit on the left (the network reads right to left):")
     rows = [("carry", "carry_bits", None), ("a", "a_bits", a), ("b", "b_bits", b),
             ("a + b", "target_bits", a + b), ("network", "output_bits", ex["output"])]  # fmt: skip

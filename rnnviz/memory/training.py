@@ -38,7 +38,11 @@ Batch = tuple[torch.Tensor, torch.Tensor]  # (inputs, targets)
 
 @dataclass(frozen=True, eq=False)
 class MemoryRun:
-    """A finished or stopped memory-lab run: its held-out scores, history and trained model."""
+    """A finished or stopped memory-lab run: its held-out scores, history and trained weights.
+
+    The weights are plain CPU tensors, not a module, so a server keeping finished jobs keeps
+    no model objects; `build()` makes the trained network again when a page or the CLI needs it.
+    """
 
     task: str  # "recall" or "add"
     config: RecallConfig | AddConfig
@@ -46,13 +50,20 @@ class MemoryRun:
     steps: int  # steps trained
     seconds: float
     history: dict[str, list[float]]
-    model: nn.Module
+    weights: dict[str, torch.Tensor]  # the trained state dict, on the CPU
     status: str = "done"  # or "stopped"
     message: str = ""
 
     @property
     def stopped(self) -> bool:
         return self.status == "stopped"
+
+    def build(self, device: torch.device | str = "cpu") -> nn.Module:
+        """The trained network, in eval mode on `device`."""
+        config = self.config
+        model = recall_model(config) if isinstance(config, RecallConfig) else add_model(config)
+        model.load_state_dict(self.weights)
+        return model.to(device).eval()
 
     def summary(self) -> dict[str, Any]:
         """The `memory --json` line: task, scores, steps, stopped, seconds, config, status."""
@@ -128,7 +139,8 @@ def _fit(
     final = record_eval(done)
     seconds = time.perf_counter() - start
     status, message = _outcome(control, done, steps)
-    return MemoryRun(task, config, final, done, seconds, history, model, status, message)
+    weights = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    return MemoryRun(task, config, final, done, seconds, history, weights, status, message)
 
 
 def _outcome(control: Control | None, done: int, steps: int) -> tuple[str, str]:
