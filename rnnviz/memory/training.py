@@ -3,8 +3,7 @@
 `train_recall` and `train_add` train a fresh `SequenceModel` with Adam on batches generated on
 the device, report progress as `MemoryStepped` / `MemoryEvaluated` events through `emit`, stop
 within one step of `control.stop()`, and end with a `MemoryRun` (scores, history, the trained
-model). The sweeps repeat recall over hidden sizes or recall distances and end with a `Sweep`.
-Tasks, configs, the model and scoring live in `rnnviz.memory.tasks`.
+weights). The sweeps repeat recall over hidden sizes or distances and end with a `Sweep`.
 """
 
 from __future__ import annotations
