@@ -1,8 +1,9 @@
 """What every page shares: the job manager, the tab's owner id, the selected model, the sidebar.
 
 Layout helpers only; everything computed lives in `rnnviz`. The job manager and loaded models are
-process-wide (`st.cache_resource`), so jobs survive reruns, page switches and reloads; the owner id
-is kept in session state and mirrored in the URL (`?owner=...`) so a reloaded tab finds its jobs.
+process-wide (`st.cache_resource`), so jobs survive reruns, page switches and reloads. The owner
+comes from the browser (its account where the server signs users in, else its XSRF cookie;
+`rnnviz.identity`), never from the URL: a reload finds its jobs, a copied link gets none of them.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from pathlib import Path
 
 import streamlit as st
 import torch
+from streamlit.errors import StreamlitAPIException
 from streamlit.runtime.pages_manager import PagesManager
 
 from rnnviz.checkpoints import Checkpoint, CheckpointInfo, list_checkpoints, load_checkpoint
+from rnnviz.identity import XSRF_COOKIE, owner_from_account, owner_from_xsrf, valid_owner
 from rnnviz.jobs import JobManager
 from rnnviz.runs import warm_up
 
@@ -75,16 +78,38 @@ def _lease(owner: str) -> _Lease:
 
 
 def owner_id() -> str:
-    """This tab's id: from the URL on a reload, else new; always mirrored back into the URL."""
-    if "owner" not in st.session_state:
-        given = st.query_params.get("owner", "")
-        valid = given.isalnum() and 8 <= len(given) <= 32
-        st.session_state.owner = given if valid else uuid.uuid4().hex[:12]
+    """This browser's owner id: its account, else its XSRF cookie's, else this session's own.
+
+    A link never carries it: an `owner=` that an old link brings is dropped from the URL unread.
+    """
+    if not valid_owner(st.session_state.get("owner")):
+        cookie = st.context.cookies.get(XSRF_COOKIE)
+        st.session_state.owner = _account() or owner_from_xsrf(cookie) or uuid.uuid4().hex[:16]
     owner: str = st.session_state.owner
-    if st.query_params.get("owner") != owner:
-        st.query_params["owner"] = owner
+    if "owner" in st.query_params:
+        del st.query_params["owner"]
     _lease(owner)
     return owner
+
+
+def auth_configured() -> bool:
+    """True when `.streamlit/secrets.toml` names an OpenID Connect provider (`[auth]`)."""
+    try:
+        return "auth" in st.secrets
+    except (FileNotFoundError, StreamlitAPIException, KeyError):
+        return False
+
+
+def _account() -> str | None:
+    """The signed-in account's owner id, where the server signs users in."""
+    if not auth_configured():
+        return None
+    try:
+        if st.user.is_logged_in:
+            return owner_from_account(str(st.user.get("sub") or st.user.get("email")))
+    except (AttributeError, KeyError, StreamlitAPIException):
+        pass
+    return None
 
 
 def runs_dir() -> Path:
@@ -164,6 +189,11 @@ def sidebar() -> None:
     warm_up_in_background()
     owner_id()
     with st.sidebar:
+        if auth_configured():
+            if getattr(st.user, "is_logged_in", False):
+                st.button("Sign out", on_click=st.logout)
+            else:
+                st.button("Sign in", on_click=st.login, type="primary")
         st.caption(f"Device: **{device_label()}**")
         infos = checkpoints()
         if not infos:

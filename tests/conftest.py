@@ -87,16 +87,20 @@ def app_env(
     st.cache_resource.clear()
 
 
-def app_test(page: str, *, query: dict[str, str] | None = None) -> Any:
+def app_test(page: str, *, query: dict[str, str] | None = None, owner: str | None = None) -> Any:
     """An AppTest of the real app (navigation frame and sidebar) already run on `page`.
 
-    AppTest fires no `run_every` timers: call `at.run()` again to see a fragment refresh.
+    AppTest sends no cookies, so each one is an owner of its own unless `owner` says which (as a
+    browser's cookie would). It fires no `run_every` timers: call `at.run()` again to see a
+    fragment refresh.
     """
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     for key, value in (query or {}).items():
         at.query_params[key] = value
+    if owner is not None:
+        at.session_state["owner"] = owner
     at.run()  # AppTest learns the pages from st.navigation on the first run
     at.switch_page(page)
     return at.run()

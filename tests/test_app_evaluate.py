@@ -22,7 +22,7 @@ from rnnviz.record import RunRecord
 
 from .conftest import app_test, shown
 
-OWNER = "testowner01"
+OWNER = "0123456789abcdef"  # an owner id as a browser would get one
 
 
 def figures(at: Any) -> list[dict[str, Any]]:
@@ -105,7 +105,7 @@ def test_choosing_a_pair_shows_its_images_and_opens_inside(app_env: Path) -> Non
 
 def test_rename_then_delete_an_own_run(app_env: Path, tiny_checkpoints: Path) -> None:
     run = own_run(app_env, tiny_checkpoints)
-    at = app_test("pages/evaluate.py", query={"owner": OWNER})
+    at = app_test("pages/evaluate.py", owner=OWNER)
     manage(at, run)
     at.text_input(key="models_new_name_my-run").input("Digits · favourite")
     next(b for b in at.button if b.label == "Rename").click().run()
@@ -155,7 +155,7 @@ def test_bad_uploads_are_refused(
 ) -> None:
     if content == "wrong-shape":
         content = zip_with_hidden(export_zip(tiny_checkpoints / "gru-digits"), 64)
-    at = app_test("pages/evaluate.py", query={"owner": OWNER})
+    at = app_test("pages/evaluate.py", owner=OWNER)
     at.file_uploader[0].set_value(("model.zip", content, "application/zip")).run()
     assert not at.exception
     assert any(message in shown(e) and "not imported" in shown(e) for e in at.error)
@@ -164,7 +164,7 @@ def test_bad_uploads_are_refused(
 
 def test_a_good_upload_is_imported_and_selected(app_env: Path, tiny_checkpoints: Path) -> None:
     data = export_zip(tiny_checkpoints / "gru-digits")
-    at = app_test("pages/evaluate.py", query={"owner": OWNER})
+    at = app_test("pages/evaluate.py", owner=OWNER)
     at.file_uploader[0].set_value(("gru.zip", data, "application/zip")).run()
     assert not at.exception
     imported = app_env / OWNER / "gru-digits"
@@ -190,7 +190,7 @@ def test_missing_dataset_falls_back_to_recorded_metrics(
         test_metrics=recorded,
     )
     save_checkpoint(build_model(config), record, root=app_env / OWNER, name="fashion")
-    at = app_test("pages/evaluate.py", query={"owner": OWNER})
+    at = app_test("pages/evaluate.py", owner=OWNER)
     assert not at.exception
     assert at.session_state["checkpoint_path"].endswith("fashion")
     assert any("Fashion-MNIST is not available" in shown(w) for w in at.warning)

@@ -160,6 +160,7 @@ def test_markdown_in_a_link_is_shown_as_text(app_env: Path) -> None:
 def test_a_link_prefills_the_widgets_and_stays_in_the_url(app_env: Path) -> None:
     query = {"cell": "gru", "hidden": "48", "bidir": "1", "lr": "0.003", "epochs": "3",
              "sched": "one_cycle", "class": "0", "owner": "abcdef123456"}  # fmt: skip
+    # An old link's owner= is dropped unread: a link carries settings, never control.
     at = app_test("pages/train.py", query=query)
     assert not at.exception
     assert at.selectbox(key="w.cell").value == "gru"
@@ -168,9 +169,11 @@ def test_a_link_prefills_the_widgets_and_stays_in_the_url(app_env: Path) -> None
     assert at.number_input(key="w.lr").value == 0.003
     assert at.number_input(key="w.epochs").value == 3
     assert at.selectbox(key="w.sched").value == "one_cycle"
-    assert {k: at.query_params[k] for k in query} | {"owner": "abcdef123456"} == query
+    assert "owner" not in at.query_params and at.session_state["owner"] != "abcdef123456"
+    settings = {k: v for k, v in query.items() if k != "owner"}
+    assert {k: at.query_params[k] for k in settings} == settings
     at.number_input(key="w.hidden").set_value(64).run()
-    assert at.query_params["hidden"] == "64" and at.query_params["owner"] == "abcdef123456"
+    assert at.query_params["hidden"] == "64" and "owner" not in at.query_params
 
 
 def test_a_bad_link_value_is_a_warning_not_a_crash(app_env: Path) -> None:

@@ -119,3 +119,30 @@ def test_markdown_in_a_link_is_text_not_a_link_or_an_image(page: Any, app_url: s
     assert warning.locator("a").count() == 0 and warning.locator("img").count() == 0
     assert not [url for url in fetched if "127.0.0.1:9/" in url]  # the image was never fetched
     shot(page, "train-hostile-link")
+
+
+@pytest.mark.browser
+def test_a_copied_link_carries_the_settings_but_not_the_run(
+    page: Any, browser: Any, app_url: str
+) -> None:
+    long_run = f"dataset=digits&hidden=16&epochs={EPOCHS * 10}&batch=64&lr=0.01&device=cpu"
+    page.goto(f"{app_url}/train?{long_run}")
+    page.get_by_role("button", name="Start training").click()
+    page.get_by_text("running · epoch").wait_for()
+    link = page.url  # what a student copies from the address bar
+    assert "owner=" not in link and "epochs=300" in link
+
+    other = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    other.goto(link)  # another browser opens the copied link
+    other.get_by_role("heading", name="Train", exact=True).wait_for()
+    wait_idle(other)
+    other.get_by_text("Nothing trained yet in this tab").wait_for()
+    assert other.get_by_role("button", name="Stop").is_disabled()  # nothing of theirs to stop
+    assert other.get_by_role("spinbutton", name="Epochs").input_value() == "300"  # the settings
+    shot(other, "train-copied-link")
+
+    page.reload()  # the first browser, reloaded, still has its run and can stop it
+    page.get_by_text("running · epoch").wait_for()
+    page.get_by_role("button", name="Stop").click()
+    page.locator('[data-testid="stAlertContentWarning"]').get_by_text("Stopped").wait_for()
+    other.context.close()
