@@ -22,6 +22,7 @@ MAX_NAME_LENGTH = 80
 # Folder names: ASCII letters, digits, "-", "_", "." and space; no leading "." (hidden temp
 # folders) or space, no trailing space or "." (both are trouble on Windows).
 _NAME_RE = re.compile(r"[A-Za-z0-9_-](?:[A-Za-z0-9_. -]*[A-Za-z0-9_-])?")
+_RESERVED = {"CON", "PRN", "AUX", "NUL"} | {f"{d}{i}" for d in ("COM", "LPT") for i in range(1, 10)}
 
 
 class UnsafeFileError(ValueError):
@@ -35,6 +36,8 @@ def safe_name(text: str) -> str:
     name = re.sub(r"[^A-Za-z0-9_. -]+", "-", plain)
     name = re.sub(r"\s+", " ", name).strip(" .-")
     name = name[:MAX_NAME_LENGTH].rstrip(" .-")
+    if _reserved(name):
+        name = f"{name}-run"
     return name if _NAME_RE.fullmatch(name) else "checkpoint"
 
 
@@ -52,6 +55,13 @@ def check_name(name: str) -> None:
             f"name={shown(name)} is not a valid checkpoint name: use 1-{MAX_NAME_LENGTH} ASCII "
             "letters, digits, '-', '_', '.' and spaces, not starting with '.' or a space"
         )
+    if _reserved(name):
+        raise UnsafeFileError(f"name={shown(name)} is a device name on Windows; choose another")
+
+
+def _reserved(name: str) -> bool:
+    """CON, NUL, COM1, LPT9, ... (with any extension): names Windows gives to devices."""
+    return name.split(".")[0].strip().upper() in _RESERVED
 
 
 def write_atomically(root: Path, name: str, write: Callable[[Path], None]) -> Path:

@@ -10,6 +10,7 @@ the stages are compared against.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -134,6 +135,16 @@ def load_picture(path: str | Path) -> np.ndarray:
     ImageReadError naming the file when it cannot be read or has more than MAX_PIXELS pixels.
     """
     path = Path(path)
+    try:
+        with warnings.catch_warnings():
+            # PIL warns (to stderr) of a huge image before anything here could refuse it.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            return _read_picture(path)
+    except Image.DecompressionBombWarning as err:
+        raise ImageReadError(f"{str(path)!r} has more than {MAX_PIXELS:,} pixels") from err
+
+
+def _read_picture(path: Path) -> np.ndarray:
     try:
         with Image.open(path) as im:
             width, height = im.size

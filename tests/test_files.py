@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from rnnviz.files import UnsafeFileError, read_capped, safe_name, write_replacing
+from rnnviz.files import UnsafeFileError, check_name, read_capped, safe_name, write_replacing
 
 from .saved import save_small
 
@@ -39,3 +39,12 @@ def test_replacing_a_file_leaves_no_temporary_behind(tmp_path: Path) -> None:
     file.write_text("old")
     write_replacing(file, b"new")
     assert file.read_text() == "new" and [p.name for p in tmp_path.iterdir()] == ["meta.json"]
+
+
+def test_windows_device_names_are_refused_and_made_safe(tmp_path: Path) -> None:
+    for name in ("CON", "nul", "Com1", "lpt9.txt", "AUX "):
+        with pytest.raises(UnsafeFileError, match="a device name on Windows"):
+            check_name(name)
+    check_name("CONSOLE")  # only the device names themselves
+    assert safe_name("con") == "con-run" and safe_name("PRN.zip") == "PRN.zip-run"
+    assert save_small(tmp_path, safe_name("NUL")).name == "NUL-run"

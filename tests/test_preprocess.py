@@ -246,3 +246,17 @@ def test_any_rectangle_comes_out_framed_and_centred(
     assert box_top >= 3 and box_left >= 3 and box_bottom <= 25 and box_right <= 25
     row, col = centre_of_mass(image)
     assert abs(row - 14) <= 1 and abs(col - 14) <= 1
+
+
+def test_a_decompression_bomb_is_one_refusal_and_no_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import warnings
+
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 500)  # PIL warns past this, errs past twice
+    path = tmp_path / "bomb.png"
+    Image.new("L", (30, 30)).save(path)  # 900 pixels: PIL's warning, not yet its error
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any warning that escapes fails the test
+        with pytest.raises(ImageReadError, match=r"bomb\.png' has more than"):
+            load_picture(path)
