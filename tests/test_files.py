@@ -42,7 +42,7 @@ def test_replacing_a_file_leaves_no_temporary_behind(tmp_path: Path) -> None:
 
 
 def test_windows_device_names_are_refused_and_made_safe(tmp_path: Path) -> None:
-    for name in ("CON", "nul", "Com1", "lpt9.txt", "AUX "):
+    for name in ("CON", "nul", "Com1", "lpt9.txt", "AUX .log"):
         with pytest.raises(UnsafeFileError, match="a device name on Windows"):
             check_name(name)
     check_name("CONSOLE")  # only the device names themselves
