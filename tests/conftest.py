@@ -17,6 +17,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -112,23 +113,16 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def app_url(tmp_path_factory: pytest.TempPathFactory, tiny_checkpoints: Path) -> Iterator[str]:
-    """`streamlit run app.py` on a free loopback port, with its own runs folder."""
+@contextmanager
+def serving_app(env: dict[str, str], log_path: Path, *args: str) -> Iterator[str]:
+    """`streamlit run app.py` on a free loopback port (more flags in `args`); stopped by its pid."""
     port = _free_port()
-    runs = tmp_path_factory.mktemp("browser-runs")
-    env = os.environ | {
-        "RNNVIZ_RUNS_DIR": str(runs),
-        "RNNVIZ_CHECKPOINTS_DIR": os.environ.get(
-            "RNNVIZ_BROWSER_CHECKPOINTS", str(ROOT / "checkpoints")
-        ),
-    }
-    if not any((ROOT / "checkpoints").glob("*/meta.json")):
-        env["RNNVIZ_CHECKPOINTS_DIR"] = str(tiny_checkpoints)
-    log = open(tmp_path_factory.mktemp("server") / "streamlit.log", "w")  # noqa: SIM115
+    log = open(log_path, "w")  # noqa: SIM115
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-           "--server.address", "127.0.0.1", "--server.headless", "true"]  # fmt: skip
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+           "--server.address", "127.0.0.1", "--server.headless", "true", *args]  # fmt: skip
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=os.environ | env, stdout=log, stderr=subprocess.STDOUT
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -146,6 +140,21 @@ def app_url(tmp_path_factory: pytest.TempPathFactory, tiny_checkpoints: Path) ->
         proc.terminate()
         proc.wait(timeout=20)
         log.close()
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory: pytest.TempPathFactory, tiny_checkpoints: Path) -> Iterator[str]:
+    """The app served on a free loopback port, with its own runs folder."""
+    env = {
+        "RNNVIZ_RUNS_DIR": str(tmp_path_factory.mktemp("browser-runs")),
+        "RNNVIZ_CHECKPOINTS_DIR": os.environ.get(
+            "RNNVIZ_BROWSER_CHECKPOINTS", str(ROOT / "checkpoints")
+        ),
+    }
+    if not any((ROOT / "checkpoints").glob("*/meta.json")):
+        env["RNNVIZ_CHECKPOINTS_DIR"] = str(tiny_checkpoints)
+    with serving_app(env, tmp_path_factory.mktemp("server") / "streamlit.log") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
