@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import zipfile
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .conftest import shot, wait_idle
+from .conftest import ROOT, shot, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -79,3 +82,26 @@ def test_evaluate_then_compare(page: Any, app_url: str) -> None:
     assert page.locator('[data-testid="stException"]').count() == 0
     assert page.locator(".js-plotly-plot").count() == 2  # loss and accuracy
     full_shot(page, "compare")
+
+
+def test_an_upload_declaring_a_giant_model_is_refused_at_once(
+    page: Any, app_url: str, tmp_path: Path
+) -> None:
+    """lstm-digits' weights with a meta.json saying LSTM 8x4096 bidirectional (2.95 billion
+    parameters): checked against the declared shapes without building the model."""
+    source = ROOT / "checkpoints" / "lstm-digits"
+    meta = json.loads((source / "meta.json").read_text())
+    meta["model"] |= {"hidden_size": 4096, "num_layers": 8, "bidirectional": True}
+    upload = tmp_path / "giant.zip"
+    with zipfile.ZipFile(upload, "w") as zf:
+        zf.writestr("meta.json", json.dumps(meta))
+        zf.write(source / "model.safetensors", "model.safetensors")
+    open_page(page, f"{app_url}/evaluate")
+    page.get_by_text("Manage models").click()
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(upload))
+    error = page.locator('[data-testid="stAlertContentError"]').filter(has_text="not imported")
+    error.wait_for(timeout=30_000)
+    assert "weights do not fit the model in meta.json" in error.inner_text()
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert page.locator('[data-testid="stFileUploaderFile"]').count() == 0  # not retried
+    shot(page, "evaluate-giant-upload")
