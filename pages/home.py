@@ -45,7 +45,7 @@ def train_quick_model() -> None:
     try:
         job = training_job(run, out=app.runs_dir())
     except ValueError as exc:  # no room for another saved run
-        st.warning(plain(exc), icon="✋")
+        st.warning(plain(exc), icon=":material/front_hand:")
         return
     title = f"{run_title(run)} (preset {key})"
     try:
@@ -53,7 +53,7 @@ def train_quick_model() -> None:
             job, owner=app.owner_id(), title=title, config=run.to_dict()
         )
     except ValueError as exc:  # JobRefused: this tab has as many jobs as one person may
-        st.warning(plain(exc), icon="✋")
+        st.warning(plain(exc), icon=":material/front_hand:")
         return
     keep = {k: v for k, v in st.query_params.to_dict().items() if k not in urlstate.PARAM_KEYS}
     st.switch_page("pages/train.py", query_params=keep | urlstate.run_to_params(run))

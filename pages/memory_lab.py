@@ -55,7 +55,7 @@ def submit(view: str, jobs: list[tuple[str, JobFn, dict[str, Any]]]) -> None:
             app.job_manager().submit(fn, owner=app.owner_id(), title=title, kind="memory",
                                      config=meta)  # fmt: skip
     except JobRefused as exc:
-        st.warning(plain(exc), icon="✋")
+        st.warning(plain(exc), icon=":material/front_hand:")
         return
     st.rerun()  # the whole page, so that the live view ticks
 

@@ -134,7 +134,7 @@ def live(run: RunConfig, blocked: bool, big: bool, ticking: bool) -> None:
             st.session_state[JOB] = jobs.submit(job, owner=app.owner_id(), title=title,
                                                 config=run.to_dict())  # fmt: skip
         except ValueError as exc:  # JobRefused, or no room for another saved run
-            st.warning(plain(exc), icon="✋")
+            st.warning(plain(exc), icon=":material/front_hand:")
         else:
             st.rerun()  # the whole page, so this view refreshes itself from now on
     job_id, paused = (snap.id, snap.state == "paused") if snap else ("", False)
