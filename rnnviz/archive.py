@@ -31,6 +31,7 @@ from rnnviz.weights import (
     check_weights_size,
     compare_headers,
     expected_header,
+    header_of,
 )
 
 
@@ -74,15 +75,12 @@ def import_zip(data: bytes, *, root: Path | str, max_bytes: int = MAX_WEIGHTS_BY
         meta, record = parse_meta(members[META_FILE], f"{META_FILE} in the zip")
     source = f"{WEIGHTS_FILE} in the zip"
     try:
-        found = {
-            k: (tuple(v["shape"]), v["dtype"])
-            for k, v in safetensors.deserialize(members[WEIGHTS_FILE])
-        }
+        tensors = safetensors.torch.load(members[WEIGHTS_FILE])  # parsed once: header and values
     except SAFETENSORS_ERRORS as e:
         raise CheckpointError(f"{source}: not a valid safetensors file ({e})") from e
     with checkpoint_errors():
-        compare_headers(expected_header(record.config.model), found, source)
-        check_finite(safetensors.torch.load(members[WEIGHTS_FILE]), source)
+        compare_headers(expected_header(record.config.model), header_of(tensors), source)
+        check_finite(tensors, source)
 
     def write(folder: Path) -> None:
         for member, content in members.items():
