@@ -72,7 +72,7 @@ def run_from_values(values: Mapping[str, Any]) -> tuple[RunConfig, list[str]]:
     for f in FIELDS:
         if f.key in values:
             try:
-                parts[f.section][f.name] = _check(f, values[f.key])
+                parts[f.section][f.name] = check_value(f.key, f.setting, values[f.key])
             except ValueError as exc:
                 errors.append(str(exc))
     built = {section: _build(cls, parts[section], errors) for section, cls in SECTIONS.items()}
@@ -133,11 +133,6 @@ def _coerce(f: Field, value: Any) -> Any:
     if f.kind == "bool":
         return bool(value)
     return str(value)
-
-
-def _check(f: Field, value: Any) -> Any:
-    """`value` as its field's type, within its bounds and choices; ValueError naming both."""
-    return check_value(f.key, f.setting, value)
 
 
 def _parse(f: Field, text: str) -> Any:

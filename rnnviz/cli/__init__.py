@@ -68,4 +68,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _first_line(exc: BaseException, limit: int = 200) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text[:limit]
+    return clip(text, limit)
