@@ -18,10 +18,12 @@ import torch
 from streamlit.errors import StreamlitAPIException
 from streamlit.runtime.pages_manager import PagesManager
 
+from rnnviz.backends import backend_from_env
 from rnnviz.checkpoints import Checkpoint, CheckpointInfo, list_checkpoints, load_checkpoint
 from rnnviz.identity import XSRF_COOKIE, owner_from_account, owner_from_xsrf, valid_owner
 from rnnviz.jobs import JobManager
 from rnnviz.runs import warm_up
+from rnnviz.text import plain
 
 
 def run_through_the_frame() -> None:
@@ -49,8 +51,9 @@ _SYNCED_KEY = "sidebar_model_synced"  # what the picker and CHECKPOINT_KEY last 
 
 @st.cache_resource
 def job_manager() -> JobManager:
-    limit = os.environ.get("RNNVIZ_MAX_JOBS")
-    return JobManager(int(limit) if limit else None)
+    """One per server process; its backend (threads, or a Ray cluster) comes from the environment
+    (see `rnnviz.backends`)."""
+    return JobManager(backend=backend_from_env())
 
 
 @st.cache_resource
@@ -194,7 +197,13 @@ def sidebar() -> None:
                 st.button("Sign out", on_click=st.logout)
             else:
                 st.button("Sign in", on_click=st.login, type="primary")
-        st.caption(f"Device: **{device_label()}**")
+        backend = job_manager().backend
+        if (problem := backend.problem()) is not None:
+            st.error(plain(problem), icon=":material/cloud_off:")
+        elif backend.name == "ray":
+            st.caption(plain(backend.describe()))
+        else:
+            st.caption(f"Device: **{device_label()}**")
         infos = checkpoints()
         if not infos:
             st.info("No models yet: train one on the Train page.")

@@ -34,6 +34,7 @@ from rnnviz.meta import (
 from rnnviz.models import ModelConfig, build_model
 from rnnviz.record import RunRecord
 from rnnviz.weights import (
+    MAX_WEIGHTS_BYTES,
     SAFETENSORS_ERRORS,
     WeightsError,
     check_finite,
@@ -115,17 +116,44 @@ def save_checkpoint(model: nn.Module, record: RunRecord, *, root: Path | str, na
     `record.config.model` must describe `model` (its state dict must match the one it builds).
     """
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    return _save_tensors(tensors, record, root=Path(root), name=name, source="the model")
+
+
+def save_weights(weights: bytes, record: RunRecord, *, root: Path | str, name: str) -> Path:
+    """Write safetensors `weights` made elsewhere (a Ray worker) with `record`, as
+    `save_checkpoint` does; validated first: size, format, every tensor against
+    `record.config.model`, and finite values."""
+    source = "the job's weights"
+    if len(weights) > MAX_WEIGHTS_BYTES:
+        raise CheckpointError(f"{source}: {len(weights)} bytes, over the {MAX_WEIGHTS_BYTES} limit")
+    try:
+        tensors = safetensors.torch.load(weights)
+    except SAFETENSORS_ERRORS as e:
+        raise CheckpointError(f"{source}: not a valid safetensors file ({e})") from e
+    with checkpoint_errors():
+        check_finite(tensors, source)
+    return _save_tensors(tensors, record, root=Path(root), name=name, source=source)
+
+
+def weights_of(model: nn.Module) -> bytes:
+    """`model`'s weights as the bytes of a safetensors file (what a remote job sends back)."""
+    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    return safetensors.torch.save(tensors)
+
+
+def _save_tensors(
+    tensors: dict[str, torch.Tensor], record: RunRecord, *, root: Path, name: str, source: str
+) -> Path:
     with checkpoint_errors():
         check_name(name)
-        compare_headers(expected_header(record.config.model), header_of(tensors), "the model")
-    with checkpoint_errors():
+        compare_headers(expected_header(record.config.model), header_of(tensors), source)
         content = meta_bytes(meta_of(record, name))
 
     def write(folder: Path) -> None:
         safetensors.torch.save_file(tensors, str(folder / WEIGHTS_FILE))
         (folder / META_FILE).write_bytes(content)
 
-    return write_atomically(Path(root), name, write)
+    return write_atomically(root, name, write)
 
 
 def load_checkpoint(path: Path | str, *, device: str | torch.device = "cpu") -> Checkpoint:

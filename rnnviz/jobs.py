@@ -1,27 +1,26 @@
-"""Background jobs: long computations on worker threads, with a queue and readable snapshots.
+"""Background jobs: long computations with a queue, owners' limits and readable snapshots.
 
 A job is any function `fn(control, emit) -> Outcome`: an object that says how it ended (`status`
 "done", "stopped" or "failed", and a `message`), such as a `RunRecord`. The `JobManager` runs at
-most `max_running` of them at once (one per GPU by default: captured CUDA graphs replayed from
-several threads at once can deadlock, and concurrent eager jobs share the device anyway), queues
-the rest first in first out, and keeps for each a snapshot (state, queue position, progress,
-events, message, outcome) that any thread can read at any moment. Workers never touch a UI; they
-only emit typed events.
+most `max_running` of them at once, queues the rest first in first out, and keeps for each a
+snapshot (state, queue position, progress, events, message, outcome) that any thread can read at
+any moment. Where a job runs is its backend's business (`rnnviz.backends`): on a thread here, one
+per GPU by default (captured CUDA graphs replayed from several threads at once can deadlock), or
+in a Ray worker. A job with `remote` and `finish` parts (a `TrainingJob`) has the first run there
+and the second here. Workers never touch a UI; they only emit typed events.
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
-import os
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-import torch
-
+from rnnviz.backends import Backend, ThreadBackend, default_max_running, parts
 from rnnviz.control import Control
 from rnnviz.events import Event
 from rnnviz.presence import Presence
@@ -61,24 +60,23 @@ class _Job:
         return self.state not in FINAL_STATES
 
 
-def default_max_running() -> int:
-    """One job per GPU; on CPU a few, each with its share of the cores."""
-    if torch.cuda.is_available():
-        return torch.cuda.device_count()
-    return max(1, min(4, (os.cpu_count() or 1) // 2))
+__all__ = ["JobManager", "default_max_running"]
 
 
 class JobManager:
-    """Runs jobs on daemon threads, at most `max_running` at once, the rest in a FIFO queue."""
+    """Runs jobs through a backend (threads here, or a Ray cluster), at most `max_running` at
+    once, the rest in a FIFO queue. Each running job has a daemon thread here that drives it."""
 
     def __init__(
         self,
         max_running: int | None = None,
         *,
+        backend: Backend | None = None,
         max_events: int = 20000,
         limits: OwnerLimits | None = None,
     ) -> None:
-        self.max_running = max_running or default_max_running()
+        self.backend: Backend = backend or ThreadBackend()
+        self._max_running = max_running
         self.max_events = max_events  # per kind, so a very long run cannot grow without bound
         self.limits = limits or OwnerLimits()
         self.presence = Presence(self.cancel_owner)
@@ -87,6 +85,11 @@ class JobManager:
         self._queue: deque[str] = deque()
         self._running: set[str] = set()
         self._ids = itertools.count(1)
+
+    @property
+    def max_running(self) -> int:
+        """Jobs at once: as given, else what the backend holds (a cluster may grow)."""
+        return self._max_running or self.backend.capacity()
 
     def attach(self, owner: str) -> None:
         """A browser session of `owner` is live."""
@@ -105,7 +108,9 @@ class JobManager:
         kind: str = "train",
         config: dict[str, Any] | None = None,
     ) -> str:
-        """Queue a job; JobRefused when its owner already has as many as one person may."""
+        """Queue a job; JobRefused when its owner already has as many as one person may, and
+        BackendUnavailable (a JobRefused) when the backend cannot run jobs now."""
+        self.backend.check()
         with self._lock:
             active = [j for j in self._jobs.values() if j.owner == owner and j.active]
             most = self.limits.running + self.limits.queued
@@ -214,8 +219,11 @@ class JobManager:
             self._record(job, event)
 
         result: Outcome
+        remote, finish = parts(job.fn)
         try:
-            result = job.fn(job.control, emit)
+            result = self.backend.run(remote, job.control, emit, job.id)
+            if finish is not None:
+                result = finish(result, self.backend.name)
         except Exception as exc:  # a job must never take the process down
             log.exception("job %s failed", job.id)
             result = Crashed(f"{type(exc).__name__}: {exc}")

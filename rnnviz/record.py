@@ -38,6 +38,7 @@ class RunRecord:
     device: str = "CPU"
     fast_path: str = "eager"  # "eager" or "cuda-graph"
     host: str = ""
+    backend: str = "thread"  # where it trained: "thread" (this process) or "ray" (a Ray worker)
     checkpoint: str | None = None
 
     def __post_init__(self) -> None:
@@ -64,6 +65,9 @@ class RunRecord:
     def with_checkpoint(self, path: str | None, name: str = "") -> RunRecord:
         return replace(self, checkpoint=path, name=name or self.name)
 
+    def with_backend(self, backend: str) -> RunRecord:
+        return replace(self, backend=backend)
+
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data; `from_dict` reads it back."""
         return {
@@ -81,6 +85,7 @@ class RunRecord:
             "device": self.device,
             "fast_path": self.fast_path,
             "host": self.host,
+            "backend": self.backend,
             "checkpoint": self.checkpoint,
         }
 
@@ -107,6 +112,7 @@ class RunRecord:
             device=str(data.get("device") or "CPU"),
             fast_path=str(data.get("fast_path") or "eager"),
             host=str(data.get("host") or ""),
+            backend=str(data.get("backend") or "thread"),
             checkpoint=data.get("checkpoint"),
         )
 

@@ -1,19 +1,21 @@
 """A run end to end: train a `RunConfig`, write its checkpoint, and end with its `RunRecord`.
 
-The CLI calls `train_and_save` directly; the app submits `training_job(...)` to a `JobManager`.
-Both end with the same record, so a run started anywhere ends the same way: a finished or stopped
-run leaves a checkpoint, a failed one leaves its message and partial history.
+The CLI calls `train_and_save` directly; the app submits `training_job(...)` to a `JobManager`,
+whose backend runs its `Trainer` on a thread here or on a Ray worker and then writes the weights it
+sends back. Every path ends with the same record, so a run started anywhere ends the same way: a
+finished or stopped run leaves a checkpoint, a failed one leaves its message and partial history.
 """
 
 from __future__ import annotations
 
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from rnnviz.checkpoints import save_checkpoint
+from rnnviz.checkpoints import save_weights, weights_of
 from rnnviz.config import RunConfig
 from rnnviz.control import Control
 from rnnviz.data import DataConfig, default_dataset, load_dataset
@@ -21,7 +23,7 @@ from rnnviz.devices import resolve_device
 from rnnviz.events import EmitFn, ignore_event
 from rnnviz.files import safe_name
 from rnnviz.record import RunRecord
-from rnnviz.snapshots import JobFn
+from rnnviz.snapshots import Outcome
 from rnnviz.training import train
 
 DEFAULT_RUNS_DIR = Path("runs")
@@ -71,6 +73,53 @@ def run_folder_name(run: RunConfig) -> str:
     return f"{bi}{m.cell}-{shape}-{run.data.dataset}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
+@dataclass(frozen=True, eq=False)
+class TrainedRun:
+    """What a training job sends back from wherever it ran: its record and, unless it failed, its
+    weights as safetensors bytes (plain data: a Ray worker shares no disk with the server)."""
+
+    record: RunRecord
+    weights: bytes | None
+
+    @property
+    def status(self) -> str:
+        return self.record.status
+
+    @property
+    def message(self) -> str:
+        return self.record.message
+
+
+@dataclass(frozen=True)
+class Trainer:
+    """The part of a training job that runs on a worker: train `run`, send back a `TrainedRun`."""
+
+    run: RunConfig
+
+    def __call__(self, control: Control, emit: EmitFn) -> TrainedRun:
+        result = train(self.run, control=control, emit=emit)
+        record = result.record
+        weights = None if record.status == "failed" else weights_of(result.model)
+        del result
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+        return TrainedRun(record, weights)
+
+
+def save_trained(
+    trained: TrainedRun, *, out: Path | str, name: str | None = None, backend: str = "thread"
+) -> RunRecord:
+    """Write a `TrainedRun`'s checkpoint (a new folder in `out`) unless it failed; its record,
+    saying which `backend` it ran on. The record's `checkpoint` is the folder (None: failed)."""
+    record = trained.record.with_backend(backend)
+    if trained.weights is None:
+        return record.with_checkpoint(None)
+    folder = safe_name(name or run_folder_name(record.config))
+    path = save_weights(trained.weights, record.with_checkpoint(None, folder), root=out,
+                        name=folder)  # fmt: skip
+    return record.with_checkpoint(str(path), path.name)
+
+
 def train_and_save(
     run: RunConfig,
     *,
@@ -79,28 +128,34 @@ def train_and_save(
     control: Control | None = None,
     emit: EmitFn = ignore_event,
 ) -> RunRecord:
-    """Train, save a checkpoint (a new folder in `out`) unless the run failed; the run's record.
-
-    The record's `checkpoint` is the folder's path, or None for a failed run.
-    """
-    result = train(run, control=control, emit=emit)
-    record, folder = result.record, safe_name(name or run_folder_name(run))
-    if record.status != "failed":
-        path = save_checkpoint(result.model, record.with_checkpoint(None, folder), root=out,
-                               name=folder)  # fmt: skip
-        record = record.with_checkpoint(str(path), path.name)
-    del result
-    if torch.cuda.is_available():
-        torch.cuda.empty_cache()
-    return record
+    """Train here, save a checkpoint (a new folder in `out`) unless the run failed; its record."""
+    return save_trained(Trainer(run)(control or Control(), emit), out=out, name=name)
 
 
-def training_job(run: RunConfig, *, out: Path | str, name: str | None = None) -> JobFn:
-    """A `JobFn` for the `JobManager` that trains `run` and writes its checkpoint into `out`;
+@dataclass(frozen=True)
+class TrainingJob:
+    """A job for the `JobManager`: `remote` trains wherever the job backend puts it, `finish`
+    writes the checkpoint here. Called directly, it does both in this process."""
+
+    run: RunConfig
+    out: Path
+    name: str | None = None
+
+    @property
+    def remote(self) -> Trainer:
+        return Trainer(self.run)
+
+    def finish(self, outcome: Outcome, backend: str) -> Outcome:
+        if not isinstance(outcome, TrainedRun):
+            return outcome  # the worker died or the job was cut short: nothing to save
+        return save_trained(outcome, out=self.out, name=self.name, backend=backend)
+
+    def __call__(self, control: Control, emit: EmitFn) -> Outcome:
+        return self.finish(self.remote(control, emit), "thread")
+
+
+def training_job(run: RunConfig, *, out: Path | str, name: str | None = None) -> TrainingJob:
+    """A job for the `JobManager` that trains `run` and writes its checkpoint into `out`;
     refused (ValueError) before it is queued when `out` already holds the most runs allowed."""
     check_room(out)
-
-    def job(control: Control, emit: EmitFn) -> RunRecord:
-        return train_and_save(run, out=out, name=name, control=control, emit=emit)
-
-    return job
+    return TrainingJob(run, Path(out), name)
