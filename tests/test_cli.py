@@ -30,7 +30,7 @@ def last_json(out: str) -> dict:
 
 TRAIN_KEYS = {  # the record without its history and metrics; the first eight are the old contract
     "status", "message", "seconds", "device", "fast_path", "checkpoint", "test_accuracy", "config",
-    "name", "title", "class_names", "parameters", "host",
+    "name", "title", "class_names", "parameters", "host", "backend",
 }  # fmt: skip
 EVALUATE_KEYS = {
     "checkpoint", "dataset", "test_size", "test_accuracy", "recorded_test_accuracy", "loss",
@@ -65,7 +65,7 @@ def test_train_json_then_evaluate_json(tmp_path: Path, capsys: pytest.CaptureFix
     assert code == 0
     summary = last_json(capsys.readouterr().out)
     assert set(summary) == TRAIN_KEYS
-    assert summary["status"] == "done" and summary["name"] == "g"
+    assert summary["status"] == "done" and summary["name"] == "g" and summary["backend"] == "thread"
     assert summary["checkpoint"] == str(tmp_path / "g")
     assert 0.3 < summary["test_accuracy"] <= 1.0 and summary["seconds"] > 0
     assert summary["config"]["model"]["cell"] == "gru"

@@ -7,6 +7,7 @@ a cluster someone else left running.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -232,3 +233,33 @@ def test_an_unreachable_cluster_is_said_in_the_sidebar_and_on_start(
     next(b for b in at.button if b.label == "Start training").click().run()
     assert "cannot reach the Ray cluster" in shown(at.warning[0])
     assert not list(app_env.rglob("meta.json"))
+
+
+def test_the_cli_trains_two_presets_side_by_side_on_the_cluster(
+    cluster: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from rnnviz.cli import main
+
+    args = ["train", "--preset", "digits-offline", "--preset", "cells-gru", "--dataset", "digits",
+            "--hidden", "16", "--epochs", "1", "--device", "cpu", "--ray", "auto",
+            "--out", str(tmp_path), "--json"]  # fmt: skip
+    assert main(args) == 0
+    out = capsys.readouterr()
+    lines = [json.loads(line) for line in out.out.splitlines() if line.startswith("{")]
+    assert [(r["backend"], r["status"]) for r in lines] == [("ray", "done"), ("ray", "done")]
+    assert [r["config"]["model"]["cell"] for r in lines] == ["lstm", "gru"]
+    assert all(r["host"] and Path(r["checkpoint"]).parent == tmp_path for r in lines)
+    assert "epoch 1/1" in out.err and "Jobs train on the Ray cluster" in out.err
+
+
+def test_the_cli_with_an_unreachable_cluster_says_so_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from rnnviz.cli import main
+
+    address = f"127.0.0.1:{free_port()}"
+    args = ["train", "--dataset", "digits", "--ray", address, "--out", str(tmp_path)]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"rnnviz train: error: cannot reach the Ray cluster at '{address}'")
+    assert len(err.splitlines()) == 1 and not list(tmp_path.iterdir())

@@ -44,13 +44,16 @@ def add_parsers(sub: Any) -> None:
     p = sub.add_parser("presets", help="list the presets and the figures the seeds reported")
     p.add_argument("--json", action="store_true")
     p = sub.add_parser("train", help="train a model and write its checkpoint")
-    p.add_argument("--preset", help="start from a preset (see `presets`)")
+    p.add_argument("--preset", action="append", help="start from a preset (see `presets`); "
+                   "give it more than once to train several, side by side with --ray")  # fmt: skip
     add_flags(p, ModelConfig, DataConfig, TrainConfig)
     p.add_argument("--no-cuda-graphs", action="store_true", help="train eagerly on CUDA")
     p.add_argument("--data-dir", help="folder with <Name>/raw/*.gz (default: $RNNVIZ_DATA_DIR)")
     p.add_argument("--out", default="runs", help="folder the checkpoint folder is created in")
     p.add_argument("--name", help="checkpoint folder name (default: from the model)")
-    p.add_argument("--json", action="store_true", help="last line: one JSON object")
+    p.add_argument("--ray", metavar="ADDRESS", help="train on a Ray cluster: auto, host:6379, "
+                   "ray://host:10001, or local (one started for this command)")  # fmt: skip
+    p.add_argument("--json", action="store_true", help="one JSON object per run, last")
     p = sub.add_parser("evaluate", help="test accuracy and per-class figures of a checkpoint")
     p.add_argument("checkpoint")
     p.add_argument("--data-dir")
@@ -70,11 +73,16 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--json", action="store_true")
 
 
-def run_config_from_args(args: argparse.Namespace) -> RunConfig:
+def run_configs_from_args(args: argparse.Namespace) -> list[RunConfig]:
+    """One run per `--preset` given (or the defaults), every other flag applied on top."""
+    return [run_config_from_args(args, preset) for preset in args.preset or [None]]
+
+
+def run_config_from_args(args: argparse.Namespace, preset: str | None = None) -> RunConfig:
     """The preset (or the defaults) with every flag the user gave applied on top."""
     from rnnviz.presets import preset_run
 
-    run = preset_run(args.preset) if args.preset else RunConfig()
+    run = preset_run(preset) if preset else RunConfig()
     train = given(args, TrainConfig) | ({"cuda_graphs": False} if args.no_cuda_graphs else {})
     data = given(args, DataConfig) | ({"data_dir": args.data_dir} if args.data_dir else {})
     return replace(
@@ -85,7 +93,7 @@ def run_config_from_args(args: argparse.Namespace) -> RunConfig:
     )
 
 
-class _Progress:
+class Progress:
     """A tqdm bar on a terminal's stderr, and one line per epoch."""
 
     def __init__(self, title: str) -> None:
@@ -117,20 +125,23 @@ class _Progress:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from rnnviz.record import run_title
-    from rnnviz.runs import train_and_save
+    from rnnviz.cli.cluster import train_here, train_on_ray
 
-    run = run_config_from_args(args)
-    progress = _Progress(run_title(run))
-    record = train_and_save(run, out=args.out, name=args.name, emit=progress)
-    progress.bar.close()
-    line = f"{record.status}: {record.message} in {record.seconds:.1f} s"
-    if record.test_accuracy is not None:
-        line += f"; test accuracy {record.test_accuracy:.2%}"
-    print(line + (f"; checkpoint {record.checkpoint}" if record.checkpoint else ""))
+    runs = run_configs_from_args(args)
+    names = (
+        [args.name] if len(runs) == 1 else [args.name and f"{args.name}-{p}" for p in args.preset]
+    )
+    records = train_on_ray(runs, names, args) if args.ray else train_here(runs, names, args)
+    for record in records:
+        line = f"{record.title}: {record.status}: {record.message} in {record.seconds:.1f} s"
+        if record.test_accuracy is not None:
+            line += f"; test accuracy {record.test_accuracy:.2%}"
+        where = f" on Ray worker {record.host}" if record.backend == "ray" else ""
+        print(line + where + (f"; checkpoint {record.checkpoint}" if record.checkpoint else ""))
     if args.json:
-        json_line(record.summary())
-    return 0 if record.status != "failed" else 1
+        for record in records:
+            json_line(record.summary())
+    return 0 if all(record.status != "failed" for record in records) else 1
 
 
 def cmd_presets(args: argparse.Namespace) -> int:
