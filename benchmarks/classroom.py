@@ -1,0 +1,254 @@
+"""A classroom of simulated students on one rnnviz server: a benchmark, not a timed test.
+
+Each student is a real Streamlit session driven over Streamlit's own websocket protocol (the
+protobuf messages the browser sends and receives, on 127.0.0.1): it opens the Train page with a
+small run in its link, clicks "Start training", and reruns the page once a second until its run
+has ended. The server runs with the backend asked for: `thread` (jobs in the server process) or
+`ray` (`RNNVIZ_RAY_ADDRESS=local`: a cluster started inside the server, on this machine).
+
+    python benchmarks/classroom.py --backend thread --students 30 --json
+
+It prints what it measured: whether every run finished, Start to first progress (median, p95),
+page rerun latency (p95), the server's CPU and peak memory (and the cluster's, for Ray), and one
+job's samples/s alone and among the others. It starts the server itself and stops it by its pid.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import binascii
+import json
+import os
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import websockets
+from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+ROOT = Path(__file__).resolve().parent.parent
+RUN = "dataset=digits&cell=lstm&hidden=16&layers=1&epochs=1&batch=64&lr=0.01&device=cpu"
+DONE = (ForwardMsg.ScriptFinishedStatus.FINISHED_SUCCESSFULLY,
+        ForwardMsg.ScriptFinishedStatus.FINISHED_FRAGMENT_RUN_SUCCESSFULLY,
+        ForwardMsg.ScriptFinishedStatus.FINISHED_WITH_COMPILE_ERROR)  # fmt: skip
+SAMPLES = re.compile(r"([\d,]+) samples/s")
+
+
+@dataclass
+class Student:
+    number: int
+    reruns: list[float] = field(default_factory=list)
+    started: float = 0.0  # when Start was clicked
+    first_progress: float | None = None  # seconds from Start to the first step on screen
+    finished: float | None = None  # seconds from Start to the run's end on screen
+    outcome: str = ""
+    samples_per_s: float | None = None
+
+
+def xsrf_cookie() -> str:
+    """A browser's XSRF cookie, as Streamlit makes them: each student is a browser of its own."""
+    mask, token = os.urandom(4), os.urandom(16)
+    masked = bytes(b ^ mask[i % 4] for i, b in enumerate(token))
+    hexed = [binascii.b2a_hex(part).decode() for part in (mask, masked)]
+    return f"2|{hexed[0]}|{hexed[1]}|{int(time.time())}"
+
+
+async def rerun(ws: Any, triggers: tuple[str, ...] = ()) -> list[Any]:
+    """One page run: send what a browser sends, collect the elements until the script ends."""
+    msg = BackMsg()
+    msg.rerun_script.query_string = RUN
+    msg.rerun_script.page_name = "train"
+    for widget in triggers:
+        state = msg.rerun_script.widget_states.widgets.add()
+        state.id, state.trigger_value = widget, True
+    await ws.send(msg.SerializeToString())
+    elements = []
+    while True:
+        fwd = ForwardMsg()
+        fwd.ParseFromString(await ws.recv())
+        kind = fwd.WhichOneof("type")
+        if kind == "delta" and fwd.delta.WhichOneof("type") == "new_element":
+            elements.append(fwd.delta.new_element)
+        elif kind == "script_finished" and fwd.script_finished in DONE:
+            return elements
+
+
+def texts(elements: list[Any], kind: str) -> list[str]:
+    out = []
+    for element in elements:
+        if element.WhichOneof("type") == kind:
+            out.append(element.progress.text if kind == "progress" else element.alert.body)
+    return out
+
+
+async def student(s: Student, port: int, deadline: float) -> None:
+    url = f"ws://127.0.0.1:{port}/_stcore/stream"
+    headers = {"Cookie": f"_streamlit_xsrf={xsrf_cookie()}", "Origin": f"http://127.0.0.1:{port}"}
+    async with websockets.connect(url, subprotocols=["streamlit"], additional_headers=headers,
+                                  max_size=2**26, open_timeout=120) as ws:  # fmt: skip
+        first = await rerun(ws)
+        start = next(e.button.id for e in first if e.WhichOneof("type") == "button"
+                     and e.button.label == "Start training")  # fmt: skip
+        s.started = time.monotonic()
+        elements = await rerun(ws, (start,))
+        while time.monotonic() < deadline:
+            now = time.monotonic() - s.started
+            progress, alerts = texts(elements, "progress"), texts(elements, "alert")
+            if s.first_progress is None and (any("step" in t for t in progress) or alerts):
+                s.first_progress = now
+            for text in progress:
+                if match := SAMPLES.search(text):
+                    s.samples_per_s = float(match.group(1).replace(",", ""))
+            ended = [t for t in alerts if t.startswith(("Done", "Stopped", "The run failed"))]
+            if ended:
+                s.finished, s.outcome = now, ended[0][:160]
+                return
+            if any("queued" in t for t in alerts) and s.first_progress is not None:
+                s.first_progress = None  # "queued, position 3" is no progress
+            await asyncio.sleep(max(0.0, 1.0 - (time.monotonic() - s.started - now)))
+            began = time.monotonic()
+            elements = await rerun(ws)
+            s.reruns.append(time.monotonic() - began)
+        s.outcome = "did not end in time"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def tree(pid: int) -> list[int]:
+    """`pid` and every process below it (a local Ray cluster's daemons and workers)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    out, todo = [], [pid]
+    while todo:
+        out.append(todo.pop())
+        todo.extend(children.get(out[-1], []))
+    return out
+
+
+def usage(pid: int) -> tuple[float, float]:
+    """(CPU seconds so far, resident MiB) of one process; zeros once it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        rss = int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, IndexError, ValueError):
+        return 0.0, 0.0
+    return (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK"), rss / 2**20
+
+
+async def sample(pid: int, peaks: dict[str, float], stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        server = usage(pid)[1]
+        cluster = sum(usage(p)[1] for p in tree(pid)[1:])
+        peaks["server_mib"] = max(peaks.get("server_mib", 0.0), server)
+        peaks["cluster_mib"] = max(peaks.get("cluster_mib", 0.0), cluster)
+        await asyncio.sleep(0.5)
+
+
+async def classroom(port: int, pid: int, students: int, timeout_s: float) -> dict[str, Any]:
+    peaks: dict[str, float] = {}
+    stop = asyncio.Event()
+    sampler = asyncio.create_task(sample(pid, peaks, stop))
+    cpu0, wall0 = usage(pid)[0], time.monotonic()
+    group = [Student(i) for i in range(students)]
+    deadline = time.monotonic() + timeout_s
+    results = await asyncio.gather(*(student(s, port, deadline) for s in group),
+                                   return_exceptions=True)  # fmt: skip
+    cpu, wall = usage(pid)[0] - cpu0, time.monotonic() - wall0
+    stop.set()
+    await sampler
+    errors = [repr(r) for r in results if isinstance(r, BaseException)]
+    reruns = sorted(t for s in group for t in s.reruns)
+    firsts = sorted(s.first_progress for s in group if s.first_progress is not None)
+    rates = [s.samples_per_s for s in group if s.samples_per_s]
+    return {
+        "students": students,
+        "finished": sum(s.outcome.startswith("Done") for s in group),
+        "outcomes": sorted({s.outcome[:60] for s in group}),
+        "errors": errors[:3],
+        "first_progress_median_s": statistics.median(firsts) if firsts else None,
+        "first_progress_p95_s": percentile(firsts, 0.95),
+        "rerun_p95_s": percentile(reruns, 0.95),
+        "rerun_median_s": statistics.median(reruns) if reruns else None,
+        "reruns": len(reruns),
+        "wall_s": wall,
+        "server_cpu_percent": 100 * cpu / wall,
+        "server_peak_mib": peaks.get("server_mib"),
+        "cluster_peak_mib": peaks.get("cluster_mib"),
+        "samples_per_s_median": statistics.median(rates) if rates else None,
+    }
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    return sorted(values)[min(len(values) - 1, round(q * (len(values) - 1)))]
+
+
+def serve(backend: str, runs: Path, log: Path) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    env = {**os.environ, "RNNVIZ_RUNS_DIR": str(runs), "RNNVIZ_RAY_ADDRESS": ""}
+    if backend == "ray":
+        env["RNNVIZ_RAY_ADDRESS"] = "local"
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
+           "--server.port", str(port), "--server.headless", "true",
+           "--browser.gatherUsageStats", "false"]  # fmt: skip
+    server = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log.open("wb"),
+                              stderr=subprocess.STDOUT)  # fmt: skip
+    for _ in range(240):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1)
+            return server, port
+        except OSError:
+            time.sleep(0.5)
+    server.kill()
+    raise SystemExit(f"the server did not start; see {log}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--backend", choices=["thread", "ray"], default="thread")
+    parser.add_argument("--students", type=int, default=30)
+    parser.add_argument("--timeout", type=float, default=600.0, help="seconds for the class")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        server, port = serve(args.backend, Path(tmp) / "runs", Path(tmp) / "server.log")
+        try:
+            alone = asyncio.run(classroom(port, server.pid, 1, args.timeout))  # also warms up
+            crowd = asyncio.run(classroom(port, server.pid, args.students, args.timeout))
+        finally:
+            server.send_signal(signal.SIGTERM)
+            try:
+                server.wait(30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+    report = {"backend": args.backend, "cpus": os.cpu_count(),
+              "samples_per_s_alone": alone["samples_per_s_median"],
+              "alone": alone, "class": crowd}  # fmt: skip
+    print(json.dumps(report, indent=None if args.json else 2))
+    return 0 if crowd["finished"] == args.students else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
