@@ -166,6 +166,8 @@ def selected_checkpoint() -> Checkpoint | None:
 
 
 def device_label() -> str:
+    if job_manager().backend.name == "ray":
+        return "the Ray cluster"
     if torch.cuda.is_available():
         return f"GPU · {torch.cuda.get_device_name(0)}"
     return "CPU"
@@ -198,7 +200,7 @@ def sidebar() -> None:
             else:
                 st.button("Sign in", on_click=st.login, type="primary")
         backend = job_manager().backend
-        if (problem := backend.problem()) is not None:
+        if (problem := backend.problem(wait_s=3.0)) is not None:  # a refused address: at once
             st.error(plain(problem), icon=":material/cloud_off:")
         elif backend.name == "ray":
             st.caption(plain(backend.describe()))

@@ -50,8 +50,9 @@ class Backend(Protocol):
         (waiting a bounded time for a connection being made)."""
         ...
 
-    def problem(self) -> str | None:
-        """Why no job could start now, without waiting; None when jobs can start."""
+    def problem(self, wait_s: float = 0.0) -> str | None:
+        """Why no job could start now (waiting at most `wait_s` for a connection being made);
+        None when jobs can start, or while still connecting."""
         ...
 
     def describe(self) -> str:
@@ -84,7 +85,7 @@ class ThreadBackend:
     def check(self) -> None:
         return None
 
-    def problem(self) -> str | None:
+    def problem(self, wait_s: float = 0.0) -> str | None:
         return None
 
     def describe(self) -> str:
@@ -108,7 +109,7 @@ class Unreachable:
     def check(self) -> None:
         raise BackendUnavailable(self.reason)
 
-    def problem(self) -> str | None:
+    def problem(self, wait_s: float = 0.0) -> str | None:
         return self.reason
 
     def describe(self) -> str:

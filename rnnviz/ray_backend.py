@@ -132,8 +132,8 @@ class RayBackend:
         if (problem := self.problem()) is not None:
             raise BackendUnavailable(problem)
 
-    def problem(self) -> str | None:
-        if not self._tried.is_set():
+    def problem(self, wait_s: float = 0.0) -> str | None:
+        if not self._tried.wait(wait_s):
             return None  # still connecting: `check` waits for it
         if self._error is not None:
             return self._error
