@@ -88,3 +88,33 @@ def test_out_of_memory_fails_with_advice_and_gives_the_memory_back(
     gc.collect()
     torch.cuda.empty_cache()
     assert torch.cuda.memory_allocated() <= before + 2**20  # within 1 MiB: all but nothing
+
+
+def test_a_quarter_gpu_ray_job_trains_on_the_gpu(tmp_path: Any) -> None:
+    ray = pytest.importorskip("ray", reason="Ray is optional: pip install -r requirements-ray.txt")
+    from rnnviz.jobs import JobManager
+    from rnnviz.ray_backend import RayBackend
+    from rnnviz.record import RunRecord
+    from rnnviz.runs import training_job
+
+    run = RunConfig(
+        model=ModelConfig(cell="lstm", hidden_size=32),
+        train=TrainConfig(epochs=1, batch_size=64, device="auto"),
+    )
+    run = replace(run, data=replace(run.data, dataset="digits"))
+    ray.init(address="local", num_cpus=2, num_gpus=1, include_dashboard=False,
+             object_store_memory=100 * 2**20, log_to_driver=False)  # fmt: skip
+    backend = RayBackend("auto", gpus_per_job=0.25)
+    try:
+        jobs = JobManager(backend=backend)
+        backend.check()
+        assert jobs.max_running == 4
+        snap = jobs.wait(jobs.submit(training_job(run, out=tmp_path), owner="0a0a0a0a",
+                                     title="gpu"), timeout=300)  # fmt: skip
+        record = snap.result
+        assert isinstance(record, RunRecord) and snap.state == "done", snap.message
+        assert record.backend == "ray" and record.device != "CPU", record.device
+        assert record.checkpoint and (tmp_path / record.name / "model.safetensors").is_file()
+    finally:
+        backend.close()
+        ray.shutdown()
