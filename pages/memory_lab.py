@@ -125,11 +125,7 @@ def live(body: Callable[..., None], views: tuple[str, ...], *args: Any) -> None:
 
 def as_job(fn: Callable[..., Any], *args: Any) -> JobFn:
     """`fn(*args, device=, control=, emit=)` as a job: it ends with a MemoryRun or a Sweep."""
-
-    def job(control: Any, emit: Callable[[Event], None]) -> Any:
-        return fn(*args, device=DEVICE, control=control, emit=emit)
-
-    return job
+    return lab.MemoryJob(fn, args, "auto")
 
 
 def events(snap: JobSnapshot) -> list[Event]:

@@ -263,3 +263,15 @@ def test_the_cli_with_an_unreachable_cluster_says_so_in_one_line(
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"rnnviz train: error: cannot reach the Ray cluster at '{address}'")
     assert len(err.splitlines()) == 1 and not list(tmp_path.iterdir())
+
+
+def test_a_memory_lab_run_trains_on_a_worker(cluster: None) -> None:
+    from rnnviz import memory as lab
+
+    config = lab.RecallConfig(length=4, position=2, hidden_size=8, steps=40)
+    jobs = manager()
+    snap = jobs.wait(jobs.submit(lab.MemoryJob(lab.train_recall, (config,)), owner=OWNERS[0],
+                                 title="recall", kind="memory"), timeout=120)  # fmt: skip
+    assert snap.state == "done", snap.message
+    assert isinstance(snap.result, lab.MemoryRun) and 0 <= snap.result.scores["test_accuracy"] <= 1
+    assert snap.of(events.MemoryStepped)[-1].step == 40

@@ -6,6 +6,12 @@ run or a sweep of them as a background-friendly function. The names below are th
 API, so a page or the CLI imports from one place.
 """
 
+from dataclasses import dataclass
+from typing import Any
+
+from rnnviz.control import Control
+from rnnviz.devices import resolve_device
+from rnnviz.events import EmitFn
 from rnnviz.memory.scoring import add_example, recall_examples
 from rnnviz.memory.tasks import (
     ADD_LOSSES,
@@ -28,9 +34,39 @@ from rnnviz.memory.training import (
     train_recall,
 )
 
+
+@dataclass(frozen=True)
+class MemoryJob:
+    """A lab function as a job for the `JobManager`: `fn(*args, device=, control=, emit=)`,
+    ending with a `MemoryRun` or a `Sweep`. Plain data, so a Ray worker can run it too."""
+
+    fn: Any  # train_recall, train_add, sweep_hidden or sweep_distance
+    args: tuple[Any, ...]
+    device: str = "auto"  # resolved where the job runs: a worker's GPU, if it has one
+
+    def __call__(self, control: Control, emit: EmitFn) -> Any:
+        device = resolve_device(self.device)
+        return self.fn(*self.args, device=device, control=control, emit=emit)
+
+
 __all__ = [
-    "ADD_LOSSES", "MAX_BITS", "MAX_LENGTH", "MEMORY_CELLS", "AddConfig", "MemoryRun",
-    "RecallConfig", "SequenceModel", "Sweep", "add_batch", "add_example", "bits_to_int",
-    "recall_batch", "recall_examples", "sweep_distance", "sweep_hidden", "train_add",
+    "ADD_LOSSES",
+    "MAX_BITS",
+    "MAX_LENGTH",
+    "MEMORY_CELLS",
+    "AddConfig",
+    "MemoryJob",
+    "MemoryRun",
+    "RecallConfig",
+    "SequenceModel",
+    "Sweep",
+    "add_batch",
+    "add_example",
+    "bits_to_int",
+    "recall_batch",
+    "recall_examples",
+    "sweep_distance",
+    "sweep_hidden",
+    "train_add",
     "train_recall",
 ]  # fmt: skip
