@@ -273,3 +273,29 @@ def test_weights_that_are_not_finite_are_refused(tmp_path: Path, bad: float) -> 
     safetensors.torch.save_file(tensors, str(weights))
     with pytest.raises(CheckpointError, match=r"'head\.bias' holds NaN or infinite values"):
         load_checkpoint(folder)
+
+
+def test_weights_sent_back_by_a_worker_are_validated_before_anything_is_written(
+    tmp_path: Path,
+) -> None:
+    from rnnviz.checkpoints import save_weights, weights_of
+
+    config = ModelConfig(cell="gru", hidden_size=8)
+    record, model = make_record(config), make_model(config)
+    good = weights_of(model)
+    other = weights_of(make_model(ModelConfig(cell="lstm", hidden_size=8)))
+    poisoned = {k: v.clone() for k, v in model.state_dict().items()}
+    next(iter(poisoned.values())).view(-1)[0] = float("nan")
+    refusals = {
+        b"not a safetensors file": "not a valid safetensors file",
+        other: "the job's weights",
+        safetensors.torch.save(poisoned): "NaN",
+    }
+    for weights, message in refusals.items():
+        with pytest.raises(CheckpointError, match=message):
+            save_weights(weights, record, root=tmp_path, name="w")
+    assert list(tmp_path.iterdir()) == []
+    folder = save_weights(good, record, root=tmp_path, name="w")
+    loaded = load_checkpoint(folder)
+    for key, value in model.state_dict().items():
+        assert torch.equal(loaded.model.state_dict()[key], value)
