@@ -1,4 +1,4 @@
-"""The command line: `python -m rnnviz presets | train | evaluate | predict | bench | memory`.
+"""The command line: `python -m rnnviz presets|train|evaluate|export|predict|bench|memory`.
 
 A teacher prepares models before class with it, and other tools rely on its flags and on the last
 line of `--json` output, so both are a stable contract. The training flags come from the settings'
@@ -24,6 +24,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "presets": commands.cmd_presets,
     "train": commands.cmd_train,
     "evaluate": commands.cmd_evaluate,
+    "export": commands.cmd_export,
     "predict": commands.cmd_predict,
     "bench": commands.cmd_bench,
     "memory": memory.cmd_memory,

@@ -54,6 +54,9 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--ray", metavar="ADDRESS", help="train on a Ray cluster: auto, host:6379, "
                    "ray://host:10001, or local (one started for this command)")  # fmt: skip
     p.add_argument("--json", action="store_true", help="one JSON object per run, last")
+    p = sub.add_parser("export", help="a checkpoint as code: model.py, train.py, the weights")
+    p.add_argument("checkpoint")
+    p.add_argument("--out", required=True, help="a new (or empty) folder to write")
     p = sub.add_parser("evaluate", help="test accuracy and per-class figures of a checkpoint")
     p.add_argument("checkpoint")
     p.add_argument("--data-dir")
@@ -142,6 +145,15 @@ def cmd_train(args: argparse.Namespace) -> int:
         for record in records:
             json_line(record.summary())
     return 0 if all(record.status != "failed" for record in records) else 1
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from rnnviz.export import export_checkpoint
+
+    folder = export_checkpoint(args.checkpoint, args.out)
+    print(f"exported {args.checkpoint} to {folder}: model.safetensors, model.py, train.py, "
+          "README.md")  # fmt: skip
+    return 0
 
 
 def cmd_presets(args: argparse.Namespace) -> int:
