@@ -15,6 +15,7 @@ import streamlit as st
 from pages._shared import SHIPPED_DIR, checkpoints, runs_dir, select_checkpoint, selected_info
 from rnnviz.archive import export_zip, import_zip
 from rnnviz.checkpoints import CheckpointError, CheckpointInfo, delete_checkpoint, rename_checkpoint
+from rnnviz.export import code_zip
 from rnnviz.files import safe_name
 from rnnviz.runs import check_room
 from rnnviz.text import plain
@@ -83,8 +84,8 @@ def _actions(info: CheckpointInfo) -> None:
     shipped = _is_shipped(info)
     read_only = "Shipped models are read-only." if shipped else None
     key = f"models_new_name_{info.name}"
-    name_col, rename_col, download_col, delete_col = st.columns(
-        [4, 1, 1, 1], vertical_alignment="bottom"
+    name_col, rename_col, download_col, code_col, delete_col = st.columns(
+        [4, 1, 1, 1, 1], vertical_alignment="bottom"
     )
     name_col.text_input("New name", key=key, disabled=shipped, placeholder=info.name)
     rename_col.button(
@@ -97,6 +98,15 @@ def _actions(info: CheckpointInfo) -> None:
         mime="application/zip",
         on_click="ignore",
         icon=":material/download:",
+    )
+    code_col.download_button(
+        "As code",
+        data=lambda: code_zip(info.path),
+        file_name=f"{info.name}-code.zip",
+        mime="application/zip",
+        on_click="ignore",
+        icon=":material/code:",
+        help="model.py, train.py and the weights: run it without rnnviz",
     )
     with delete_col.popover("Delete", disabled=shipped, help=read_only):
         st.write(f"Delete {info.name!r} for good?")

@@ -8,8 +8,11 @@ README. The two scripts are the templates in `rnnviz/exported/` with the run's s
 
 from __future__ import annotations
 
+import io
 import pprint
 import shutil
+import tempfile
+import zipfile
 from pathlib import Path
 
 from rnnviz.checkpoints import WEIGHTS_FILE, load_checkpoint
@@ -56,3 +59,15 @@ def export_checkpoint(path: Path | str, out: Path | str) -> Path:
         title=record.title, accuracy=accuracy, dataset=record.dataset,
         epochs=record.config.train.epochs))  # fmt: skip
     return out
+
+
+def code_zip(path: Path | str) -> bytes:
+    """`export_checkpoint`'s folder as a zip (for a download button), one folder inside."""
+    folder_name = Path(path).name or "run"
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = export_checkpoint(path, Path(tmp) / folder_name)
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            for file in sorted(folder.iterdir()):
+                zf.write(file, arcname=f"{folder_name}/{file.name}")
+    return buffer.getvalue()

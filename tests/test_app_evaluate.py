@@ -205,3 +205,10 @@ def test_missing_dataset_falls_back_to_recorded_metrics(
         at.run()
         assert not at.exception
         assert at.session_state["checkpoint_path"] == path
+
+
+def test_every_model_can_be_downloaded_as_code(app_env: Path) -> None:
+    at = app_test("pages/evaluate.py")
+    assert not at.exception
+    labels = [b.label for b in at.get("download_button")]
+    assert "Download" in labels and "As code" in labels

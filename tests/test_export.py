@@ -87,3 +87,17 @@ def test_the_cli_exports_and_refuses_a_folder_in_use(
     assert "not an empty folder" in capsys.readouterr().err
     assert main(["export", str(tmp_path / "nothing"), "--out", str(tmp_path / "other")]) == 2
     assert not (tmp_path / "other").exists()
+
+
+def test_the_code_zip_holds_one_folder_with_the_four_files(tmp_path: Path) -> None:
+    import io
+    import zipfile
+
+    from rnnviz.export import code_zip
+
+    config = ModelConfig(cell="gru", hidden_size=8)
+    saved = save_checkpoint(make_model(config), make_record(config), root=tmp_path, name="g")
+    with zipfile.ZipFile(io.BytesIO(code_zip(saved))) as zf:
+        names = sorted(zf.namelist())
+        assert names == ["g/README.md", "g/model.py", "g/model.safetensors", "g/train.py"]
+        assert zf.read("g/model.safetensors") == (saved / "model.safetensors").read_bytes()
