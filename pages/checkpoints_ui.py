@@ -85,7 +85,7 @@ def _actions(info: CheckpointInfo) -> None:
     read_only = "Shipped models are read-only." if shipped else None
     key = f"models_new_name_{info.name}"
     name_col, rename_col, download_col, code_col, delete_col = st.columns(
-        [4, 1, 1, 1, 1], vertical_alignment="bottom"
+        [3, 1, 1.4, 1.3, 1], vertical_alignment="bottom"
     )
     name_col.text_input("New name", key=key, disabled=shipped, placeholder=info.name)
     rename_col.button(
