@@ -24,22 +24,20 @@ import json
 import os
 import re
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import websockets
+from appserver import start_app  # beside this script
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
-ROOT = Path(__file__).resolve().parent.parent
 RUN = "dataset=mnist&cell=lstm&hidden=16&layers=1&epochs=1&batch=256&lr=0.01&device=cpu"
 DONE = (ForwardMsg.ScriptFinishedStatus.FINISHED_SUCCESSFULLY,
         ForwardMsg.ScriptFinishedStatus.FINISHED_FRAGMENT_RUN_SUCCESSFULLY,
@@ -140,12 +138,6 @@ async def student(s: Student, port: int, deadline: float) -> None:
         s.outcome = "did not end in time"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def tree(pid: int) -> list[int]:
     """`pid` and every process below it (a local Ray cluster's daemons and workers)."""
     children: dict[int, list[int]] = {}
@@ -224,23 +216,8 @@ def percentile(values: list[float], q: float) -> float | None:
 
 
 def serve(backend: str, runs: Path, log: Path) -> tuple[subprocess.Popen[bytes], int]:
-    port = free_port()
-    env = {**os.environ, "RNNVIZ_RUNS_DIR": str(runs), "RNNVIZ_RAY_ADDRESS": ""}
-    if backend == "ray":
-        env["RNNVIZ_RAY_ADDRESS"] = "local"
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
-           "--server.port", str(port), "--server.headless", "true",
-           "--browser.gatherUsageStats", "false"]  # fmt: skip
-    server = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log.open("wb"),
-                              stderr=subprocess.STDOUT)  # fmt: skip
-    for _ in range(240):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1)
-            return server, port
-        except OSError:
-            time.sleep(0.5)
-    server.kill()
-    raise SystemExit(f"the server did not start; see {log}")
+    address = "local" if backend == "ray" else ""  # a cluster started inside the server
+    return start_app({"RNNVIZ_RUNS_DIR": str(runs), "RNNVIZ_RAY_ADDRESS": address}, log)
 
 
 def main() -> int:

@@ -106,8 +106,8 @@ def status(snap: JobSnapshot) -> None:
     else:
         say = st.success if snap.state == "done" else st.warning
         acc, name = record.test_accuracy or 0.0, os.path.basename(record.checkpoint)
-        where = f" on Ray worker {record.host}" if record.backend == "ray" else ""
-        text = f"{snap.state.capitalize()} after {record.seconds:.0f} s on {device}{where}: "
+        text = f"{snap.state.capitalize()} after {record.seconds:.0f} s on {device}"
+        text += f"{record.on_worker}: "
         text += f"{snap.message}. Test accuracy **{acc:.2%}**"
         say(f"{text}; the model `{name}` is now selected in the sidebar.")
 

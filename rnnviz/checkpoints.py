@@ -115,8 +115,8 @@ def save_checkpoint(model: nn.Module, record: RunRecord, *, root: Path | str, na
 
     `record.config.model` must describe `model` (its state dict must match the one it builds).
     """
-    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    return _save_tensors(tensors, record, root=Path(root), name=name, source="the model")
+    return _save_tensors(_cpu_tensors(model), record, root=Path(root), name=name,
+                         source="the model")  # fmt: skip
 
 
 def save_weights(weights: bytes, record: RunRecord, *, root: Path | str, name: str) -> Path:
@@ -137,8 +137,11 @@ def save_weights(weights: bytes, record: RunRecord, *, root: Path | str, name: s
 
 def weights_of(model: nn.Module) -> bytes:
     """`model`'s weights as the bytes of a safetensors file (what a remote job sends back)."""
-    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    return safetensors.torch.save(tensors)
+    return safetensors.torch.save(_cpu_tensors(model))
+
+
+def _cpu_tensors(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
 
 
 def _save_tensors(

@@ -41,10 +41,7 @@ def export_checkpoint(path: Path | str, out: Path | str) -> Path:
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ValueError(f"{out}: already exists and is not an empty folder; choose another")
-    record, model = checkpoint.record, checkpoint.config
-    config = {"cell": model.cell, "hidden_size": model.hidden_size,
-              "num_layers": model.num_layers, "bidirectional": model.bidirectional,
-              "dropout": model.dropout, "num_classes": model.num_classes}  # fmt: skip
+    record, config = checkpoint.record, checkpoint.config.to_dict()  # model.py's CONFIG
     run = {"dataset": record.dataset, "val_fraction": record.config.data.val_fraction,
            "train": record.config.train.to_dict()}  # fmt: skip
     out.mkdir(parents=True, exist_ok=True)

@@ -156,7 +156,7 @@ class RayBackend:
             f"{cpus:g} CPUs, {gpus:g} GPUs, {self.capacity()} jobs at a time."
         )
 
-    def run(self, fn: JobFn, control: Control, emit: EmitFn, job_id: str = "") -> Outcome:
+    def run(self, fn: JobFn, control: Control, emit: EmitFn, job_id: str) -> Outcome:
         import ray
         from ray.exceptions import RayActorError, RayError
 

@@ -62,6 +62,11 @@ class RunRecord:
     def final_val_accuracy(self) -> float | None:
         return History(self.history).last_finite("val_acc")
 
+    @property
+    def on_worker(self) -> str:
+        """ " on Ray worker <host>" for a run a Ray worker trained, else "": for status lines."""
+        return f" on Ray worker {self.host}" if self.backend == "ray" and self.host else ""
+
     def with_checkpoint(self, path: str | None, name: str = "") -> RunRecord:
         return replace(self, checkpoint=path, name=name or self.name)
 

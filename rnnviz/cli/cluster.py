@@ -36,9 +36,14 @@ def train_here(runs: list[RunConfig], names: list[str | None], args: argparse.Na
 
 def train_on_ray(runs: list[RunConfig], names: list[str | None], args: argparse.Namespace,
                  ) -> list[RunRecord]:  # fmt: skip
-    from rnnviz.backends import CPUS_PER_JOB_ENV, GPUS_PER_JOB_ENV, backend_from_env
+    from rnnviz.backends import (
+        CPUS_PER_JOB_ENV,
+        GPUS_PER_JOB_ENV,
+        RAY_ADDRESS_ENV,
+        backend_from_env,
+    )
 
-    env = {**os.environ, "RNNVIZ_RAY_ADDRESS": args.ray}
+    env = {**os.environ, RAY_ADDRESS_ENV: args.ray}
     backend = backend_from_env(env)
     limits = OwnerLimits(running=len(runs), queued=0)
     jobs = JobManager(backend=backend, limits=limits)

@@ -139,7 +139,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         line = f"{record.title}: {record.status}: {record.message} in {record.seconds:.1f} s"
         if record.test_accuracy is not None:
             line += f"; test accuracy {record.test_accuracy:.2%}"
-        where = f" on Ray worker {record.host}" if record.backend == "ray" and record.host else ""
+        where = record.on_worker
         print(line + where + (f"; checkpoint {record.checkpoint}" if record.checkpoint else ""))
     if args.json:
         for record in records:
