@@ -1,8 +1,9 @@
-"""Cooperative control of a long computation from another thread: stop, pause and resume.
+"""Cooperative control of a long computation from another thread: stop, pause, resume, new rate.
 
 A worker calls `control.should_stop()` once per step. The call blocks while the run is paused and
 returns True once a stop was asked for, so a trainer stops within one step of the request and a
-paused trainer holds its tensors without spinning.
+paused trainer holds its tensors without spinning. `set_lr` asks for a new learning rate; the
+worker takes it (`take_lr`) before its next step, so it applies exactly once.
 """
 
 from __future__ import annotations
@@ -17,6 +18,29 @@ class Control:
         self._stop = threading.Event()
         self._running = threading.Event()
         self._running.set()
+        self._lock = threading.Lock()
+        self._lr: tuple[int, float] | None = None  # (request number, rate) of the newest request
+        self._taken = 0  # the request number the worker took last
+
+    def set_lr(self, lr: float) -> None:
+        """Ask for learning rate `lr` from the next step on (the newest request wins)."""
+        with self._lock:
+            number = self._lr[0] + 1 if self._lr else 1
+            self._lr = (number, float(lr))
+
+    @property
+    def lr_request(self) -> tuple[int, float] | None:
+        """(request number, rate) of the newest request, taken or not; None before any."""
+        with self._lock:
+            return self._lr
+
+    def take_lr(self) -> float | None:
+        """The rate asked for since the last call, once; None when nothing new was asked."""
+        with self._lock:
+            if self._lr is None or self._lr[0] == self._taken:
+                return None
+            self._taken = self._lr[0]
+            return self._lr[1]
 
     def stop(self) -> None:
         self._stop.set()

@@ -1,8 +1,10 @@
 """Progress events: one frozen dataclass per moment of a run, plain data at process boundaries.
 
-A trainer says what happened by emitting `Started`, `Stepped`, `EpochEnded`, `Tested` or `Failed`;
-the memory lab emits `MemoryStepped` and `MemoryEvaluated`. Every event has `to_dict()` (JSON-ready,
-with its `kind`) and `event_from_dict` reads one back, so events can cross threads, processes and
+A trainer says what happened by emitting `Started`, `Stepped`, `EpochEnded`, `Tested` or
+`Failed`, `LrChanged` when a person changes the learning rate, and `ProbeSet` / `Probed` for the
+probe images it reads as it learns; in a race every model's events carry its `lane`. The memory
+lab emits `MemoryStepped` and `MemoryEvaluated`. Every event has `to_dict()` (JSON-ready, with its
+`kind`) and `event_from_dict` reads one back, so events can cross threads, processes and
 machines. A `Stepped` carries every loss of its report window (one step on a CPU, a few dozen
 on a GPU, whose device is synced once per window), and `History` folds the very same events into a
 run's history: the live chart and the saved history are one series.
@@ -14,7 +16,7 @@ import dataclasses
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 
 class _Plain:
@@ -24,8 +26,23 @@ class _Plain:
 
     def to_dict(self) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}  # type: ignore[arg-type]
-        plain = {k: list(v) if isinstance(v, tuple) else v for k, v in data.items()}
-        return {"kind": self.kind, **plain}
+        return {"kind": self.kind, **{k: _lists(v) for k, v in data.items()}}
+
+    @classmethod
+    def from_plain(cls, data: Mapping[str, Any]) -> Self:
+        """`to_dict()` read back as this kind of event; ValueError for anything else."""
+        event = event_from_dict(data)
+        if not isinstance(event, cls):
+            raise ValueError(f"expected a {cls.kind} event, got {data.get('kind')!r}")
+        return event
+
+
+def _lists(value: Any) -> Any:
+    return [_lists(v) for v in value] if isinstance(value, tuple | list) else value
+
+
+def _tuples(value: Any) -> Any:
+    return tuple(_tuples(v) for v in value) if isinstance(value, list | tuple) else value
 
 
 @dataclass(frozen=True)
@@ -38,6 +55,7 @@ class Started(_Plain):
     total_steps: int
     parameters: int
     fast_path: str  # "eager" or "cuda-graph"
+    lane: int = 0  # which model of a race (0 for a single run)
 
 
 @dataclass(frozen=True)
@@ -54,6 +72,7 @@ class Stepped(_Plain):
     samples_per_s: float  # since the run started, pauses excluded
     eta_s: float
     elapsed_s: float  # seconds trained when the window was reported, pauses excluded
+    lane: int = 0  # which model of a race (0 for a single run)
 
     @property
     def step(self) -> int:
@@ -89,6 +108,7 @@ class EpochEnded(_Plain):
     val_acc: float
     val_loss: float
     elapsed_s: float
+    lane: int = 0  # which model of a race (0 for a single run)
 
 
 @dataclass(frozen=True)
@@ -98,6 +118,7 @@ class Tested(_Plain):
     kind: ClassVar[str] = "tested"
     accuracy: float
     loss: float | None
+    lane: int = 0  # which model of a race (0 for a single run)
 
 
 @dataclass(frozen=True)
@@ -106,6 +127,50 @@ class Failed(_Plain):
 
     kind: ClassVar[str] = "failed"
     message: str
+    lane: int = 0  # which model of a race (0 for a single run)
+
+
+@dataclass(frozen=True)
+class LrChanged(_Plain):
+    """The learning rate was changed by hand while the run trained; `step` is the first step
+    that used the new rate (1-based). A schedule goes on scaled to the new rate."""
+
+    kind: ClassVar[str] = "lr_changed"
+    step: int
+    lr: float
+    previous: float  # the rate the step before it used
+    lane: int = 0
+
+
+@dataclass(frozen=True)
+class ProbeSet(_Plain):
+    """The fixed test images a run reads every so often while it trains (see `Probed`)."""
+
+    kind: ClassVar[str] = "probe_set"
+    dataset: str
+    indices: tuple[int, ...]  # (P,) their places in the test split
+    labels: tuple[int, ...]  # (P,)
+    kinds: tuple[str, ...]  # (P,) "easy" or "hard": how a trained model finds each
+    images: tuple[tuple[tuple[int, ...], ...], ...]  # (P, 28, 28) uint8 pixels, rows first
+
+
+@dataclass(frozen=True)
+class Probed(_Plain):
+    """The probe images read by the weights of step `step` (0: before the first step)."""
+
+    kind: ClassVar[str] = "probed"
+    step: int
+    total_steps: int
+    true_belief: tuple[tuple[float, ...], ...]  # (P, T) probability of the true label after row t
+    guesses: tuple[tuple[int, ...], ...]  # (P, T) the class it would answer after row t
+    final: tuple[tuple[float, ...], ...]  # (P, C) class probabilities after the last row
+    row_grads: tuple[float, ...]  # (T,) mean over probes of |d loss / d row t|, the gradient
+    # that reaches each input row: where it fades to nothing, the model cannot learn from it
+    lane: int = 0
+
+    @property
+    def progress(self) -> float:
+        return self.step / max(self.total_steps, 1)
 
 
 @dataclass(frozen=True)
@@ -138,12 +203,14 @@ class MemoryEvaluated(_Plain):
         return self.scores["test_accuracy"]
 
 
-Event = Started | Stepped | EpochEnded | Tested | Failed | MemoryStepped | MemoryEvaluated
+Event = (
+    Started | Stepped | EpochEnded | Tested | Failed | LrChanged | ProbeSet | Probed
+    | MemoryStepped | MemoryEvaluated
+)  # fmt: skip
 EmitFn = Callable[[Event], None]
-EVENTS: dict[str, type[Event]] = {
-    cls.kind: cls
-    for cls in (Started, Stepped, EpochEnded, Tested, Failed, MemoryStepped, MemoryEvaluated)
-}
+_KINDS = (Started, Stepped, EpochEnded, Tested, Failed, LrChanged, ProbeSet, Probed,
+          MemoryStepped, MemoryEvaluated)  # fmt: skip
+EVENTS: dict[str, type[Event]] = {cls.kind: cls for cls in _KINDS}
 
 
 def ignore_event(event: Event) -> None:
@@ -160,7 +227,7 @@ def event_from_dict(data: Mapping[str, Any]) -> Event:
     fields = {k: v for k, v in data.items() if k != "kind"}
     if set(fields) - names:
         raise ValueError(f"{kind} event has unknown fields {sorted(set(fields) - names)}")
-    fields = {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}
+    fields = {k: _tuples(v) for k, v in fields.items()}
     try:
         return cls(**fields)
     except TypeError as exc:
@@ -170,6 +237,7 @@ def event_from_dict(data: Mapping[str, Any]) -> Event:
 HISTORY_KEYS = (
     "step", "loss", "step_epoch", "step_seconds",  # one entry per step
     "epoch", "train_acc", "train_loss", "val_acc", "val_loss", "epoch_seconds",  # per epoch
+    "lr_step", "lr_value",  # one entry per change of the learning rate by hand
 )  # fmt: skip
 
 
@@ -204,6 +272,9 @@ class History:
             h["val_acc"].append(event.val_acc)
             h["val_loss"].append(event.val_loss)
             h["epoch_seconds"].append(event.elapsed_s)
+        elif isinstance(event, LrChanged):
+            h["lr_step"].append(event.step)
+            h["lr_value"].append(event.lr)
 
     def to_dict(self) -> dict[str, list[float]]:
         return {k: list(v) for k, v in self.data.items()}

@@ -21,9 +21,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rnnviz.backends import Backend, ThreadBackend, default_max_running, parts
+from rnnviz.config import TrainConfig
 from rnnviz.control import Control
 from rnnviz.events import Event
 from rnnviz.presence import Presence
+from rnnviz.settings import check_value, declared
 from rnnviz.snapshots import (
     FINAL_STATES,
     Crashed,
@@ -35,6 +37,7 @@ from rnnviz.snapshots import (
 )
 
 log = logging.getLogger(__name__)
+LR_KINDS = ("train", "race")  # the jobs whose trainer takes a new learning rate mid-run
 
 
 @dataclass
@@ -149,6 +152,18 @@ class JobManager:
             if job is not None and job.state == "paused":
                 job.control.resume()
                 job.state, job.message = "running", "running"
+
+    def set_lr(self, job_id: str, lr: float) -> None:
+        """A running or paused training job uses learning rate `lr` from its next step on;
+        ValueError for a rate outside the setting's bounds, or a job that has no rate."""
+        lr = check_value("lr", dict(declared(TrainConfig))["lr"], lr)
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is None or not job.active:
+                return  # a stale tab's click on a job that has ended
+            if job.kind not in LR_KINDS:
+                raise ValueError(f"a {job.kind} job has no learning rate to change")
+            job.control.set_lr(lr)
 
     def cancel(self, job_id: str) -> None:
         """A queued job never starts; a running or paused one stops within one step."""

@@ -69,7 +69,9 @@ class JobWorker:
             self._dropped += cut
             return list(self._events)
 
-    def set_state(self, paused: bool, stopped: bool) -> None:
+    def set_state(self, paused: bool, stopped: bool, lr: float | None = None) -> None:
+        if lr is not None:  # a new learning rate, taken by the job before its next step
+            self._control.set_lr(lr)
         if stopped:
             self._control.stop()
         elif paused:
@@ -187,7 +189,8 @@ class RayBackend:
         def ask(method: str, *args: Any) -> Any:  # control calls reach a busy actor
             return getattr(actor, method).options(concurrency_group=CONTROL).remote(*args)
 
-        since, pushed, pending, stop_at = 0, (False, False), None, None
+        since, pending, stop_at = 0, None, None
+        pushed: tuple[bool, bool, tuple[int, float] | None] = (False, False, None)
 
         def take(events: list[dict[str, Any]]) -> None:
             nonlocal since
@@ -198,9 +201,10 @@ class RayBackend:
         while True:
             if not ray.is_initialized():
                 return Crashed("the connection to the Ray cluster was closed while it ran")
-            wanted = (control.paused, control.stopped)
+            wanted = (control.paused, control.stopped, control.lr_request)
             if wanted != pushed:
-                ask("set_state", *wanted)
+                lr = wanted[2][1] if wanted[2] is not None and wanted[2] != pushed[2] else None
+                ask("set_state", *wanted[:2], lr)
                 pushed = wanted
             if control.stopped and stop_at is None:
                 stop_at = time.monotonic()

@@ -39,6 +39,8 @@ class RunRecord:
     fast_path: str = "eager"  # "eager" or "cuda-graph"
     host: str = ""
     backend: str = "thread"  # where it trained: "thread" (this process) or "ray" (a Ray worker)
+    lock_in_row: float | None = None  # mean 1-based row from which the test answers stay fixed
+    probes: Mapping[str, Any] | None = None  # `Probes.to_dict()`: the probe images' readings
     checkpoint: str | None = None
 
     def __post_init__(self) -> None:
@@ -91,12 +93,15 @@ class RunRecord:
             "fast_path": self.fast_path,
             "host": self.host,
             "backend": self.backend,
+            "lock_in_row": self.lock_in_row,
+            "probes": None if self.probes is None else dict(self.probes),
             "checkpoint": self.checkpoint,
         }
 
     def summary(self) -> dict[str, Any]:
-        """The CLI's `train --json` line: everything but the history and the full metrics."""
-        return {k: v for k, v in self.to_dict().items() if k not in ("history", "test_metrics")}
+        """The CLI's `train --json` line: all but the history, the full metrics and the probes."""
+        left_out = ("history", "test_metrics", "probes")
+        return {k: v for k, v in self.to_dict().items() if k not in left_out}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RunRecord:
@@ -118,6 +123,8 @@ class RunRecord:
             fast_path=str(data.get("fast_path") or "eager"),
             host=str(data.get("host") or ""),
             backend=str(data.get("backend") or "thread"),
+            lock_in_row=_number(data["lock_in_row"]) if data.get("lock_in_row") else None,
+            probes=data["probes"] if isinstance(data.get("probes"), dict) else None,
             checkpoint=data.get("checkpoint"),
         )
 

@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from rnnviz.models import IMAGE_SIZE, evaluating
+from rnnviz.models import IMAGE_SIZE, RowReader, evaluating
 from rnnviz.reading import Reading, _as_rows, read_image
 from rnnviz.trace import _model_input
 
@@ -29,6 +29,7 @@ __all__ = [
     "erase_rows",
     "first_rows",
     "locks_in_at",
+    "mean_lock_in_row",
     "reverse_rows",
     "row_importance",
     "row_share",
@@ -151,3 +152,20 @@ def locks_in_at(probs: torch.Tensor) -> int:
     guesses = probs.argmax(dim=-1)  # (T,)
     changed = (guesses != guesses[-1]).nonzero()
     return int(changed[-1]) + 1 if len(changed) else 0
+
+
+def mean_lock_in_row(model: nn.Module, images: torch.Tensor, *, batch: int = 250) -> float | None:
+    """The mean 1-based row from which a recurrent model's guess stays its final one, over images
+    (N, 28, 28); None for a model without time steps (a CNN). Read in batches, so the trace's
+    per-row states of a whole test set never sit in memory at once."""
+    from rnnviz.trace import trace  # trace needs a RowReader; checked here, not at import
+
+    if not isinstance(model, RowReader) or len(images) == 0:
+        return None
+    total = 0
+    for start in range(0, len(images), batch):
+        guesses = trace(model, images[start : start + batch]).probs.argmax(dim=-1)  # (B, T)
+        changed = guesses != guesses[:, -1:]  # (B, T): rows whose guess is not the final one
+        rows = torch.arange(1, guesses.shape[1] + 1, device=guesses.device)
+        total += int((changed * rows).amax(dim=1).sum())  # last changed row; locks in one later
+    return total / len(images) + 1

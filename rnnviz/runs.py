@@ -37,8 +37,9 @@ def max_runs() -> int:
     return int(given) if given.isdigit() else DEFAULT_MAX_RUNS
 
 
-def check_room(folder: Path | str, limit: int | None = None) -> None:
-    """ValueError when `folder` already holds `limit` saved runs: delete some to make room."""
+def check_room(folder: Path | str, limit: int | None = None, *, reserve: int = 1) -> None:
+    """ValueError when `folder` has no room for `reserve` more saved runs under `limit`: delete
+    some to make room."""
     limit = max_runs() if limit is None else limit
     root = Path(folder)
     held = (
@@ -46,7 +47,7 @@ def check_room(folder: Path | str, limit: int | None = None) -> None:
         if root.is_dir()
         else 0
     )
-    if held >= limit:
+    if held + reserve > limit:
         raise ValueError(
             f"you keep {held} saved runs, the most one person may keep here ({MAX_RUNS_ENV}); "
             "delete some under Manage models on the Evaluate page to make room"

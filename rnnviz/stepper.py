@@ -56,6 +56,42 @@ def build_schedule(
     return None
 
 
+def current_lr(optimizer: torch.optim.Optimizer) -> float:
+    return float(optimizer.param_groups[0]["lr"])
+
+
+def set_lr(
+    optimizer: torch.optim.Optimizer,
+    schedule: torch.optim.lr_scheduler.LRScheduler | None,
+    lr: float,
+) -> float:
+    """Use learning rate `lr` from the next step on; the rate it replaces.
+
+    A schedule goes on from the new rate: its curve is scaled by new / current (one-cycle's peak
+    and floor, cosine's base), so it keeps its shape. A tensor rate (the CUDA-graph path reads it
+    on the device) is filled in place, so the captured graph sees the new value.
+    """
+    previous = current_lr(optimizer)
+    base = schedule.base_lrs[0] if schedule is not None else previous
+    factor = lr / (previous if previous > 0 else base)  # a cosine at its end has reached 0
+    for group in optimizer.param_groups:
+        for key in ("initial_lr", "max_lr", "min_lr"):  # the schedules' own anchors
+            if key in group:
+                group[key] = group[key] * factor
+        _write(group, lr)
+    if schedule is not None:
+        schedule.base_lrs = [b * factor for b in schedule.base_lrs]
+        schedule._last_lr = [lr for _ in optimizer.param_groups]
+    return previous
+
+
+def _write(group: dict, value: float) -> None:
+    if torch.is_tensor(group["lr"]):
+        group["lr"].fill_(value)
+    else:
+        group["lr"] = value
+
+
 class Stepper(Protocol):
     name: str
 

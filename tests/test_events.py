@@ -13,8 +13,11 @@ from rnnviz.events import (
     Event,
     Failed,
     History,
+    LrChanged,
     MemoryEvaluated,
     MemoryStepped,
+    Probed,
+    ProbeSet,
     Started,
     Stepped,
     event_from_dict,
@@ -38,7 +41,24 @@ ONE_OF_EACH: list[Event] = [
         elapsed_s=2.0,
     ),
     Scored(accuracy=0.9, loss=None),
-    Failed(message="the loss became nan at step 3"),
+    Failed(message="the loss became nan at step 3", lane=2),
+    LrChanged(step=12, lr=3e-4, previous=1e-3, lane=1),
+    ProbeSet(
+        dataset="mnist",
+        indices=(4, 7),
+        labels=(3, 9),
+        kinds=("easy", "hard"),
+        images=(((0, 255),) * 2, ((17, 0),) * 2),
+    ),
+    Probed(
+        step=8,
+        total_steps=16,
+        true_belief=((0.1, 0.9), (0.5, 0.25)),
+        guesses=((1, 3), (9, 4)),
+        final=((0.0, 1.0), (0.75, 0.25)),
+        row_grads=(0.5, 1e-7),
+        lane=1,
+    ),
     MemoryStepped(
         step=4,
         loss=1.5,
@@ -89,3 +109,19 @@ def test_history_is_the_fold_of_the_events_in_order() -> None:
     assert h["epoch"] == [2] and h["train_acc"] == [0.5] and h["epoch_seconds"] == [2.0]
     assert history.last_finite("val_acc") is None and history.last_finite("train_acc") == 0.5
     assert History(h).to_dict() == h and History().to_dict()["loss"] == []
+
+
+def test_nested_tuples_come_back_as_tuples_and_typed_reading_checks_the_kind() -> None:
+    probed = next(e for e in ONE_OF_EACH if isinstance(e, Probed))
+    back = Probed.from_plain(json.loads(json.dumps(probed.to_dict())))
+    assert back == probed and back.true_belief[1] == (0.5, 0.25) and back.lane == 1
+    assert back.progress == 0.5
+    with pytest.raises(ValueError, match="expected a probed event"):
+        Probed.from_plain(WINDOW.to_dict())
+
+
+def test_history_keeps_each_learning_rate_change() -> None:
+    history = History.of([WINDOW, LrChanged(step=12, lr=3e-4, previous=1e-3)])
+    assert history.data["lr_step"] == [12] and history.data["lr_value"] == [3e-4]
+    assert History(history.to_dict()).data["lr_step"] == [12]
+    assert History({"step": [1]}).data["lr_step"] == []  # an older record has none

@@ -313,3 +313,26 @@ def test_a_reload_then_a_close_stops_the_job_a_grace_period_after_the_close() ->
     time.sleep(0.25)  # 0.5 s after the reload: its departure must not count any more
     assert manager.snapshot(job).state == "running"  # type: ignore[union-attr]
     assert manager.wait(job, timeout=5).state == "stopped"  # 0.4 s after the close
+
+
+def test_a_new_learning_rate_is_checked_and_reaches_the_job() -> None:
+    manager = JobManager(max_running=1)
+    release, seen = threading.Event(), []
+
+    def fn(control: Control, emit: EmitFn) -> Ended:
+        while not release.wait(0.005):
+            if (lr := control.take_lr()) is not None:
+                seen.append(lr)
+        return Ended("done", "released")
+
+    job = manager.submit(fn, owner="a", title="t")
+    with pytest.raises(ValueError, match=r"lr=50 must be between 1e-06 and 10"):
+        manager.set_lr(job, 50)
+    manager.set_lr(job, 3e-4)
+    wait_for(lambda: seen == [3e-4])
+    other = manager.submit(blocking_job(release), owner="b", title="m", kind="memory")
+    with pytest.raises(ValueError, match="a memory job has no learning rate"):
+        manager.set_lr(other, 1e-3)
+    release.set()
+    manager.wait(job, timeout=10)
+    manager.set_lr(job, 1e-3)  # a stale tab's request for a finished job changes nothing

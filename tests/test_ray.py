@@ -13,6 +13,7 @@ import signal
 import socket
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -275,3 +276,28 @@ def test_a_memory_lab_run_trains_on_a_worker(cluster: None) -> None:
     assert snap.state == "done", snap.message
     assert isinstance(snap.result, lab.MemoryRun) and 0 <= snap.result.scores["test_accuracy"] <= 1
     assert snap.of(events.MemoryStepped)[-1].step == 40
+
+
+def test_a_race_runs_on_a_worker_and_takes_a_new_learning_rate(
+    cluster: None, tmp_path: Path
+) -> None:
+    from rnnviz.events import LrChanged
+    from rnnviz.races import RaceConfig, RaceRecord, race_job
+
+    jobs = manager()
+    config = RaceConfig(replace(TINY, train=replace(TINY.train, epochs=3)), ("rnn_tanh", "gru"))
+    job = jobs.submit(race_job(config, out=tmp_path), owner=OWNERS[0], title="race", kind="race")
+    wait_for(lambda: any(e.step >= 2 for e in jobs.snapshot(job).of(Stepped)))  # type: ignore[union-attr]
+    jobs.pause(job)  # so the run cannot end before the new rate reaches the worker
+    jobs.set_lr(job, 4e-4)
+    jobs.resume(job)
+    snap = jobs.wait(job, timeout=180)
+    record = snap.result
+    assert isinstance(record, RaceRecord) and snap.state == "done", snap.message
+    changes = snap.of(LrChanged)
+    assert sorted(e.lane for e in changes) == [0, 1] and len({e.step for e in changes}) == 1
+    for lane, run in enumerate(record.records):
+        assert run.backend == "ray" and run.history["lr_value"] == [4e-4]
+        after = [s.lr for s in snap.of(Stepped) if s.lane == lane and s.step >= changes[0].step]
+        assert after and all(lr == pytest.approx(4e-4) for lr in after)
+        assert run.checkpoint and Path(run.checkpoint).parent == tmp_path

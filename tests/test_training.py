@@ -14,7 +14,7 @@ from rnnviz.config import RunConfig, TrainConfig
 from rnnviz.control import Control
 from rnnviz.data import DATASETS, DataConfig, Dataset, Split
 from rnnviz.devices import resolve_device
-from rnnviz.events import EpochEnded, Event, Failed, History, Started, Stepped
+from rnnviz.events import EpochEnded, Event, Failed, History, LrChanged, Started, Stepped
 from rnnviz.events import Tested as Scored  # not a name pytest would collect as tests
 from rnnviz.models import ModelConfig
 from rnnviz.training import train
@@ -199,3 +199,55 @@ def test_quick_cpu_preset_reaches_97_percent_on_real_mnist() -> None:
     assert record.test_accuracy is not None
     print(f"quick-cpu: {record.test_accuracy:.4f} in {record.seconds:.1f} s")
     assert record.test_accuracy >= 0.97
+
+
+def test_a_new_learning_rate_takes_effect_at_the_next_step_and_is_recorded(toy: Dataset) -> None:
+    control, events = Control(), []
+
+    def emit(event: Event) -> None:
+        events.append(event)
+        if isinstance(event, Stepped) and event.step == 3:
+            control.set_lr(2.5e-3)
+
+    record = train(tiny_run(batch_size=32), dataset=toy, control=control, emit=emit).record
+    lrs = {s.step: s.lr for s in events if isinstance(s, Stepped)}
+    assert lrs[3] == pytest.approx(1e-2) and lrs[4] == pytest.approx(2.5e-3)
+    assert lrs[8] == pytest.approx(2.5e-3)  # constant from there on
+    (changed,) = [e for e in events if isinstance(e, LrChanged)]
+    assert (changed.step, changed.lr, changed.previous) == (4, 2.5e-3, pytest.approx(1e-2))
+    assert record.history["lr_step"] == [4] and record.history["lr_value"] == [2.5e-3]
+
+
+@pytest.mark.parametrize("schedule", ["one_cycle", "cosine"])
+def test_a_schedule_goes_on_scaled_from_the_new_rate(toy: Dataset, schedule: str) -> None:
+    run = tiny_run(batch_size=16, epochs=2, schedule=schedule)  # 32 steps
+    plain: list[Event] = []
+    train(run, dataset=toy, emit=plain.append)
+    control, changed = Control(), []
+
+    def emit(event: Event) -> None:
+        changed.append(event)
+        if isinstance(event, Stepped) and event.step == 10:
+            control.set_lr(event.lr / 4)
+
+    train(run, dataset=toy, control=control, emit=emit)
+    before = {s.step: s.lr for s in plain if isinstance(s, Stepped)}
+    after = {s.step: s.lr for s in changed if isinstance(s, Stepped)}
+    assert after[10] == before[10]
+    for step in (11, 20, 31):  # the same curve, a quarter as high
+        assert after[step] == pytest.approx(before[step] / 4, rel=1e-6)
+
+
+def test_every_lane_of_a_race_takes_the_new_rate_at_the_same_step(toy: Dataset) -> None:
+    control, events = Control(), []
+
+    def emit(event: Event) -> None:
+        events.append(event)
+        if isinstance(event, Stepped) and event.step == 2 and event.lane == 1:
+            control.set_lr(1e-3)
+
+    runs = [tiny_run("rnn_tanh", batch_size=32), tiny_run("gru", batch_size=32)]
+    results = training.race(runs, dataset=toy, control=control, emit=emit)
+    changes = [(e.lane, e.step) for e in events if isinstance(e, LrChanged)]
+    assert changes == [(0, 3), (1, 3)]
+    assert [r.record.history["lr_step"] for r in results] == [[3], [3]]
