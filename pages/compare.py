@@ -5,9 +5,12 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from pages import watch_ui as watch
 from pages._shared import SHIPPED_DIR, checkpoint_label, checkpoints, run_through_the_frame
 from rnnviz import comparison
+from rnnviz.cells import CELLS
 from rnnviz.plots import metrics as plots
+from rnnviz.probes import Probes
 
 run_through_the_frame()
 
@@ -32,6 +35,9 @@ TABLE_COLUMNS: dict[str, Any] = {  # column -> its title, or a column config
     "seconds_per_epoch": st.column_config.NumberColumn("Seconds / epoch", format="%.1f"),
     "final_val_accuracy": st.column_config.NumberColumn("Final val accuracy", format="percent"),
     "test_accuracy": st.column_config.NumberColumn("Test accuracy", format="percent"),
+    "lock_in_row": st.column_config.NumberColumn(
+        "Locks in at row", format="%.1f", help="mean row from which the answer is final"
+    ),
     "device": "Device",
 }
 
@@ -89,3 +95,14 @@ st.download_button(
     on_click="ignore",
     icon=":material/download:",
 )
+
+watched = {checkpoint_label(r): r for r in runs if Probes.from_dict(r.record.probes)}
+st.markdown("**How a run learned: its probe images, replayed**")
+if not watched:
+    st.caption("None of these runs recorded probe images (runs trained before probes existed).")
+else:
+    label = st.selectbox("Run", list(watched), key="compare_probes_run")
+    record = watched[label].record
+    cell = CELLS[record.config.model.cell]
+    lanes = [(cell.tag, cell.color, Probes.from_dict(record.probes))]
+    watch.probes_section(lanes, record.class_names, key="compare_probes", replay=True)

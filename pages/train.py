@@ -1,4 +1,4 @@
-"""Train: pick a preset or every setting, start a run, and watch its curves grow live."""
+"""Train: pick a preset or every setting, start a run (or a race of cells), and watch it learn."""
 
 from __future__ import annotations
 
@@ -9,14 +9,16 @@ from typing import Any
 import streamlit as st
 
 from pages import _shared as app
+from pages import watch_ui as watch
 from rnnviz import urlstate
 from rnnviz.admission import admit
 from rnnviz.config import RunConfig
 from rnnviz.data import DATASETS, dataset_available, default_dataset
 from rnnviz.devices import resolve_device
-from rnnviz.events import EpochEnded, Started, Stepped
+from rnnviz.events import EpochEnded, LrChanged, Started, Stepped
 from rnnviz.plots import training as plots
 from rnnviz.presets import PRESETS
+from rnnviz.races import RaceConfig, RaceRecord, race_job
 from rnnviz.record import RunRecord, run_title
 from rnnviz.runs import training_job
 from rnnviz.snapshots import JobSnapshot
@@ -75,7 +77,7 @@ def widget(f: urlstate.Field) -> None:
 
 
 def latest_job() -> JobSnapshot | None:
-    mine = [s for s in app.job_manager().jobs(app.owner_id()) if s.kind == "train"]
+    mine = [s for s in app.job_manager().jobs(app.owner_id()) if s.kind in ("train", "race")]
     chosen = [s for s in mine if s.id == st.session_state.get(JOB)]
     return (chosen or mine)[-1] if mine else None  # jobs() lists them oldest first
 
@@ -101,6 +103,12 @@ def status(snap: JobSnapshot) -> None:
         st.progress(snap.progress, text=f"{text} · {device or app.device_label()}")
     elif snap.state == "failed":
         st.error(f"The run failed: {plain(snap.message)}", icon="⚠️")
+    elif isinstance(snap.result, RaceRecord):
+        best = snap.result.best()
+        say = st.success if snap.state == "done" else st.warning
+        acc = f"{best.test_accuracy:.2%}" if best and best.test_accuracy is not None else "-"
+        say(f"Race {snap.state}: {plain(snap.message)}. Best: **{best.title if best else '-'}** "
+            f"at **{acc}**, now selected in the sidebar.")  # fmt: skip
     elif record is None or not record.checkpoint:
         st.warning(f"{snap.state.capitalize()}: {plain(snap.message)}.")
     else:
@@ -115,8 +123,9 @@ def status(snap: JobSnapshot) -> None:
 def charts(snap: JobSnapshot | None, big: bool) -> None:
     """The run's curves; empty ones before any run, so the browser loads its chart code early."""
     record = record_of(snap) if snap else None
-    c = plots.curves(snap.of(Stepped) + snap.of(EpochEnded) if snap else [], record)
-    figs = [plots.loss_figure(c.steps, c.losses)]
+    events = snap.of(Stepped) + snap.of(EpochEnded) + snap.of(LrChanged) if snap else []
+    c = plots.curves(events, record)
+    figs = [plots.loss_figure(c.steps, c.losses, lr_changes=(c.lr_steps, c.lr_values))]
     figs.append(plots.accuracy_figure(c.epochs, c.train_acc, c.val_acc))
     if record and record.test_metrics and snap and snap.state in ("done", "stopped"):
         figs.append(plots.per_class_figure(record.test_metrics.to_dict()["per_class"]))
@@ -125,15 +134,26 @@ def charts(snap: JobSnapshot | None, big: bool) -> None:
         place.plotly_chart(plots.for_projector(fig) if big else fig, key=f"chart_{name}")
 
 
-def live(run: RunConfig, blocked: bool, big: bool, ticking: bool) -> None:
+def submit(run: RunConfig, cells: list[str]) -> str:
+    """Queue one run, or a race of `cells` on the same settings; the job's id."""
+    jobs, owner = app.job_manager(), app.owner_id()
+    if not cells:
+        job, title = training_job(run, out=app.runs_dir()), run_title(run)
+        return jobs.submit(job, owner=owner, title=title, config=run.to_dict())
+    race = RaceConfig(run, tuple(cells))
+    config = {**run.to_dict(), "race_cells": list(race.cells)}
+    return jobs.submit(race_job(race, out=app.runs_dir()), owner=owner, title=race.title(),
+                       kind="race", config=config)  # fmt: skip
+
+
+def live(run: RunConfig, cells: list[str], blocked: bool, big: bool, ticking: bool) -> None:
     jobs, snap = app.job_manager(), latest_job()
     active = snap is not None and snap.active
     row = st.container(horizontal=True)
-    if row.button("Start training", type="primary", disabled=blocked or active):
+    label = "Start race" if cells else "Start training"
+    if row.button(label, type="primary", disabled=blocked or active):
         try:
-            job, title = training_job(run, out=app.runs_dir()), run_title(run)
-            st.session_state[JOB] = jobs.submit(job, owner=app.owner_id(), title=title,
-                                                config=run.to_dict())  # fmt: skip
+            st.session_state[JOB] = submit(run, cells)
         except ValueError as exc:  # JobRefused, or no room for another saved run
             st.warning(plain(exc), icon=":material/front_hand:")
         else:
@@ -145,18 +165,28 @@ def live(run: RunConfig, blocked: bool, big: bool, ticking: bool) -> None:
             "Resume" if paused else "Pause", on_click=act, args=[job_id], disabled=not active
         )
     row.button("Stop", on_click=jobs.cancel, args=[job_id], disabled=not active)
+    if not big:
+        watch.lr_control(jobs, snap, row)
     if snap is None:
         st.caption(f"Nothing trained yet in this tab. Training runs on: {app.device_label()}.")
         charts(None, big)
         return
     st.markdown(f"**{plain(snap.title)}**")
     status(snap)
-    if snap.state != "queued":  # a queued run has nothing to draw yet
+    cells_raced = snap.config.get("race_cells") or []
+    if snap.state != "queued" and cells_raced:  # a queued run has nothing to draw yet
+        watch.race_charts(snap, cells_raced, big)
+        if isinstance(snap.result, RaceRecord):
+            watch.race_table(snap.result)
+    elif snap.state != "queued":
         charts(snap, big)
+    names = DATASETS[snap.config.get("data", {}).get("dataset", "mnist")].class_names
+    watch.probes_section(watch.probe_lanes(snap), names, key="train_probes", replay=not active)
     adopt = not active and st.session_state.get(ADOPTED) != snap.id
     if adopt:
         st.session_state[ADOPTED] = snap.id
-        if (record := record_of(snap)) and record.checkpoint:
+        record = snap.result.best() if isinstance(snap.result, RaceRecord) else record_of(snap)
+        if record and record.checkpoint:
             app.select_checkpoint(record.checkpoint)
     if adopt or (active and not ticking):
         st.rerun()  # once: to tick while it runs, or for the sidebar to select the new model
@@ -192,5 +222,6 @@ for error in errors:
     st.error(f"Cannot start with these settings: {plain(error)}", icon="🚫")
 if not errors:
     write_url(run)
+cells = watch.race_cells(locked)
 active = (job := latest_job()) is not None and job.active
-st.fragment(live, run_every=1.0 if active else None)(run, bool(errors), lecture, active)
+st.fragment(live, run_every=1.0 if active else None)(run, cells, bool(errors), lecture, active)

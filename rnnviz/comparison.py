@@ -27,7 +27,7 @@ SMOOTHING = 0.9  # EMA weight of the per-step loss: raw mini-batch loss is too n
 
 COLUMNS: tuple[str, ...] = (
     "run", "group", "layers", "hidden", "bidirectional", "parameters", "seconds_per_epoch",
-    "final_val_accuracy", "test_accuracy", "epochs", "cell", "dataset", "device",
+    "final_val_accuracy", "test_accuracy", "lock_in_row", "epochs", "cell", "dataset", "device",
 )  # fmt: skip
 
 
@@ -91,6 +91,7 @@ def comparison_rows(infos: Sequence[CheckpointInfo]) -> list[dict[str, Any]]:
                 "seconds_per_epoch": seconds_per_epoch(record),
                 "final_val_accuracy": record.final_val_accuracy,
                 "test_accuracy": record.test_accuracy,
+                "lock_in_row": record.lock_in_row,
                 "device": record.device,
             }
         )

@@ -90,6 +90,11 @@ class RaceRecord:
     def message(self) -> str:
         return race_message(self.records)
 
+    def best(self) -> RunRecord | None:
+        """The saved model with the highest test accuracy (None if none was saved)."""
+        saved = [r for r in self.records if r.checkpoint and r.test_accuracy is not None]
+        return max(saved, key=lambda r: r.test_accuracy or 0.0, default=None)
+
     def results(self) -> list[dict[str, Any]]:
         """The table, one row per cell: the CLI's `results` and the Train page's table."""
         return [

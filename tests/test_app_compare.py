@@ -30,7 +30,7 @@ def test_all_shipped_runs_by_default_one_row_and_line_each(
     table = at.dataframe[0].value
     assert len(table) == 3
     assert list(table["group"]) == ["RNN", "LSTM", "GRU"]  # the lesson's order
-    loss, accuracy = figures(at)
+    loss, accuracy = figures(at)[:2]
     assert len(loss["data"]) == len(accuracy["data"]) == 3
     assert all(t["x"][-1] == 2 for t in accuracy["data"])  # two epochs each
     assert "What to look for" in at.markdown[0].value
@@ -46,7 +46,7 @@ def test_choosing_runs_changes_table_and_seconds_axis(
     assert list(at.dataframe[0].value["cell"]) == ["lstm", "gru"]
     at.toggle(key="compare_seconds").set_value(True).run()
     assert not at.exception
-    _, accuracy = figures(at)
+    _, accuracy = figures(at)[:2]
     assert accuracy["layout"]["xaxis"]["title"]["text"] == "seconds of training"
     meta = json.loads((tiny_checkpoints / "lstm-digits" / "meta.json").read_text())
     assert accuracy["data"][0]["x"] == meta["history"]["epoch_seconds"]
@@ -78,3 +78,22 @@ def test_no_runs_chosen_asks_for_some(app_env: Path) -> None:
     at.multiselect(key="compare_runs").set_value([]).run()
     assert not at.exception
     assert "Choose one or more runs" in shown(at.info[0])
+
+
+def test_a_saved_runs_probes_replay_from_step_zero(app_env: Path, tiny_checkpoints: Path) -> None:
+    at = app_test("pages/compare.py")
+    assert not at.exception
+    assert len(at.selectbox(key="compare_probes_run").options) == 3  # every tiny run has probes
+    at.selectbox(key="compare_probes_run").set_value(
+        next(o for o in at.selectbox(key="compare_probes_run").options if o.startswith("GRU"))
+    ).run()
+    slider = at.select_slider(key="compare_probes_step")
+    assert slider.options[0] == "0" and len(slider.options) == 21  # 20 readings and step 0
+    titles = [f["layout"].get("title", {}).get("text", "") for f in figures(at)[2:]]
+    assert titles[0] == "Probe images: label → guess"
+    assert titles[1].endswith(f"(step {slider.options[-1]})")
+    slider.set_value(0).run()
+    belief = next(f for f in figures(at) if "Belief" in str(f["layout"].get("title")))
+    assert belief["layout"]["title"]["text"].endswith("(step 0)") and len(belief["data"]) == 8
+    gradient = figures(at)[-1]
+    assert [t["name"] for t in gradient["data"]] == ["GRU"] and len(gradient["data"][0]["y"]) == 28

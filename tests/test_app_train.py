@@ -66,7 +66,8 @@ def run_until(at: Any, done: Any, seconds: float = 120) -> Any:
 def test_renders_controls_from_the_configs(app_env: Path) -> None:
     at = app_test("pages/train.py")
     assert not at.exception
-    assert labels(at.button) == ["Start training", "Pause", "Stop"]
+    assert labels(at.button) == ["Start training", "Pause", "Stop", "Set learning rate"]
+    assert button(at, "Set learning rate").disabled
     assert button(at, "Stop").disabled and not button(at, "Start training").disabled
     assert {"Preset", "Dataset", "Cell", "Optimizer", "Schedule", "Device"} <= set(
         labels(at.selectbox)
@@ -101,7 +102,7 @@ def test_a_tiny_run_on_digits_finishes_with_curves_and_a_checkpoint(app_env: Pat
     assert f"{meta['test_metrics']['accuracy']:.2%}" in message
 
     on_screen = charts(at)
-    assert set(on_screen) == {"loss", "accuracy", "test"}
+    assert set(on_screen) == {"loss", "accuracy", "test", "probe", "belief", "gradient"}
     loss, smoothed = on_screen["loss"]["data"]
     assert loss["x"] == meta["history"]["step"] and len(loss["x"]) == STEPS
     assert smoothed["y"][0] == loss["y"][0] and len(smoothed["y"]) == STEPS
@@ -116,7 +117,7 @@ def test_pause_resume_and_stop_keep_a_checkpoint(app_env: Path) -> None:
     button(at, "Start training").click().run()
     run_until(at, lambda at: at.get("plotly_chart"), 60)
     button(at, "Pause").click().run()
-    assert labels(at.button) == ["Start training", "Resume", "Stop"]
+    assert labels(at.button) == ["Start training", "Resume", "Stop", "Set learning rate"]
     assert "paused" in at.get("progress")[0].proto.text
     button(at, "Resume").click().run()
     button(at, "Stop").click().run()
@@ -278,3 +279,53 @@ def test_a_queued_run_shows_its_place_and_can_be_cancelled(
         assert not button(at, "Start training").disabled
     finally:
         job_manager().cancel(other)
+
+
+def test_a_race_from_a_link_overlays_the_cells_and_ends_with_its_table(app_env: Path) -> None:
+    at = app_test("pages/train.py", query={**TINY, "epochs": "1", "race": "rnn_tanh,gru"})
+    assert not at.exception
+    assert at.toggle(key="w.race_on").value and at.multiselect(key="w.race_cells").value == [
+        "rnn_tanh", "gru"
+    ]  # fmt: skip
+    button(at, "Start race").click().run()
+    run_until(at, lambda at: at.success, 120)
+    assert not at.exception
+    message = shown(at.success[0])
+    assert message.startswith("Race done") and "now selected in the sidebar" in message
+    (table,) = at.dataframe
+    rows = table.value
+    assert list(rows["title"]) == ["RNN-tanh 1x16 · Digits (offline, 8x8 upscaled)",
+                                   "GRU 1x16 · Digits (offline, 8x8 upscaled)"]  # fmt: skip
+    assert all(1 <= v <= 28 for v in rows["lock_in_row"]) and all(rows["parameters"] > 0)
+    saved = sorted(p.parent.name for p in app_env.rglob("meta.json"))
+    assert len(saved) == 2 and all(name.startswith("race-") for name in saved)
+    best = max(rows["test_accuracy"])
+    assert f"{best:.2%}" in message
+    on_screen = charts(at)
+    loss = on_screen["loss"]["data"]
+    assert [t["name"] for t in loss] == ["RNN-tanh", "GRU"]
+    assert [t["line"]["color"] for t in loss] == ["#d62728", "#2ca02c"]
+    assert [t["name"] for t in on_screen["gradient"]["data"]] == ["RNN-tanh", "GRU"]
+    assert len(on_screen["gradient"]["data"][0]["y"]) == 28
+    assert at.radio(key="train_probes_lane").options == ["RNN-tanh", "GRU"]
+
+
+def test_a_new_learning_rate_is_marked_on_the_chart_and_probes_replay(app_env: Path) -> None:
+    at = app_test("pages/train.py", query={**TINY, "epochs": "40"})
+    button(at, "Start training").click().run()
+    run_until(at, lambda at: at.get("progress") and "step" in at.get("progress")[0].proto.text)
+    at.number_input(key="w.new_lr").set_value(0.002)
+    button(at, "Set learning rate").click().run()
+    run_until(at, lambda at: any("lr →" in str(a.get("text")) for a in
+                                 charts(at)["loss"]["layout"].get("annotations", [])))  # fmt: skip
+    button(at, "Stop").click().run()
+    run_until(at, lambda at: at.warning, 60)
+    assert not at.exception
+    (meta,) = [json.loads(p.read_text()) for p in app_env.rglob("meta.json")]
+    assert meta["history"]["lr_value"] == [0.002]
+    (note,) = charts(at)["loss"]["layout"]["annotations"]
+    assert note["text"] == "lr → 0.002" and note["x"] == meta["history"]["lr_step"][0]
+    steps = at.select_slider(key="train_probes_step")
+    assert steps.options[0] == "0" and steps.value == int(steps.options[-1])
+    steps.set_value(0).run()
+    assert "(step 0)" in charts(at)["belief"]["layout"]["title"]["text"]

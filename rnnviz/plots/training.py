@@ -37,12 +37,14 @@ class Curves:
     epochs: list[float] = field(default_factory=list)
     train_acc: list[float] = field(default_factory=list)
     val_acc: list[float] = field(default_factory=list)
+    lr_steps: list[float] = field(default_factory=list)  # steps whose rate was changed by hand
+    lr_values: list[float] = field(default_factory=list)
 
 
 def curves(events: Iterable[Event], record: RunRecord | None = None) -> Curves:
     """A job's curves: its record's history once it has one, else its events folded the same way.
 
-    `events` are the job's `Stepped` and `EpochEnded` (others are ignored).
+    `events` are the job's `Stepped`, `EpochEnded` and `LrChanged` (others are ignored).
     """
     history = History(record.history) if record is not None else History.of(events)
     h = history.data
@@ -52,6 +54,8 @@ def curves(events: Iterable[Event], record: RunRecord | None = None) -> Curves:
         epochs=list(h["epoch"]),
         train_acc=list(h["train_acc"]),
         val_acc=list(h["val_acc"]),
+        lr_steps=list(h["lr_step"]),
+        lr_values=list(h["lr_value"]),
     )
 
 
@@ -62,10 +66,12 @@ def loss_figure(
     smooth: float = 0.9,
     max_points: int = 2000,
     height: int = 320,
+    lr_changes: tuple[Sequence[float], Sequence[float]] = ((), ()),
 ) -> go.Figure:
     """Cross-entropy per step: the raw loss (faint) and its EMA (solid), two traces.
 
     Long runs are thinned to at most `max_points` points per trace (the EMA is taken first).
+    `lr_changes` (steps, rates): a dotted line at each step whose learning rate was set by hand.
     """
     if len(steps) != len(losses):
         raise ValueError(f"{len(steps)} steps but {len(losses)} losses")
@@ -100,6 +106,9 @@ def loss_figure(
     )
     if len(steps) <= 10:
         fig.update_xaxes(dtick=1)  # whole steps while there are only a few
+    for step, lr in zip(*lr_changes, strict=True):
+        fig.add_vline(x=step, line=dict(color="#7f7f7f", dash="dot", width=2),
+                      annotation_text=f"lr → {lr:g}", annotation_position="top left")  # fmt: skip
     return fig
 
 
