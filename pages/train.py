@@ -18,7 +18,7 @@ from rnnviz.devices import resolve_device
 from rnnviz.events import EpochEnded, LrChanged, Started, Stepped
 from rnnviz.plots import training as plots
 from rnnviz.presets import PRESETS
-from rnnviz.races import RaceConfig, RaceRecord, race_job
+from rnnviz.races import RaceConfig, RaceRecord, race_job, race_pace
 from rnnviz.record import RunRecord, run_title
 from rnnviz.runs import training_job
 from rnnviz.snapshots import JobSnapshot
@@ -88,6 +88,8 @@ def record_of(snap: JobSnapshot) -> RunRecord | None:
 
 def status(snap: JobSnapshot) -> None:
     step, started = snap.last(Stepped), snap.last(Started)
+    if snap.kind == "race":
+        step = race_pace(snap.of(Stepped))
     device, record = started.device if started else "", record_of(snap)
     epochs = snap.config.get("train", {}).get("epochs", "?")
     if snap.state == "queued":

@@ -12,6 +12,7 @@ from typing import Any
 import streamlit as st
 
 from rnnviz.cells import CELLS
+from rnnviz.config import TrainConfig
 from rnnviz.events import EpochEnded, History, Probed, ProbeSet, Stepped
 from rnnviz.jobs import JobManager
 from rnnviz.plots import probes as plots
@@ -20,6 +21,7 @@ from rnnviz.probes import Probes
 from rnnviz.races import MAX_LANES, RACE_CELLS, RaceRecord
 from rnnviz.record import RunRecord
 from rnnviz.series import ema
+from rnnviz.settings import declared
 from rnnviz.snapshots import JobSnapshot
 from rnnviz.text import plain
 
@@ -31,6 +33,7 @@ RACE_COLUMNS: dict[str, Any] = {
     "lock_in_row": st.column_config.NumberColumn("Answer locks in at row (mean)", format="%.1f"),
     "status": "Status",
 }
+LR_SETTING = dict(declared(TrainConfig))["lr"]
 RACE, RACE_URL = "w.race_cells", "race"  # the cells of a race; none: one model
 PROBES_HELP = (
     "Eight fixed test images (four a trained model reads at once, four it is torn on) are read "
@@ -113,9 +116,13 @@ def lr_control(jobs: JobManager, snap: JobSnapshot | None, row: Any) -> None:
     """A popover beside Pause: a new learning rate from the next step on."""
     active = snap is not None and snap.active and snap.state != "queued"
     last = snap.last(Stepped) if snap else None
+    s = LR_SETTING
+    low, high = float(s.low or 0), float(s.high or 0)
+    now = min(max(last.lr, low), high) if last else TrainConfig().lr  # a schedule may end below
     with row.popover("Learning rate", disabled=not active, icon=":material/speed:"):
-        st.number_input("New learning rate", 1e-6, 10.0, value=last.lr if last else 1e-3,
-                        step=1e-4, format="%g", key="w.new_lr")  # fmt: skip
+        st.number_input("New learning rate", low, high, value=now, step=float(s.step),
+                        format="%g", key="w.new_lr")  # fmt: skip
+        st.caption(f"The rate now: {last.lr:.3g}" if last else "No step has run yet.")
         if st.button("Set learning rate", disabled=not active) and snap is not None:
             try:
                 jobs.set_lr(snap.id, float(st.session_state["w.new_lr"]))

@@ -20,7 +20,7 @@ from rnnviz.checkpoints import weights_of
 from rnnviz.comparison import seconds_per_epoch
 from rnnviz.config import RunConfig
 from rnnviz.control import Control
-from rnnviz.events import EmitFn
+from rnnviz.events import EmitFn, Stepped
 from rnnviz.record import RunRecord
 from rnnviz.runs import TrainedRun, check_room, run_folder_name, save_trained
 from rnnviz.snapshots import Outcome
@@ -111,6 +111,20 @@ class RaceRecord:
             }
             for r in self.records
         ]
+
+
+def race_pace(steps: Sequence[Stepped]) -> Stepped | None:
+    """The newest report of the lane furthest behind, with the pace of the whole race: each lane
+    times only its own turns, so the race's ETA is the sum of theirs, and its samples/s the
+    images that pass through every model per second."""
+    last: dict[int, Stepped] = {}
+    for step in steps:
+        last[step.lane] = step
+    if not last:
+        return None
+    behind = min(last.values(), key=lambda s: s.step)
+    rate = 1.0 / sum(1.0 / max(s.samples_per_s, 1e-9) for s in last.values())
+    return replace(behind, samples_per_s=rate, eta_s=sum(s.eta_s for s in last.values()))
 
 
 def race_status(records: Sequence[RunRecord]) -> str:

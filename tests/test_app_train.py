@@ -329,3 +329,14 @@ def test_a_new_learning_rate_is_marked_on_the_chart_and_probes_replay(app_env: P
     assert steps.options[0] == "0" and steps.value == int(steps.options[-1])
     steps.set_value(0).run()
     assert "(step 0)" in charts(at)["belief"]["layout"]["title"]["text"]
+
+
+def test_a_one_cycle_run_ending_below_the_rate_bounds_leaves_a_working_page(
+    app_env: Path,
+) -> None:
+    at = app_test("pages/train.py", query={**TINY, "epochs": "1", "sched": "one_cycle", "lr": "0.0001"})
+    button(at, "Start training").click().run()
+    run_until(at, lambda at: at.success or at.exception, 120)
+    assert not at.exception  # one-cycle ends near 1e-8, below the rate control's lowest value
+    rate = next(c.value for c in at.caption if c.value.startswith("The rate now:"))
+    assert 0 < float(rate.split(":")[1]) < 1e-6

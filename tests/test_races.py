@@ -108,3 +108,18 @@ def test_the_race_command_refuses_a_lone_cell_in_one_line(
     assert main(["race", "--cells", "lstm", "--dataset", "digits"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["rnnviz race: error: a race has 2 to 4 cells, not 1"]
+
+
+def test_the_race_pace_sums_the_lanes_and_follows_the_one_behind() -> None:
+    from rnnviz.events import Stepped
+    from rnnviz.races import race_pace
+
+    def report(lane: int, step: int, rate: float, eta: float) -> Stepped:
+        return Stepped(first_step=step, losses=(1.0,), epoch=1, steps_per_epoch=100,
+                       total_steps=100, lr=1e-3, samples_per_s=rate, eta_s=eta, elapsed_s=1.0,
+                       lane=lane)  # fmt: skip
+
+    assert race_pace([]) is None
+    pace = race_pace([report(0, 5, 100.0, 9.0), report(1, 4, 300.0, 3.0), report(0, 6, 200.0, 8.0)])
+    assert pace is not None and pace.step == 4 and pace.lane == 1
+    assert pace.eta_s == 11.0 and pace.samples_per_s == pytest.approx(1 / (1 / 200 + 1 / 300))

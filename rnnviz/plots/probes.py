@@ -131,6 +131,12 @@ def lanes_figure(
     fig.update_layout(title=title, xaxis_title=x_title, yaxis_title=y_title, height=height,
                       margin=_MARGIN, legend=_LEGEND)  # fmt: skip
     if percent:
-        fig.update_yaxes(tickformat=".0%")
+        fig.update_yaxes(tickformat=".0%", autorangeoptions=dict(minallowed=0.0, maxallowed=1.02))
         fig.update_traces(mode="lines+markers", marker=dict(size=8))
+        fig.update_xaxes(dtick=1, rangemode="tozero")
+    if not any(len(lane.y) for lane in lanes):
+        fig.update_yaxes(range=[0.0, 1.0] if percent else None)
+        fig.add_annotation(text="appears after the first epoch" if percent else "no steps yet",
+                           showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper",
+                           font=dict(color="grey"))  # fmt: skip
     return fig
