@@ -118,3 +118,47 @@ def test_a_quarter_gpu_ray_job_trains_on_the_gpu(tmp_path: Any) -> None:
     finally:
         backend.close()
         ray.shutdown()
+
+
+@pytest.mark.parametrize("schedule", ["constant", "one_cycle"])
+def test_a_new_rate_reaches_the_captured_graph_as_it_does_the_eager_step(schedule: str) -> None:
+    from rnnviz.control import Control
+
+    data = toy_on_gpu()
+    run = RunConfig(
+        model=ModelConfig(cell="lstm", hidden_size=64),
+        train=TrainConfig(epochs=2, batch_size=64, lr=3e-3, schedule=schedule, device="cuda"),
+    )  # 8 steps an epoch
+
+    def changed(config: RunConfig) -> Any:
+        control = Control()
+        control.set_lr(1e-4)  # taken before the first step
+        return train(config, dataset=data, control=control).record
+
+    graphed = changed(run)
+    eager = changed(replace(run, train=replace(run.train, cuda_graphs=False)))
+    assert graphed.fast_path == "cuda-graph" and graphed.history["lr_step"] == [1]
+    torch.testing.assert_close(
+        torch.tensor(graphed.history["loss"]), torch.tensor(eager.history["loss"]),
+        rtol=1e-3, atol=1e-4,
+    )  # fmt: skip
+    untouched = train(run, dataset=data).record  # a rate 30x lower learns differently
+    assert graphed.history["loss"][-1] != pytest.approx(untouched.history["loss"][-1], rel=1e-3)
+
+
+def test_a_race_on_the_gpu_captures_a_graph_per_lane_and_reads_its_probes() -> None:
+    data = toy_on_gpu()
+    runs = [
+        RunConfig(model=ModelConfig(cell=cell, hidden_size=32),
+                  train=TrainConfig(epochs=1, batch_size=64, device="cuda"))
+        for cell in ("rnn_tanh", "lstm", "gru")
+    ]  # fmt: skip
+    results = training.race(runs, dataset=data)
+    for result, run in zip(results, runs, strict=True):
+        record = result.record
+        assert record.status == "done" and record.fast_path == "cuda-graph"
+        alone = train(run, dataset=data).record
+        raced, single = (torch.tensor(r.history["loss"]) for r in (record, alone))
+        torch.testing.assert_close(raced, single, rtol=1e-3, atol=1e-4)
+        assert record.probes is not None and len(record.probes["readings"]) == 9  # 8 steps + 0
+        assert record.lock_in_row is not None and 1 <= record.lock_in_row <= 28
