@@ -334,7 +334,9 @@ def test_a_new_learning_rate_is_marked_on_the_chart_and_probes_replay(app_env: P
 def test_a_one_cycle_run_ending_below_the_rate_bounds_leaves_a_working_page(
     app_env: Path,
 ) -> None:
-    at = app_test("pages/train.py", query={**TINY, "epochs": "1", "sched": "one_cycle", "lr": "0.0001"})
+    at = app_test(
+        "pages/train.py", query={**TINY, "epochs": "1", "sched": "one_cycle", "lr": "0.0001"}
+    )
     button(at, "Start training").click().run()
     run_until(at, lambda at: at.success or at.exception, 120)
     assert not at.exception  # one-cycle ends near 1e-8, below the rate control's lowest value
