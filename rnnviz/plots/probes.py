@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from rnnviz.events import Probed, ProbeSet
 
@@ -35,33 +35,36 @@ class Lane:
 def probe_images_figure(
     probes: ProbeSet, reading: Probed | None, class_names: Sequence[str], *, height: int = 210
 ) -> go.Figure:
-    """The probes side by side, each titled 'label → guess' in green (right) or red (wrong)."""
-    n = len(probes.indices)
-    titles = []
-    for i, (label, kind) in enumerate(zip(probes.labels, probes.kinds, strict=True)):
-        guess = reading.guesses[i][-1] if reading is not None else None
-        name = class_names[label] if label < len(class_names) else str(label)
-        if guess is None:
-            titles.append(f"{name} ({kind})")
-            continue
-        said = class_names[guess] if guess < len(class_names) else str(guess)
-        color = RIGHT if guess == label else WRONG
-        titles.append(f"<span style='color:{color}'>{name} → {said}</span>")
-    fig = make_subplots(rows=1, cols=max(n, 1), subplot_titles=titles, horizontal_spacing=0.01)
+    """The probes side by side, each titled 'label → guess' in green (right) or red (wrong).
+
+    One heatmap with a blank gap between images: it draws in a fraction of the time eight
+    subplots take, which matters on a page that refreshes every second.
+    """
+    gap, size = 4, len(probes.images[0][0]) if probes.images else 28
+    n = len(probes.images)
+    z = np.full((size, n * (size + gap) - gap), np.nan)  # (28, W): NaN draws as a blank gap
     for i, image in enumerate(probes.images):
-        fig.add_trace(
-            go.Heatmap(z=[list(row) for row in image], colorscale="gray_r", showscale=False,
-                       zmin=0, zmax=255, hoverinfo="skip", name=f"probe {i + 1}"),
-            row=1, col=i + 1,
-        )  # fmt: skip
-    fig.update_yaxes(autorange="reversed", showticklabels=False, scaleanchor="x")
-    fig.update_xaxes(showticklabels=False)
-    for i in range(n):  # each image keeps square pixels against its own x axis
-        fig.update_yaxes(scaleanchor=f"x{i + 1 if i else ''}", row=1, col=i + 1)
-    fig.update_annotations(font_size=12)
-    fig.update_layout(title=dict(text="Probe images: label → guess", font_size=13, y=0.98),
+        z[:, i * (size + gap) : i * (size + gap) + size] = np.asarray(image, dtype=float)
+    fig = go.Figure(go.Heatmap(z=z, colorscale="gray_r", showscale=False, zmin=0, zmax=255,
+                               hoverinfo="skip", name="probes"))  # fmt: skip
+    for i, label in enumerate(probes.labels):
+        guess = reading.guesses[i][-1] if reading is not None else None
+        text = _name(class_names, label)
+        if guess is not None:
+            text += f" → {_name(class_names, guess)}"
+        color = "#555" if guess is None else RIGHT if guess == label else WRONG
+        fig.add_annotation(x=i * (size + gap) + size / 2 - 0.5, y=-1.5, text=text,
+                           showarrow=False, yanchor="bottom",
+                           font=dict(color=color, size=13))  # fmt: skip
+    fig.update_yaxes(autorange="reversed", visible=False, scaleanchor="x")
+    fig.update_xaxes(visible=False)
+    fig.update_layout(title=dict(text="Probe images: label → guess", font_size=13, y=0.97),
                       height=height, margin=dict(l=5, r=5, t=55, b=5))  # fmt: skip
     return fig
+
+
+def _name(class_names: Sequence[str], index: int) -> str:
+    return class_names[index] if index < len(class_names) else str(index)
 
 
 def probe_belief_figure(

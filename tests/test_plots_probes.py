@@ -1,0 +1,63 @@
+"""rnnviz.plots.probes: probe images, belief curves, gradient per row, race lanes, rate marks."""
+
+from __future__ import annotations
+
+import math
+
+from rnnviz.events import Probed, ProbeSet
+from rnnviz.plots import probes as plots
+from rnnviz.plots.training import loss_figure
+
+NAMES = [str(i) for i in range(10)]
+PROBES = ProbeSet(dataset="mnist", indices=(4, 9), labels=(3, 7), kinds=("easy", "hard"),
+                  images=(((10,) * 28,) * 28, ((200,) * 28,) * 28))  # fmt: skip
+READING = Probed(step=12, total_steps=40, true_belief=((0.1,) * 27 + (0.9,), (0.5,) * 28),
+                 guesses=((1,) * 27 + (3,), (7,) * 27 + (2,)), final=((0.1,) * 10,) * 2,
+                 row_grads=tuple(10.0**-k for k in range(28)))  # fmt: skip
+
+
+def test_the_probe_images_are_one_heatmap_titled_right_in_green_and_wrong_in_red() -> None:
+    fig = plots.probe_images_figure(PROBES, READING, NAMES)
+    (heat,) = fig.data
+    z = heat.z
+    assert (
+        z.shape == (28, 2 * 28 + 4) and math.isnan(z[0, 28]) and z[0, 0] == 10 and z[5, 40] == 200
+    )
+    texts = [(a.text, a.font.color) for a in fig.layout.annotations]
+    assert texts == [("3 → 3", plots.RIGHT), ("7 → 2", plots.WRONG)]
+    unread = plots.probe_images_figure(PROBES, None, NAMES)
+    assert [a.text for a in unread.layout.annotations] == ["3", "7"]
+
+
+def test_belief_lines_solid_for_easy_dashed_for_hard() -> None:
+    fig = plots.probe_belief_figure(PROBES, READING, NAMES)
+    assert [t.line.dash for t in fig.data] == ["solid", "dash"]
+    assert [t.line.color for t in fig.data] == [plots.RIGHT, plots.WRONG]
+    assert list(fig.data[0].x) == list(range(1, 29)) and fig.data[0].y[-1] == 0.9
+    assert "(step 12)" in fig.layout.title.text
+
+
+def test_gradient_per_row_is_on_a_log_scale_one_line_per_model() -> None:
+    lanes = [plots.Lane("RNN", "#d62728", range(1, 29), READING.row_grads),
+             plots.Lane("LSTM", "#1f77b4", range(1, 29), (0.0,) * 28)]  # fmt: skip
+    fig = plots.row_gradient_figure(lanes, step=12)
+    assert fig.layout.yaxis.type == "log" and [t.name for t in fig.data] == ["RNN", "LSTM"]
+    assert min(fig.data[1].y) == 1e-12  # a zero gradient stays drawable on a log axis
+
+
+def test_race_lanes_keep_their_colours_and_an_empty_accuracy_chart_stays_in_range() -> None:
+    lanes = [plots.Lane("GRU", "#2ca02c", [1, 2], [0.8, 0.9])]
+    fig = plots.lanes_figure(lanes, title="t", x_title="epoch", y_title="acc", percent=True)
+    assert fig.data[0].line.color == "#2ca02c" and fig.data[0].mode == "lines+markers"
+    empty = plots.lanes_figure([plots.Lane("GRU", "#2ca02c", [], [])], title="t", x_title="e",
+                               y_title="a", percent=True)  # fmt: skip
+    assert tuple(empty.layout.yaxis.range) == (0.0, 1.0)
+    assert empty.layout.annotations[0].text == "appears after the first epoch"
+
+
+def test_a_rate_changed_by_hand_is_a_labelled_line_on_the_loss_chart() -> None:
+    fig = loss_figure([1, 2, 3, 4], [2.0, 1.5, 1.2, 1.1], lr_changes=([3], [3e-4]))
+    (line,) = fig.layout.shapes
+    assert line.x0 == line.x1 == 3 and line.line.dash == "dot"
+    assert fig.layout.annotations[0].text == "lr → 0.0003"
+    assert not loss_figure([1], [2.0]).layout.shapes
