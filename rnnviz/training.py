@@ -74,8 +74,13 @@ def train(
     control: Control | None = None,
     emit: EmitFn = ignore_event,
     dataset: Dataset | None = None,
+    model: nn.Module | None = None,
 ) -> TrainResult:
-    """Fit `run.model` on `run.data` as `run.train` says; never raises for NaN or GPU OOM."""
+    """Fit `run.model` on `run.data` as `run.train` says; never raises for NaN or GPU OOM.
+
+    `model`, when given, is fitted in place of a fresh `init_model(run, device)`, so the caller
+    holds it during the run (the benchmark scores it from `emit`, which runs between steps).
+    """
     device = resolve_device(run.train.device)
     admit(run, device)  # before anything is allocated: a refusal names the estimate and the budget
     data = dataset if dataset is not None else load_dataset(run.data, device=device)
@@ -84,7 +89,7 @@ def train(
             f"num_classes={run.model.num_classes} but {data.info.key} has "
             f"{len(data.info.class_names)} classes"
         )
-    model = init_model(run, device)
+    model = model if model is not None else init_model(run, device)
     loop = _Loop(run, model, data, device, control or Control(), emit)
     try:
         return loop.run()
