@@ -236,7 +236,9 @@ def quick_time_to(
         if reached or seen >= cap:
             control.stop()
 
-    train(run, control=control, emit=emit, dataset=data, model=model)
+    result = train(run, control=control, emit=emit, dataset=data, model=model)
+    if not found:  # it failed (a NaN loss) before the first scoring
+        raise ValueError(f"{describe_run(run)}: {result.record.message}")
     return found
 
 
@@ -274,7 +276,7 @@ def time_to_accuracy(
         "scored_every_images": every,
         "max_epochs": max_epochs,
         "timing": "training only: scoring the test set and per-epoch validation excluded",
-        "seed": {"recipe": "LSTM 2x128, Adam 1e-3 constant, batch 100 (torchvision loop)", **seed},
+        "seed": {"recipe": "LSTM 2x128, Adam 1e-3 constant, batch 100", **seed},
         "quick": {"preset": preset, "recipe": describe_run(run), **ours},
         "ratio": seed["seconds"] / ours["seconds"] if both else None,
     }
