@@ -96,7 +96,7 @@ def test_a_first_visit_starts_from_the_datasets_quick_preset(app_env: Path, data
     shown_values = {f.key: at.session_state[f"w.{f.key}"] for f in urlstate.FIELDS}
     assert shown_values == urlstate.values_of(first.run)
     assert first.lesson in [c.value for c in at.caption]  # what a first Start reaches
-    written = at.query_params["dataset"] if "dataset" in at.query_params else "mnist"
+    written = at.query_params.get("dataset", "mnist")
     assert written == dataset  # the link now says the whole run; MNIST is the default
 
 
