@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${1:-../shared/datasets}
 train() { python -m rnnviz train --device cpu --data-dir "$DATA" --out checkpoints --json "$@" | tail -n 1; }
-train --preset quick-cpu --epochs 4 --name lstm-mnist
+train --preset quick-cpu --hidden 128 --lr 0.003 --epochs 4 --name lstm-mnist
 train --preset cells-gru --name gru-mnist
 train --preset cells-rnn --name rnn-mnist
 train --preset fashion-lstm --epochs 5 --name lstm-fashion

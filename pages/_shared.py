@@ -19,7 +19,13 @@ from streamlit.errors import StreamlitAPIException
 from streamlit.runtime.pages_manager import PagesManager
 
 from rnnviz.backends import backend_from_env
-from rnnviz.checkpoints import Checkpoint, CheckpointInfo, list_checkpoints, load_checkpoint
+from rnnviz.checkpoints import (
+    Checkpoint,
+    CheckpointInfo,
+    best_checkpoint,
+    list_checkpoints,
+    load_checkpoint,
+)
 from rnnviz.identity import XSRF_COOKIE, owner_from_account, owner_from_xsrf, valid_owner
 from rnnviz.jobs import JobManager
 from rnnviz.runs import warm_up
@@ -148,7 +154,7 @@ def selected_info() -> CheckpointInfo | None:
     for info in infos:
         if str(info.path) == chosen:
             return info
-    return infos[0] if infos else None
+    return best_checkpoint(infos, data_dir=data_dir())  # none chosen yet: the best for this data
 
 
 @st.cache_resource(max_entries=16)
@@ -215,7 +221,8 @@ def sidebar() -> None:
         if chosen != st.session_state.get(_SYNCED_KEY) and chosen in paths:
             st.session_state[_PICKER_KEY] = chosen  # a page selected a model since the last run
         elif st.session_state.get(_PICKER_KEY) not in paths:
-            st.session_state[_PICKER_KEY] = paths[0]
+            best = best_checkpoint(infos, data_dir=data_dir()) or infos[0]  # the best for this data
+            st.session_state[_PICKER_KEY] = str(best.path)
         labels = {str(i.path): checkpoint_label(i) for i in infos}
         choice = st.selectbox("Model", paths, key=_PICKER_KEY, format_func=labels.__getitem__)
         st.session_state[CHECKPOINT_KEY] = st.session_state[_SYNCED_KEY] = choice

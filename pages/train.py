@@ -17,7 +17,7 @@ from rnnviz.data import DATASETS, dataset_available, default_dataset
 from rnnviz.devices import resolve_device
 from rnnviz.events import EpochEnded, LrChanged, Started, Stepped
 from rnnviz.plots import training as plots
-from rnnviz.presets import PRESETS
+from rnnviz.presets import PRESETS, first_run
 from rnnviz.races import RaceConfig, RaceRecord, race_job, race_pace
 from rnnviz.record import RunRecord, run_title
 from rnnviz.runs import training_job
@@ -35,11 +35,20 @@ def fill(values: dict[str, Any]) -> None:
 
 
 def load_url() -> None:
-    """Settings from the URL on first load, or when a link (Home's button) brought new ones."""
+    """Settings from the URL on first load, or when a link (Home's button) brought new ones.
+
+    A URL with no settings but the dataset starts from that dataset's quick preset for this
+    machine's device, so a first Start teaches well; changing the Dataset later changes only it.
+    """
     given = {k: v for k, v in st.query_params.to_dict().items() if k in urlstate.PARAM_KEYS}
     if VALUES in st.session_state and given in ({}, st.session_state.get(WRITTEN)):
         return
-    run, errors = urlstate.run_from_params({"dataset": default_dataset(app.data_dir()), **given})
+    given = {"dataset": default_dataset(app.data_dir()), **given}
+    if set(given) == {"dataset"} and given["dataset"] in DATASETS:
+        first = first_run(given["dataset"], resolve_device("auto").type)
+        given = {**urlstate.run_to_params(first.run), **given}
+        st.session_state["w.preset"] = first.key  # its caption says what a first Start reaches
+    run, errors = urlstate.run_from_params(given)
     fill(urlstate.values_of(run))
     if errors:
         st.warning("Ignored from the link: " + plain("; ".join(errors)))

@@ -24,12 +24,18 @@ _EXPORTS = {
     "jobs": ["JobManager"],
     "snapshots": ["JobRefused", "JobSnapshot", "OwnerLimits"],
     "runs": ["train_and_save", "training_job"],
-    "presets": ["PRESETS", "Preset", "preset_run"],
+    "presets": ["PRESETS", "Preset", "first_run", "preset_run"],
     "trace": ["Trace", "trace"],
     "rows": ["row_importance"],
     "metrics": ["Metrics", "compute_metrics"],
     "inference": ["evaluate", "evaluate_checkpoint", "predict", "predict_files"],
-    "checkpoints": ["Checkpoint", "CheckpointError", "load_checkpoint", "save_checkpoint"],
+    "checkpoints": [
+        "Checkpoint",
+        "CheckpointError",
+        "best_checkpoint",
+        "load_checkpoint",
+        "save_checkpoint",
+    ],
     "preprocess": ["Preprocessed", "preprocess"],
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}

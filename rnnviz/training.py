@@ -86,9 +86,15 @@ def train(
     control: Control | None = None,
     emit: EmitFn = ignore_event,
     dataset: Dataset | None = None,
+    model: nn.Module | None = None,
 ) -> TrainResult:
-    """Fit `run.model` on `run.data` as `run.train` says; never raises for NaN or GPU OOM."""
-    return race([run], control=control, emit=emit, dataset=dataset)[0]
+    """Fit `run.model` on `run.data` as `run.train` says; never raises for NaN or GPU OOM.
+
+    `model`, when given, is fitted in place of a fresh `init_model(run, device)`, so the caller
+    holds it during the run (the benchmark scores it from `emit`, which runs between steps).
+    """
+    models = None if model is None else [model]
+    return race([run], control=control, emit=emit, dataset=dataset, models=models)[0]
 
 
 def race(
@@ -97,9 +103,11 @@ def race(
     control: Control | None = None,
     emit: EmitFn = ignore_event,
     dataset: Dataset | None = None,
+    models: Sequence[nn.Module] | None = None,
 ) -> list[TrainResult]:
     """Fit every run in turn step by step on the same data, device and batch order (the first
-    run's); one result per run, in order. Events carry the run's index as their `lane`."""
+    run's); one result per run, in order. Events carry the run's index as their `lane`.
+    `models`, when given, are fitted in place of fresh ones (one per run)."""
     if not runs:
         raise ValueError("a race needs at least one run")
     device = resolve_device(runs[0].train.device)
@@ -114,8 +122,9 @@ def race(
             )
     control = control or Control()
     probes = probe_set(data)
-    loops = [_Loop(run, init_model(run, device), data, device, control, emit, lane=i,
-                   probes=probes) for i, run in enumerate(runs)]  # fmt: skip
+    fresh = models if models is not None else [init_model(run, device) for run in runs]
+    loops = [_Loop(run, model, data, device, control, emit, lane=i, probes=probes)
+             for i, (run, model) in enumerate(zip(runs, fresh, strict=True))]  # fmt: skip
     try:
         return _take_turns(loops, control)
     finally:

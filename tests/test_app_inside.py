@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 import torch
 
 from rnnviz.checkpoints import save_checkpoint
@@ -15,7 +16,7 @@ from rnnviz.config import RunConfig
 from rnnviz.data import DataConfig
 from rnnviz.models import ModelConfig, build_model
 from rnnviz.record import RunRecord
-from tests.conftest import app_test, shown
+from tests.conftest import ROOT, app_test, real_data_dir, shown
 
 PAGE = "pages/inside.py"
 
@@ -134,3 +135,19 @@ def test_cnn_explains_there_are_no_time_steps(app_env: Path) -> None:
     assert not at.exception
     assert any("no time steps" in shown(i) for i in at.info)
     assert not at.get("plotly_chart")
+
+
+def test_a_first_visit_with_mnist_here_reads_with_the_best_shipped_model_and_compares(
+    app_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RNNVIZ_DATA_DIR", real_data_dir())
+    monkeypatch.setenv("RNNVIZ_CHECKPOINTS_DIR", str(ROOT / "checkpoints"))
+    at = app_test(PAGE)
+    assert not at.exception and not at.warning
+    assert Path(at.sidebar.selectbox[0].value).name == "gru-mnist"  # 98.2 %, not lstm-digits
+    importance = next(
+        f for f in figures(at) if f["data"][0]["type"] == "bar" and len(f["data"]) == 2
+    )
+    titles = [t["name"].split(" · ")[0] for t in importance["data"]]
+    assert titles == ["RNN-tanh 1x128", "GRU 1x128"]  # the shipped RNN beside the selected GRU
+    assert not any("Train a vanilla RNN" in c.value for c in at.caption)

@@ -13,9 +13,12 @@ from typing import Any
 
 import pytest
 
+from rnnviz import urlstate
 from rnnviz.config import TrainConfig
-from rnnviz.data import default_dataset
+from rnnviz.data import DATASETS, default_dataset
+from rnnviz.devices import resolve_device
 from rnnviz.models import ModelConfig
+from rnnviz.presets import PRESETS, first_run
 from tests.conftest import app_test, shown
 
 TINY = {
@@ -72,15 +75,47 @@ def test_renders_controls_from_the_configs(app_env: Path) -> None:
     assert {"Preset", "Dataset", "Cell", "Optimizer", "Schedule", "Device"} <= set(
         labels(at.selectbox)
     )
+    first = first_run(default_dataset(), resolve_device("auto").type)  # no settings in the URL
     assert at.selectbox(key="w.dataset").value == default_dataset()
-    assert at.selectbox(key="w.cell").value == ModelConfig().cell
-    assert at.number_input(key="w.hidden").value == ModelConfig().hidden_size
-    assert at.number_input(key="w.lr").value == TrainConfig().lr
-    assert at.selectbox(key="w.preset").value is None
-    assert "Nothing trained yet" in at.caption[0].value
+    assert at.selectbox(key="w.cell").value == first.run.model.cell
+    assert at.number_input(key="w.hidden").value == first.run.model.hidden_size
+    assert at.number_input(key="w.lr").value == first.run.train.lr
+    assert at.selectbox(key="w.preset").value == first.key
+    assert any("Nothing trained yet" in caption.value for caption in at.caption)
     empty = charts(at)  # drawn before any run: the browser loads its chart code before Start
     assert set(empty) == {"loss", "accuracy"}
     assert [len(trace["x"]) for trace in empty["loss"]["data"]] == [0, 0]
+
+
+@pytest.mark.parametrize("dataset", list(DATASETS))
+def test_a_first_visit_starts_from_the_datasets_quick_preset(app_env: Path, dataset: str) -> None:
+    at = app_test("pages/train.py", query={"dataset": dataset})
+    assert not at.exception
+    first = first_run(dataset, resolve_device("auto").type)
+    assert first.run.data.dataset == dataset
+    assert at.selectbox(key="w.preset").value == first.key
+    shown_values = {f.key: at.session_state[f"w.{f.key}"] for f in urlstate.FIELDS}
+    assert shown_values == urlstate.values_of(first.run)
+    assert first.lesson in [c.value for c in at.caption]  # what a first Start reaches
+    written = at.query_params.get("dataset", "mnist")
+    assert written == dataset  # the link now says the whole run; MNIST is the default
+
+
+def test_with_no_downloads_a_first_visit_starts_from_the_offline_digits(
+    app_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RNNVIZ_DATA_DIR", str(tmp_path / "nothing-here"))
+    at = app_test("pages/train.py")
+    assert at.selectbox(key="w.dataset").value == "digits"
+    assert at.selectbox(key="w.preset").value == "digits-offline"
+    assert at.number_input(key="w.epochs").value == PRESETS["digits-offline"].run.train.epochs
+
+
+def test_settings_in_the_url_start_from_the_defaults_not_a_preset(app_env: Path) -> None:
+    at = app_test("pages/train.py", query={"dataset": "digits", "hidden": "16"})
+    assert at.selectbox(key="w.preset").value is None
+    assert at.number_input(key="w.hidden").value == 16
+    assert at.number_input(key="w.lr").value == TrainConfig().lr
 
 
 def test_a_tiny_run_on_digits_finishes_with_curves_and_a_checkpoint(app_env: Path) -> None:

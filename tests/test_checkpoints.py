@@ -15,6 +15,7 @@ import torch
 import rnnviz
 from rnnviz.checkpoints import (
     CheckpointError,
+    best_checkpoint,
     delete_checkpoint,
     list_checkpoints,
     load_checkpoint,
@@ -27,6 +28,7 @@ from rnnviz.events import History
 from rnnviz.meta import FORMAT, FORMAT_VERSION
 from rnnviz.metrics import compute_metrics
 from rnnviz.models import ModelConfig
+from rnnviz.sources import FILES
 
 from .conftest import ROOT
 from .saved import CLASS_NAMES, Hostile, make_model, make_record, rewrite_meta, save_small
@@ -299,3 +301,36 @@ def test_weights_sent_back_by_a_worker_are_validated_before_anything_is_written(
     loaded = load_checkpoint(folder)
     for key, value in model.state_dict().items():
         assert torch.equal(loaded.model.state_dict()[key], value)
+
+
+def fake_files(root: Path, folder: str) -> None:
+    """Empty IDX files where `dataset_available` looks: enough to count as present."""
+    (root / folder / "raw").mkdir(parents=True)
+    for name in (n for pair in FILES.values() for n in pair):
+        (root / folder / "raw" / f"{name}.gz").touch()
+
+
+@pytest.mark.parametrize(
+    ("present", "best"),
+    [
+        ([], "lstm-digits"),  # nothing downloaded: the offline digits' model
+        (["MNIST"], "gru-mnist"),  # the best of rnn 95.1 %, lstm 98.1 %, gru 98.2 %
+        (["FashionMNIST"], "lstm-fashion"),  # any downloaded dataset beats the offline digits
+        (["MNIST", "FashionMNIST"], "gru-mnist"),  # the default dataset first
+    ],
+)
+def test_the_first_model_selected_is_the_best_for_the_data_here(
+    tmp_path: Path, present: list[str], best: str
+) -> None:
+    for folder in present:
+        fake_files(tmp_path, folder)
+    infos = list_checkpoints(SHIPPED)
+    assert infos[0].name == "lstm-digits"  # the newest, which used to be selected
+    chosen = best_checkpoint(infos, data_dir=str(tmp_path))
+    assert chosen is not None and chosen.name == best
+
+
+def test_without_any_dataset_here_the_first_checkpoint_is_chosen(tmp_path: Path) -> None:
+    mnist_only = [i for i in list_checkpoints(SHIPPED) if i.dataset == "mnist"]
+    assert best_checkpoint(mnist_only, data_dir=str(tmp_path)) == mnist_only[0]
+    assert best_checkpoint([], data_dir=str(tmp_path)) is None

@@ -73,6 +73,16 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--data-dir")
     p.add_argument("--steps", type=int, default=None, help="steps timed per loop and round")
     p.add_argument("--rounds", type=int, default=3, help="turns each loop takes; medians compared")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument(
+        "--skip-time-to-97",
+        action="store_true",
+        help="leave out the seconds of training until 97 %% test accuracy",
+    )
+    which.add_argument("--only-time-to-97", action="store_true",
+                       help="time only that, not the seconds per epoch")  # fmt: skip
+    p.add_argument("--max-epochs", type=float, default=3.0,
+                   help="time to 97 %%: give up after this many epochs of MNIST")  # fmt: skip
     p.add_argument("--json", action="store_true")
 
 
@@ -204,7 +214,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from rnnviz.bench import run_bench
 
     report = run_bench(
-        device=args.device, data_dir=args.data_dir, steps=args.steps, rounds=args.rounds
+        device=args.device,
+        data_dir=args.data_dir,
+        steps=args.steps,
+        rounds=args.rounds,
+        time_to_97=not args.skip_time_to_97,
+        per_epoch=not args.only_time_to_97,
+        max_epochs=args.max_epochs,
     )
     for line in report["lines"]:
         print(line)
