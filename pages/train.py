@@ -117,9 +117,9 @@ def status(snap: JobSnapshot) -> None:
     elif isinstance(snap.result, RaceRecord):
         best = snap.result.best()
         say = st.success if snap.state == "done" else st.warning
-        acc = f"{best.test_accuracy:.2%}" if best and best.test_accuracy is not None else "-"
+        top = f"{best.test_accuracy:.2%}" if best and best.test_accuracy is not None else "-"
         say(f"Race {snap.state}: {plain(snap.message)}. Best: **{best.title if best else '-'}** "
-            f"at **{acc}**, now selected in the sidebar.")  # fmt: skip
+            f"at **{top}**, now selected in the sidebar.")  # fmt: skip
     elif record is None or not record.checkpoint:
         st.warning(f"{snap.state.capitalize()}: {plain(snap.message)}.")
     else:
