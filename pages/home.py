@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import streamlit as st
-import torch
 
 from pages import _shared as app
 from rnnviz import urlstate
 from rnnviz.data import (
     DataConfig,
     DatasetUnavailableError,
-    dataset_available,
     default_dataset,
     load_dataset,
 )
+from rnnviz.devices import resolve_device
 from rnnviz.plots.training import rows_figure
-from rnnviz.presets import PRESETS, preset_run
+from rnnviz.presets import PRESETS, first_run, preset_run
 from rnnviz.record import run_title
 from rnnviz.runs import training_job
 from rnnviz.text import plain
@@ -33,10 +32,9 @@ PAGES = {  # label and icon come from app.py's st.navigation
 
 
 def quick_preset() -> str:
-    """The first run that works here: on a GPU, on a CPU, or with no MNIST at all."""
-    if not dataset_available("mnist", app.data_dir()):
-        return "digits-offline"
-    return "quick-gpu" if torch.cuda.is_available() else "quick-cpu"
+    """The first run that works here: the default dataset's quick preset for this device."""
+    device = resolve_device("auto").type
+    return first_run(default_dataset(app.data_dir()), device).key
 
 
 def train_quick_model() -> None:

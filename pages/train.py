@@ -216,7 +216,8 @@ preset = st.selectbox("Preset", list(PRESETS), index=None, key="w.preset", on_ch
                       placeholder=hint, format_func=lambda k: PRESETS[k].describe())  # fmt: skip
 if preset:
     st.caption(PRESETS[preset].lesson)
-if not lecture or (not locked and st.toggle("Show all controls")):
+show_all = not lecture or (not locked and st.toggle("Show all controls"))
+if show_all:
     for column, group in zip(st.columns(len(urlstate.GROUPS)), urlstate.GROUPS, strict=True):
         with column:
             st.markdown(f"##### {group}")
@@ -233,6 +234,6 @@ for error in errors:
     st.error(f"Cannot start with these settings: {plain(error)}", icon="🚫")
 if not errors:
     write_url(run)
-cells = watch.race_cells(locked)
+cells = watch.race_cells(locked, shown=show_all)
 active = (job := latest_job()) is not None and job.active
 st.fragment(live, run_every=1.0 if active else None)(run, cells, bool(errors), lecture, active)

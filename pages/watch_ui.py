@@ -56,11 +56,15 @@ def probe_lanes(snap: JobSnapshot) -> list[tuple[str, str, Probes]]:
     return [(CELLS[c].tag, CELLS[c].color, p) for c, p in zip(cells, found, strict=False)]
 
 
-def race_cells(locked: bool) -> list[str]:
-    """The cells to race (from the URL's `race=lstm,gru` on first load), or [] for one model."""
+def race_cells(locked: bool, shown: bool = True) -> list[str]:
+    """The cells to race (from the URL's `race=lstm,gru` on first load), or [] for one model.
+    With the controls hidden (class mode) a link's race is kept and no widget is drawn."""
     if RACE not in st.session_state:
         given = st.query_params.get(RACE_URL, "")
         st.session_state[RACE] = [c for c in given.split(",") if c in RACE_CELLS][:MAX_LANES]
+    if not shown:
+        cells = list(st.session_state[RACE])
+        return cells if len(cells) >= 2 else []
     on = st.toggle("Race several cells on the same batches", value=bool(st.session_state[RACE]),
                    disabled=locked, key="w.race_on")  # fmt: skip
     if not on:

@@ -192,6 +192,11 @@ def page(browser: Any, app_url: str) -> Iterator[Any]:
     context.close()
 
 
+def main_button(tab: Any, name: str) -> Any:
+    """A button of the page itself: Streamlit's header shows its own "Stop" while a script runs."""
+    return tab.get_by_test_id("stMainBlockContainer").get_by_role("button", name=name)
+
+
 def wait_idle(tab: Any, timeout_ms: int = 60_000) -> None:
     """Wait until the script run finished, as Streamlit's own e2e helpers do."""
     tab.wait_for_selector(

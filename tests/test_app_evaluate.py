@@ -191,6 +191,8 @@ def test_missing_dataset_falls_back_to_recorded_metrics(
     )
     save_checkpoint(build_model(config), record, root=app_env / OWNER, name="fashion")
     at = app_test("pages/evaluate.py", owner=OWNER)
+    assert not at.exception  # the sidebar starts on a model whose data is here: choose this one
+    at.sidebar.selectbox(key="sidebar_model").set_value(str(app_env / OWNER / "fashion")).run()
     assert not at.exception
     assert at.session_state["checkpoint_path"].endswith("fashion")
     assert any("Fashion-MNIST is not available" in shown(w) for w in at.warning)

@@ -377,3 +377,12 @@ def test_a_one_cycle_run_ending_below_the_rate_bounds_leaves_a_working_page(
     assert not at.exception  # one-cycle ends near 1e-8, below the rate control's lowest value
     rate = next(c.value for c in at.caption if c.value.startswith("The rate now:"))
     assert 0 < float(rate.split(":")[1]) < 1e-6
+
+
+def test_class_mode_keeps_a_linked_race_without_its_widgets(app_env: Path) -> None:
+    at = app_test("pages/train.py", query={**TINY, "class": "1", "race": "rnn_tanh,gru"})
+    assert not at.exception
+    assert labels(at.button) == ["Start race", "Stop"] and labels(at.toggle) == [
+        "Show all controls"
+    ]  # fmt: skip
+    assert not at.multiselect

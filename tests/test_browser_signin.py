@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import serving_app, shot, wait_idle
+from tests.conftest import main_button, serving_app, shot, wait_idle
 
 RUN = "dataset=digits&hidden=16&epochs=300&batch=64&lr=0.01&device=cpu"
 
@@ -66,9 +66,9 @@ def test_one_account_owns_its_run_in_every_browser(browser: Any, signin_url: str
     shot(again, "signin-same-account")
     other = signed_in(browser, signin_url, "teacher@school.example")
     other.get_by_text("Nothing trained yet in this tab").wait_for()
-    assert other.get_by_role("button", name="Stop").is_disabled()
+    assert main_button(other, "Stop").is_disabled()
 
-    again.get_by_role("button", name="Stop").click()  # and can stop it from there
+    main_button(again, "Stop").click()  # and can stop it from there
     first.locator('[data-testid="stAlertContentWarning"]').get_by_text("Stopped").wait_for()
     for tab in (first, again, other):
         tab.context.close()

@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.conftest import shot, wait_idle
+from tests.conftest import main_button, shot, wait_idle
 
 EPOCHS = 30  # a few seconds: long enough to pause part-way even on a fast machine
 TINY = f"dataset=digits&hidden=16&epochs={EPOCHS}&batch=64&lr=0.01&device=cpu"
@@ -137,12 +137,12 @@ def test_a_copied_link_carries_the_settings_but_not_the_run(
     other.get_by_role("heading", name="Train", exact=True).wait_for()
     wait_idle(other)
     other.get_by_text("Nothing trained yet in this tab").wait_for()
-    assert other.get_by_role("button", name="Stop").is_disabled()  # nothing of theirs to stop
+    assert main_button(other, "Stop").is_disabled()  # nothing of theirs to stop
     assert other.get_by_role("spinbutton", name="Epochs").input_value() == "300"  # the settings
     shot(other, "train-copied-link")
 
     page.reload()  # the first browser, reloaded, still has its run and can stop it
     page.get_by_text("running · epoch").wait_for()
-    page.get_by_role("button", name="Stop").click()
+    main_button(page, "Stop").click()
     page.locator('[data-testid="stAlertContentWarning"]').get_by_text("Stopped").wait_for()
     other.context.close()
