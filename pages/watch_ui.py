@@ -12,7 +12,7 @@ from typing import Any
 import streamlit as st
 
 from rnnviz.cells import CELLS
-from rnnviz.config import TrainConfig
+from rnnviz.config import LR_SETTING, TrainConfig
 from rnnviz.events import EpochEnded, History, Probed, ProbeSet, Stepped
 from rnnviz.jobs import JobManager
 from rnnviz.plots import probes as plots
@@ -21,7 +21,6 @@ from rnnviz.probes import Probes
 from rnnviz.races import MAX_LANES, RACE_CELLS, RaceRecord
 from rnnviz.record import RunRecord
 from rnnviz.series import ema
-from rnnviz.settings import declared
 from rnnviz.snapshots import JobSnapshot
 from rnnviz.text import plain
 
@@ -33,7 +32,6 @@ RACE_COLUMNS: dict[str, Any] = {
     "lock_in_row": st.column_config.NumberColumn("Answer locks in at row (mean)", format="%.1f"),
     "status": "Status",
 }
-LR_SETTING = dict(declared(TrainConfig))["lr"]
 RACE, RACE_URL = "w.race_cells", "race"  # the cells of a race; none: one model
 PROBES_HELP = (
     "Eight fixed test images (four a trained model reads at once, four it is torn on) are read "

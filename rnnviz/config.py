@@ -15,7 +15,7 @@ from typing import Any
 from rnnviz.data import DataConfig
 from rnnviz.devices import DEVICES
 from rnnviz.models import ModelConfig
-from rnnviz.settings import Config, setting
+from rnnviz.settings import Config, declared, setting
 
 OPTIMIZERS: dict[str, str] = {
     "adam": "Adam",
@@ -85,4 +85,5 @@ class RunConfig:
         )
 
 
+LR_SETTING = dict(declared(TrainConfig))["lr"]  # bounds for a rate changed while a job runs
 SECTIONS: dict[str, type[Config]] = {"model": ModelConfig, "data": DataConfig, "train": TrainConfig}

@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rnnviz.backends import Backend, ThreadBackend, default_max_running, parts
-from rnnviz.config import TrainConfig
+from rnnviz.config import LR_SETTING
 from rnnviz.control import Control
 from rnnviz.events import Event
 from rnnviz.presence import Presence
-from rnnviz.settings import check_value, declared
+from rnnviz.settings import check_value
 from rnnviz.snapshots import (
     FINAL_STATES,
     Crashed,
@@ -156,7 +156,7 @@ class JobManager:
     def set_lr(self, job_id: str, lr: float) -> None:
         """A running or paused training job uses learning rate `lr` from its next step on;
         ValueError for a rate outside the setting's bounds, or a job that has no rate."""
-        lr = check_value("lr", dict(declared(TrainConfig))["lr"], lr)
+        lr = check_value("lr", LR_SETTING, lr)
         with self._lock:
             job = self._jobs.get(job_id)
             if job is None or not job.active:

@@ -11,7 +11,6 @@ row. The events (`ProbeSet`, `Probed`) go into the run record, so a page can rep
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,8 +20,8 @@ from torch import nn
 
 from rnnviz.data import Dataset
 from rnnviz.events import Event, Probed, ProbeSet
-from rnnviz.models import RowReader, as_input, evaluating
-from rnnviz.rows import row_importance
+from rnnviz.models import RowReader, as_input
+from rnnviz.rows import input_gradients, row_importance
 from rnnviz.trace import trace
 
 __all__ = [
@@ -153,10 +152,7 @@ def _one_pass(
     forward and one backward pass: a one-way model's readout applies to its state after any row.
     The same numbers `trace` and `row_importance` give, at a fraction of the cost."""
     x = as_input(images).detach().requires_grad_(True)  # (P, T, 28)
-    no_cudnn: AbstractContextManager[Any] = (
-        torch.backends.cudnn.flags(enabled=False) if x.is_cuda else nullcontext()
-    )  # cuDNN's RNN backward refuses eval mode
-    with evaluating(model), torch.enable_grad(), no_cudnn:
+    with input_gradients(model, x):
         out, _ = model.rnn(model.features(x))  # (P, T, H): the last layer's state after each row
         logits = model.readout(out.unsqueeze(0))  # (P, T, C)
         loss = F.cross_entropy(logits[:, -1], labels, reduction="sum")

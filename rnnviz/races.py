@@ -13,16 +13,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from rnnviz.cells import ALIASES, CELLS
-from rnnviz.checkpoints import weights_of
 from rnnviz.comparison import seconds_per_epoch
 from rnnviz.config import RunConfig
 from rnnviz.control import Control
 from rnnviz.events import EmitFn, Stepped
 from rnnviz.record import RunRecord
-from rnnviz.runs import TrainedRun, check_room, run_folder_name, save_trained
+from rnnviz.runs import TrainedRun, check_room, run_folder_name, save_trained, sent_back
 from rnnviz.snapshots import Outcome
 from rnnviz.training import race
 
@@ -146,21 +143,13 @@ class Racer:
     config: RaceConfig
 
     def __call__(self, control: Control, emit: EmitFn) -> RaceRun:
-        results = race(self.config.runs(), control=control, emit=emit)
-        runs = tuple(
-            TrainedRun(r.record, None if r.record.status == "failed" else weights_of(r.model))
-            for r in results
-        )
-        del results
-        if torch.cuda.is_available():
-            torch.cuda.empty_cache()
-        return RaceRun(runs)
+        return RaceRun(sent_back(race(self.config.runs(), control=control, emit=emit)))
 
 
 @dataclass(frozen=True)
 class RaceJob:
     """A job for the `JobManager`: `remote` races wherever the backend puts it, `finish` saves
-    every model here (folders `<cell>-...-race-<time>`)."""
+    every model here (folders `race-<cell>-...-<time>`)."""
 
     config: RaceConfig
     out: Path

@@ -8,8 +8,8 @@ comparable across models. `locks_in_at` finds the row from which a model's guess
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +28,7 @@ __all__ = [
     "edit_rows",
     "erase_rows",
     "first_rows",
+    "input_gradients",
     "locks_in_at",
     "mean_lock_in_row",
     "reverse_rows",
@@ -109,6 +110,17 @@ def run_experiment(
     return Experiment(name=experiment, original=original, edited=edited)
 
 
+@contextmanager
+def input_gradients(model: nn.Module, x: torch.Tensor) -> Iterator[None]:
+    """Eval mode with gradients on, for gradients with respect to the input `x`; cuDNN's RNN
+    backward refuses to run in eval mode, so on CUDA the native kernels are used instead."""
+    no_cudnn: AbstractContextManager[Any] = (
+        torch.backends.cudnn.flags(enabled=False) if x.is_cuda else nullcontext()
+    )
+    with evaluating(model), torch.enable_grad(), no_cudnn:
+        yield
+
+
 def row_importance(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """(B, T): the L2 norm over pixels of d(cross-entropy)/d(row t) for each image.
 
@@ -116,11 +128,7 @@ def row_importance(model: nn.Module, images: torch.Tensor, labels: torch.Tensor)
     """
     x = _model_input(model, images).detach().clone().requires_grad_(True)  # (B, T, 28)
     labels = labels.to(x.device).reshape(-1)
-    # cuDNN's RNN backward refuses to run in eval mode; the native kernels do not.
-    no_cudnn: AbstractContextManager[Any] = (
-        torch.backends.cudnn.flags(enabled=False) if x.is_cuda else nullcontext()
-    )
-    with evaluating(model), torch.enable_grad(), no_cudnn:
+    with input_gradients(model, x):
         # Summed, not averaged: image i's gradient is then exactly that of its own loss.
         loss = F.cross_entropy(model(x), labels, reduction="sum")
         (grad,) = torch.autograd.grad(loss, x)

@@ -24,7 +24,7 @@ from rnnviz.events import EmitFn, ignore_event
 from rnnviz.files import safe_name
 from rnnviz.record import RunRecord
 from rnnviz.snapshots import Outcome
-from rnnviz.training import train
+from rnnviz.training import TrainResult, train
 
 DEFAULT_RUNS_DIR = Path("runs")
 MAX_RUNS_ENV = "RNNVIZ_MAX_RUNS_PER_OWNER"
@@ -98,13 +98,20 @@ class Trainer:
     run: RunConfig
 
     def __call__(self, control: Control, emit: EmitFn) -> TrainedRun:
-        result = train(self.run, control=control, emit=emit)
-        record = result.record
-        weights = None if record.status == "failed" else weights_of(result.model)
-        del result
-        if torch.cuda.is_available():
-            torch.cuda.empty_cache()
-        return TrainedRun(record, weights)
+        return sent_back([train(self.run, control=control, emit=emit)])[0]
+
+
+def sent_back(results: list[TrainResult]) -> tuple[TrainedRun, ...]:
+    """Each result as plain data to send back (weights unless it failed); the models themselves
+    are let go here, and a GPU's cached memory with them, before the worker answers."""
+    sent = tuple(
+        TrainedRun(r.record, None if r.record.status == "failed" else weights_of(r.model))
+        for r in results
+    )
+    results.clear()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+    return sent
 
 
 def save_trained(

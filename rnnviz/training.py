@@ -148,8 +148,7 @@ def _take_turns(loops: list[_Loop], control: Control) -> list[TrainResult]:
                 next(lane)
             except StopIteration as end:
                 results[i] = end.value
-            except torch.OutOfMemoryError:
-                lane.close()
+            except torch.OutOfMemoryError:  # the lane's generator ended with it
                 results[i] = loop.fail(OOM_ADVICE)
     return [results[i] for i in range(len(loops))]
 
@@ -169,6 +168,10 @@ class _Clock:
         if self.since is not None:
             self.total += time.perf_counter() - self.since
             self.since = None
+
+    @property
+    def running(self) -> bool:
+        return self.since is not None
 
     def read(self) -> float:
         return self.total + (time.perf_counter() - self.since if self.since is not None else 0.0)
@@ -197,7 +200,8 @@ class _Loop:
         self.model, self.data, self.device = model, data, device
         self.control, self._emit = control, emit
         self.history = History()
-        self.probes, self.readings = probes, list[Probed]()
+        self.probes = probes
+        self.readings: list[Probed] = []
         n = len(data.train)
         self.batch = min(self.cfg.batch_size, n)
         self.steps_per_epoch = n // self.batch  # the last partial batch is dropped
@@ -296,7 +300,7 @@ class _Loop:
         """Read the probe images with the weights as they are (its time is not training's)."""
         if self.probes is None:
             return
-        running = self.clock.since is not None
+        running = self.clock.running
         self.clock.stop()
         reading = read_probes(self.model, self.probes, step=step, total_steps=self.total_steps,
                               lane=self.lane)  # fmt: skip
