@@ -26,6 +26,7 @@ PAGES = [
     st.Page("pages/inside.py", title="Inside the RNN", icon=":material/visibility:"),
     st.Page("pages/draw.py", title="Draw", icon=":material/draw:"),
     st.Page("pages/memory_lab.py", title="Memory lab", icon=":material/memory:"),
+    st.Page("pages/lessons.py", title="Lessons", icon=":material/school:"),
 ]
 
 page = st.navigation(PAGES)

@@ -28,6 +28,7 @@ PAGES = {  # label and icon come from app.py's st.navigation
     "pages/inside.py": "hidden state and gates, one row at a time",
     "pages/draw.py": "draw a digit and see how the prediction forms row by row",
     "pages/memory_lab.py": "how far back can each cell remember?",
+    "pages/lessons.py": "each classroom notebook as a guided lesson that reproduces its figure",
 }
 
 

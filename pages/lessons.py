@@ -1,0 +1,68 @@
+"""Lessons: each notebook as a short walk: run its experiment, open the pages, compare figures."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from pages import _shared as app
+from pages import lessons_ui as ui
+from rnnviz.devices import resolve_device
+from rnnviz.lessons import LESSONS, experiment_title, lesson_from_param, lesson_models
+from rnnviz.text import plain
+
+app.run_through_the_frame()
+
+PICK, SHOWN = "lesson_pick", "lesson_shown"  # the chooser, and the lesson the URL last named
+
+
+def choose() -> int:
+    """The lesson to show: the URL's `?lesson=N` when it names a new one, else the chooser's."""
+    given, problem = lesson_from_param(st.query_params.get("lesson"))
+    if problem:
+        st.warning(f"Ignored from the link: {plain(problem)}")
+    if given is not None and st.session_state.get(SHOWN) != given.number:
+        st.session_state[PICK] = given.number
+    number = st.selectbox("Lesson", list(LESSONS), key=PICK,
+                          format_func=lambda n: f"Lesson {n}: {LESSONS[n].title}")  # fmt: skip
+    st.session_state[SHOWN] = number
+    st.query_params["lesson"] = str(number)
+    return number
+
+
+st.title("Lessons")
+lesson = LESSONS[choose()]
+device_type = resolve_device("auto").type
+st.header(f"Lesson {lesson.number}: {lesson.title}")
+st.caption(plain(lesson.source))
+st.markdown(lesson.teaches)
+
+st.subheader("1 · Run the experiment")
+for experiment in lesson.experiments:
+    st.markdown(f"- {plain(experiment_title(experiment))}")
+    if device_type == "cpu" and experiment.shrinks_on_cpu:
+        run = experiment.for_device("cpu")
+        subset = f"{run.data.train_subset:,}" if run.data.train_subset else "all the"
+        epochs = run.train.epochs
+        st.caption(f"On this CPU it trains on {subset} training images for {epochs} epochs, "
+                   "so it fits a class period; a GPU runs the whole experiment.")  # fmt: skip
+ui.run_button(lesson, device_type)
+ui.live_status(lesson)
+
+st.subheader("2 · Look at what it learned")
+models = lesson_models(lesson, app.checkpoints())
+for number, step in enumerate(lesson.steps, start=1):
+    left, right = st.columns([3, 2], vertical_alignment="center")
+    left.markdown(f"**{number}.** {plain(step.text)}")
+    with right:
+        ui.step_button(lesson, step, models, device_type, key=f"step_{lesson.number}_{number}")
+
+st.subheader("3 · The notebook's figures beside this run's")
+rows = [r.row() for r in ui.results(lesson)]
+st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+if any(r["this run"] == "-" for r in rows):
+    st.caption("A '-' under 'this run' fills in when the lesson's runs finish.")
+
+st.subheader("4 · Questions")
+for number, question in enumerate(lesson.questions, start=1):
+    st.markdown(f"{number}. {question}")

@@ -1,0 +1,192 @@
+"""A lesson's runs: the jobs one click queues, and the figures its saved models give.
+
+`lesson_jobs` makes the jobs of a lesson's experiments (a training job or a race each), adapted to
+the machine's device. A lesson's models are found again by their settings, not by name: a
+checkpoint is an experiment's when its run, less what belongs to the machine (data folder,
+device), equals the experiment's on a GPU or on a CPU, so a model trained from the Train page
+with the same settings counts too, and the figures survive a restart. `lesson_results` reads each
+figure from the newest such model.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from rnnviz.checkpoints import CheckpointInfo
+from rnnviz.comparison import seconds_per_epoch
+from rnnviz.config import RunConfig
+from rnnviz.lessons.lesson import PERCENT_METRICS, Experiment, Figure, Lesson
+from rnnviz.races import RaceConfig, race_job
+from rnnviz.record import RunRecord, run_title
+from rnnviz.runs import training_job
+from rnnviz.snapshots import JobFn
+
+_MACHINE = {"data": ("data_dir", "download"), "train": ("device", "cuda_graphs")}
+
+
+def run_key(run: RunConfig) -> str:
+    """The run's settings without the machine's, as text: equal for the same experiment."""
+    plain = run.to_dict()
+    for section, names in _MACHINE.items():
+        for name in names:
+            plain[section].pop(name, None)
+    return json.dumps(plain, sort_keys=True)
+
+
+@dataclass(frozen=True)
+class LessonJob:
+    """One job a lesson's click queues: what `JobManager.submit` takes."""
+
+    experiment: str
+    title: str
+    fn: JobFn
+    kind: str  # "train" or "race"
+    config: dict[str, Any]
+
+
+def lesson_jobs(lesson: Lesson, *, device_type: str, out: Path | str,
+                data_dir: str | None = None) -> list[LessonJob]:  # fmt: skip
+    """The jobs of every experiment in `lesson`, for a "cpu" or "cuda" machine; ValueError when
+    `out` has no room for their models (nothing is queued then)."""
+    jobs = []
+    for experiment in lesson.experiments:
+        run = experiment.for_device(device_type)
+        if data_dir is not None:
+            run = _with_data_dir(run, data_dir)
+        title = f"Lesson {lesson.number}: {experiment.title}"
+        if not experiment.cells:
+            jobs.append(LessonJob(experiment.key, title, training_job(run, out=out), "train",
+                                  run.to_dict()))  # fmt: skip
+            continue
+        race = RaceConfig(run, experiment.cells)
+        config = {**run.to_dict(), "race_cells": list(race.cells)}
+        jobs.append(LessonJob(experiment.key, title, race_job(race, out=out), "race", config))
+    return jobs
+
+
+def _with_data_dir(run: RunConfig, data_dir: str) -> RunConfig:
+    return replace(run, data=replace(run.data, data_dir=data_dir))
+
+
+def experiment_models(experiment: Experiment,
+                      infos: Iterable[CheckpointInfo]) -> dict[str, CheckpointInfo]:  # fmt: skip
+    """Lane ("" for a single run, else the cell) -> the newest finished model of `experiment`."""
+    wanted: dict[str, str] = {}
+    for device_type in ("cuda", "cpu"):
+        for name, run in experiment.lanes(experiment.for_device(device_type)).items():
+            wanted[run_key(run)] = name
+    found: dict[str, CheckpointInfo] = {}
+    for info in infos:
+        if info.record.status == "failed":
+            continue
+        lane = wanted.get(run_key(info.record.config))
+        if lane is not None and (lane not in found or _created(info) > _created(found[lane])):
+            found[lane] = info
+    return found
+
+
+def _created(info: CheckpointInfo) -> str:
+    return str(info.meta.get("created") or "")
+
+
+def lesson_models(lesson: Lesson, infos: Sequence[CheckpointInfo]) -> dict[str, CheckpointInfo]:
+    """ "experiment" or "experiment:cell" -> its newest model, for every model found."""
+    models: dict[str, CheckpointInfo] = {}
+    for experiment in lesson.experiments:
+        for lane, info in experiment_models(experiment, infos).items():
+            models[f"{experiment.key}:{lane}" if lane else experiment.key] = info
+    return models
+
+
+@dataclass(frozen=True)
+class Result:
+    """One figure beside ours: None where this run has not given it yet."""
+
+    figure: Figure
+    ours: float | str | None
+    seconds: float | None  # the training seconds of the model it was read from
+    model: str = ""  # that model's title
+    reduced: bool = False  # read from a CPU-sized version of the experiment
+
+    def row(self) -> dict[str, Any]:
+        """A table row: figure, source, reported, ours, seconds, model."""
+        return {"figure": self.figure.label, "source": self.figure.source,
+                "reported": show(self.figure.reported, self.figure.metric),
+                "this run": show(self.ours, self.figure.metric),
+                "seconds": None if self.seconds is None else round(self.seconds, 1),
+                "model": self.model + (" (CPU subset)" if self.reduced else "")}  # fmt: skip
+
+
+def show(value: float | str | None, metric: str) -> str:
+    """A figure as the table shows it: "85.70 %", "0.8633", "LSTM", or "-"."""
+    if value is None:
+        return "-"
+    if isinstance(value, str):
+        return value
+    if metric in PERCENT_METRICS:
+        return f"{value:.2%}".replace("%", " %")
+    return f"{value:.4g}" if metric != "seconds_per_epoch" else f"{value:.1f} s"
+
+
+def lesson_results(
+    lesson: Lesson,
+    infos: Sequence[CheckpointInfo],
+    *,
+    memory: Mapping[int, float] | None = None,
+) -> list[Result]:
+    """Every figure of `lesson` beside this machine's: read from the newest matching models,
+    and from `memory` (hidden size -> median recall accuracy of a seeds spread) for the lab's."""
+    results = []
+    for figure in lesson.figures:
+        if figure.metric == "memory_recall":
+            ours = None if memory is None else memory.get(figure.hidden)
+            results.append(Result(figure, ours, None))
+            continue
+        experiment = lesson.experiment(figure.experiment)
+        models = experiment_models(experiment, infos)
+        results.append(_read(figure, experiment, models))
+    return results
+
+
+def _read(figure: Figure, experiment: Experiment, models: Mapping[str, CheckpointInfo]) -> Result:
+    if figure.metric == "best_cell":
+        done = {lane: i for lane, i in models.items() if i.test_accuracy is not None}
+        if len(done) < len(experiment.cells):
+            return Result(figure, None, None)
+        best = max(done.values(), key=lambda i: i.test_accuracy or 0.0)
+        seconds = sum(i.record.seconds for i in done.values())
+        return Result(figure, best.record.config.model.cell, seconds, "the race",
+                      _reduced(experiment, best.record))  # fmt: skip
+    info = models.get(figure.cell)
+    if info is None:
+        return Result(figure, None, None)
+    record = info.record
+    return Result(figure, _metric(record, figure.metric), record.seconds, record.title,
+                  _reduced(experiment, record))  # fmt: skip
+
+
+def _reduced(experiment: Experiment, record: RunRecord) -> bool:
+    full = {run_key(r) for r in experiment.lanes().values()}
+    return run_key(record.config) not in full
+
+
+def _metric(record: RunRecord, metric: str) -> float | None:
+    metrics = record.test_metrics
+    if metric == "seconds_per_epoch":
+        return seconds_per_epoch(record)
+    if metrics is None:
+        return None
+    if metric == "accuracy":
+        return metrics.accuracy
+    return float(metrics.weighted[metric])
+
+
+def experiment_title(experiment: Experiment) -> str:
+    """What the page lists for an experiment: its title and its model's."""
+    if experiment.cells:
+        return f"{experiment.title} (a race of {len(experiment.cells)} cells)"
+    return f"{experiment.title} ({run_title(experiment.run)})"

@@ -1,0 +1,89 @@
+"""AppTest tests of the Lessons page: every lesson renders from its link, a lesson runs to the
+end and its steps open their pages with the state set.
+
+The end-to-end test adds a lesson of its own on the offline digits to the catalog, so it trains
+for real in seconds; AppTest fires no `run_every` timers, so it calls `at.run()` until done.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rnnviz.lessons import LESSONS
+from tests.conftest import app_test, shown
+from tests.test_lessons import tiny_lesson
+
+PAGE = "pages/lessons.py"
+
+
+def buttons(at: Any) -> dict[str, Any]:
+    return {b.label: b for b in at.button}
+
+
+@pytest.mark.parametrize("number", sorted(LESSONS))
+def test_each_lesson_opens_from_its_link(app_env: Path, number: int) -> None:
+    lesson = LESSONS[number]
+    at = app_test(PAGE, query={"lesson": str(number)})
+    assert not at.exception
+    assert [h.value for h in at.header] == [f"Lesson {number}: {lesson.title}"]
+    assert at.selectbox(key="lesson_pick").value == number
+    found = buttons(at)
+    assert "Run this lesson" in found and not found["Run this lesson"].disabled
+    for step in lesson.steps:  # no model of this lesson exists yet, except for the Train page
+        assert found[step.label].disabled == (step.page not in ("train", "memory")), step.label
+    table = at.dataframe[0].value
+    assert list(table["figure"]) == [f.label for f in lesson.figures]
+    assert set(table["this run"]) == {"-"}
+    assert " ".join(m.value for m in at.markdown).count(lesson.questions[0][:30]) == 1
+
+
+def test_a_bad_link_says_so_and_shows_the_first_lesson(app_env: Path) -> None:
+    at = app_test(PAGE, query={"lesson": "<script>9"})
+    assert not at.exception
+    assert "lesson='<script>9' is not one of [1, 2, 3, 4, 5]" in shown(at.warning[0])
+    assert at.header[0].value.startswith("Lesson 1:")
+
+
+def test_class_mode_keeps_the_lesson_and_its_run_button(app_env: Path) -> None:
+    at = app_test(PAGE, query={"lesson": "2", "class": "1"})
+    assert not at.exception and at.header[0].value.startswith("Lesson 2:")
+    assert "Run this lesson" in buttons(at)
+
+
+def run_until_done(at: Any, seconds: float = 240) -> Any:
+    deadline = time.monotonic() + seconds
+    while "Stop the lesson's runs" in buttons(at) or not at.get("progress"):
+        assert time.monotonic() < deadline, "the lesson's runs did not finish in time"
+        assert not at.exception, at.exception[0].value
+        time.sleep(0.5)
+        at.run()
+    return at.run()
+
+
+def test_a_lesson_runs_and_its_steps_open_their_pages(
+    app_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lesson = tiny_lesson()
+    monkeypatch.setitem(LESSONS, lesson.number, lesson)
+    at = app_test(PAGE, query={"lesson": "99"})
+    assert buttons(at)["Evaluate it"].disabled
+    buttons(at)["Run this lesson"].click()
+    at = run_until_done(at.run())
+    texts = [re.sub(r"\\(.)", r"\1", p.proto.text) for p in at.get("progress")]
+    assert len(texts) == 2 and all(" · done: " in t for t in texts), texts
+    assert texts[0].startswith("Lesson 99: an LSTM")
+    table = at.dataframe[0].value
+    assert "-" not in set(table["this run"][:3]), table
+    assert table["this run"][2] in ("gru", "rnn_tanh")
+    assert not buttons(at)["Compare"].disabled
+    buttons(at)["Compare"].click()
+    at.run()
+    assert not at.exception
+    chosen = at.session_state["compare_runs"]
+    assert len(chosen) == 3 and all(Path(p).parent.parent == app_env for p in chosen)
+    assert at.title[0].value == "Compare"

@@ -1,0 +1,185 @@
+"""The lessons: the catalog is consistent, its jobs are the notebooks' runs, figures come back.
+
+Matching and figures are checked on real models trained here on the offline digits (a lesson of
+the test's own, one run and one race), so nothing needs the real datasets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from rnnviz.checkpoints import list_checkpoints
+from rnnviz.config import RunConfig, TrainConfig
+from rnnviz.control import Control
+from rnnviz.data import DataConfig
+from rnnviz.events import ignore_event
+from rnnviz.lessons import (
+    LESSONS,
+    Experiment,
+    Figure,
+    Lesson,
+    Step,
+    experiment_models,
+    get_lesson,
+    lesson_from_param,
+    lesson_jobs,
+    lesson_models,
+    lesson_results,
+    run_key,
+    show,
+)
+from rnnviz.models import ModelConfig
+from rnnviz.presets import PRESETS
+
+
+def tiny_run(cell: str = "lstm", **train: object) -> RunConfig:
+    return RunConfig(
+        model=ModelConfig(cell=cell, hidden_size=16),
+        data=DataConfig(dataset="digits", val_fraction=0.0),
+        train=TrainConfig(**{"epochs": 1, "batch_size": 64, "lr": 5e-3, "device": "cpu", **train}),
+    )
+
+
+def tiny_lesson() -> Lesson:
+    return Lesson(
+        99,
+        "A test lesson",
+        "tests",
+        "Two small runs on the offline digits.",
+        (
+            Experiment("one", "an LSTM", tiny_run()),
+            Experiment("race", "GRU vs RNN", tiny_run(), cells=("gru", "rnn_tanh")),
+        ),
+        (
+            Figure("LSTM accuracy", 0.5, "one"),
+            Figure("LSTM precision", 0.5, "one", "precision"),
+            Figure("best", "gru", "race", "best_cell"),
+            Figure("GRU accuracy", None, "race", cell="gru"),
+        ),
+        (
+            Step("Evaluate it", "look", "evaluate", ("one",)),
+            Step("Compare", "look", "compare", ("one", "race:gru", "race:rnn_tanh")),
+        ),
+        ("Why?",),
+    )
+
+
+def test_every_lesson_has_steps_figures_and_questions_that_fit() -> None:
+    assert sorted(LESSONS) == [1, 2, 3, 4, 5]
+    for number, lesson in LESSONS.items():
+        assert lesson.number == number and lesson.teaches and lesson.steps
+        assert 2 <= len(lesson.questions) <= 3, lesson.title
+        assert 1 <= len(lesson.experiments) <= 3  # one person may queue 3 jobs at once
+        reported = [f for f in lesson.figures if f.reported is not None]
+        assert reported, f"lesson {number} shows no reported figure"
+
+
+def test_the_lessons_run_the_notebooks_settings() -> None:
+    one = get_lesson(1).experiment("final").run
+    assert (one.model.cell, one.model.num_layers, one.model.hidden_size) == ("rnn_tanh", 3, 256)
+    assert (one.train.lr, one.train.batch_size, one.train.epochs) == (5e-4, 64, 15)
+    assert one.data.dataset == "fashion-mnist" and one.data.val_fraction == 0.0
+    three = get_lesson(3).experiment("lstm").run
+    assert (three.model.num_layers, three.model.hidden_size, three.train.batch_size) == (
+        2,
+        128,
+        100,
+    )
+    assert three.train.epochs == 10 and three.train.lr == 1e-3
+    four = get_lesson(4).experiment("cells")
+    assert four.cells == ("rnn_tanh", "lstm", "gru") and four.run.train.lr == 0.002
+    assert get_lesson(4).experiment("bilstm").run.model.bidirectional
+    five = get_lesson(5).experiment("ten").run
+    assert (five.train.optimizer, five.train.lr, five.train.momentum) == ("sgd", 0.1, 0.0)
+    assert five.model.hidden_size == 20 and five.train.epochs == 10
+    assert get_lesson(5).experiment("one").run.train.epochs == 1
+    two = get_lesson(2).experiment("race")
+    assert two.cells == ("rnn_relu", "lstm") and two.run.data.dataset == "fashion-mnist"
+    # the lessons train what the presets name, on the whole training set
+    preset = PRESETS["lstm-2x128-mnist"].run
+    assert three == replace(preset, data=replace(preset.data, val_fraction=0.0))
+
+
+def test_lesson_jobs_queue_a_training_job_or_a_race_per_experiment(tmp_path: Path) -> None:
+    jobs = lesson_jobs(get_lesson(4), device_type="cpu", out=tmp_path, data_dir="/data")
+    assert [(j.experiment, j.kind) for j in jobs] == [("cells", "race"), ("bilstm", "train")]
+    assert jobs[0].config["race_cells"] == ["rnn_tanh", "lstm", "gru"]
+    assert jobs[1].config["model"]["bidirectional"] is True
+    assert all(j.config["data"]["data_dir"] == "/data" for j in jobs)
+    assert jobs[0].title == "Lesson 4: RNN, LSTM and GRU, 1x128, lr 0.002, batch 100, 5 epochs"
+
+
+def test_run_key_ignores_the_machine_but_not_the_experiment() -> None:
+    run = tiny_run()
+    here = replace(
+        run, data=replace(run.data, data_dir="/x"), train=replace(run.train, device="cuda")
+    )
+    assert run_key(here) == run_key(run)
+    assert run_key(replace(run, train=replace(run.train, lr=1e-2))) != run_key(run)
+
+
+def test_a_lesson_finds_its_models_and_reads_its_figures(tmp_path: Path) -> None:
+    lesson = tiny_lesson()
+    assert all(r.ours is None for r in lesson_results(lesson, []))
+    for job in lesson_jobs(lesson, device_type="cpu", out=tmp_path):
+        outcome = job.fn(Control(), ignore_event)
+        assert outcome.status == "done", outcome.message
+    infos = list_checkpoints(tmp_path)
+    assert len(infos) == 3
+    models = lesson_models(lesson, infos)
+    assert sorted(models) == ["one", "race:gru", "race:rnn_tanh"]
+    results = {r.figure.label: r for r in lesson_results(lesson, infos)}
+    one = models["one"].record
+    assert results["LSTM accuracy"].ours == one.test_accuracy
+    assert one.test_metrics is not None
+    assert results["LSTM precision"].ours == one.test_metrics.weighted["precision"]
+    assert results["LSTM accuracy"].seconds == one.seconds > 0
+    lanes = {c: models[f"race:{c}"].test_accuracy or 0.0 for c in ("gru", "rnn_tanh")}
+    assert results["best"].ours == max(lanes, key=lanes.__getitem__)
+    assert results["GRU accuracy"].ours == lanes["gru"]
+    row = results["LSTM accuracy"].row()
+    assert row["reported"] == "50.00 %" and row["this run"] == show(one.test_accuracy, "accuracy")
+
+
+def test_a_model_with_other_settings_is_not_the_lessons(tmp_path: Path) -> None:
+    lesson = tiny_lesson()
+    other = Lesson(98, "t", "t", "t", (Experiment("one", "x", tiny_run(lr=2e-3)),),
+                   (Figure("acc", None, "one"),), (), ("q", "r"))  # fmt: skip
+    for job in lesson_jobs(other, device_type="cpu", out=tmp_path):
+        job.fn(Control(), ignore_event)
+    assert experiment_models(lesson.experiment("one"), list_checkpoints(tmp_path)) == {}
+    assert set(experiment_models(other.experiment("one"), list_checkpoints(tmp_path))) == {""}
+
+
+def test_a_lesson_that_names_what_it_lacks_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown 'nope'"):
+        Lesson(1, "t", "t", "t", (Experiment("a", "a", tiny_run()),),
+               (Figure("f", None, "nope"),), (), ())  # fmt: skip
+    with pytest.raises(ValueError, match="opens unknown model 'b:gru'"):
+        Lesson(1, "t", "t", "t", (Experiment("a", "a", tiny_run()),), (),
+               (Step("s", "t", "compare", ("b:gru",)),), ())  # fmt: skip
+    with pytest.raises(ValueError, match="page='nowhere'"):
+        Step("s", "t", "nowhere")
+    with pytest.raises(ValueError, match="metric='speed'"):
+        Figure("f", None, "a", "speed")
+
+
+def test_the_lesson_a_link_names() -> None:
+    assert lesson_from_param("3") == (LESSONS[3], "")
+    assert lesson_from_param(None) == (None, "")
+    lesson, problem = lesson_from_param("<b>99</b>")
+    assert lesson is None and problem == "lesson='<b>99</b>' is not one of [1, 2, 3, 4, 5]"
+    assert lesson_from_param("0")[0] is None
+    with pytest.raises(ValueError, match="lesson=7"):
+        get_lesson(7)
+
+
+def test_figures_are_shown_as_a_teacher_reads_them() -> None:
+    assert show(0.857, "accuracy") == "85.70 %"
+    assert show(0.8633, "precision") == "0.8633"
+    assert show(12.345, "seconds_per_epoch") == "12.3 s"
+    assert show("lstm", "best_cell") == "lstm"
+    assert show(None, "accuracy") == "-"
