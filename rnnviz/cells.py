@@ -2,9 +2,10 @@
 
 `CELLS` maps a name to a `Cell`: its titles, the family whose equations explain it, whether it
 reads the rows one at a time, the torch class, nonlinearity and initialisation of its recurrent
-layer, and the colour it has on every chart. `recurrent_layer` builds that layer for the image models and the
-memory lab alike (as pytorch/examples' word_language_model picks RNN/LSTM/GRU by name, once).
-`rnn` is accepted everywhere as an alias of `rnn_tanh`: it is what `nn.RNN` calls its default.
+layer, and the colour it has on every chart. `recurrent_layer` builds that layer for the image
+models and the memory lab alike (as pytorch/examples' word_language_model picks RNN/LSTM/GRU by
+name, once). `rnn` is accepted everywhere as an alias of `rnn_tanh`: it is what `nn.RNN` calls
+its default.
 """
 
 from __future__ import annotations

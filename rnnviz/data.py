@@ -223,8 +223,9 @@ def load_dataset(config: DataConfig, *, device: str | torch.device = "cpu") -> D
 
     A second call with the same dataset, root, val_fraction, train_subset and device returns the
     same object; concurrent calls wait for one read. `train_subset` keeps the first N images of the
-    training split (after the validation images are held out); validation and test stay whole. Raises DatasetUnavailableError when the files are nowhere
-    to be found and cannot be downloaded.
+    training split (after the validation images are held out); validation and test stay whole.
+    Raises DatasetUnavailableError when the files are nowhere to be found and cannot be
+    downloaded.
     """
     device = torch.device(device)
     # The digits ship with scikit-learn, so every data root shares one copy.

@@ -42,6 +42,7 @@ class Order:
     steps: int  # T: time steps per image
     inputs: int  # F: pixels per step
     unit: str  # what one step reads, for captions: "row", "column", "pixel"
+    how: str  # how it reads, for captions: "row by row"
 
     @property
     def step_name(self) -> str:
@@ -57,11 +58,14 @@ class Order:
 ORDERS: dict[str, Order] = {
     o.key: o
     for o in (
-        Order("rows", "Rows, top to bottom (28 x 28)", IMAGE_SIZE, IMAGE_SIZE, "row"),
-        Order("columns", "Columns, left to right (28 x 28)", IMAGE_SIZE, IMAGE_SIZE, "column"),
-        Order("pixels", "Pixel by pixel (784 x 1, sequential MNIST)", PIXELS, 1, "pixel"),
+        Order("rows", "Rows, top to bottom (28 x 28)", IMAGE_SIZE, IMAGE_SIZE, "row",
+              "row by row"),
+        Order("columns", "Columns, left to right (28 x 28)", IMAGE_SIZE, IMAGE_SIZE, "column",
+              "column by column"),
+        Order("pixels", "Pixel by pixel (784 x 1, sequential MNIST)", PIXELS, 1, "pixel",
+              "pixel by pixel"),
         Order("permuted", "Pixels in a fixed shuffle (784 x 1, permuted MNIST)", PIXELS, 1,
-              "pixel"),
+              "pixel", "pixel by pixel in a fixed shuffle"),
     )
 }  # fmt: skip
 
