@@ -111,4 +111,5 @@ else:
     cell = CELLS[record.config.model.cell]
     lanes = [(cell.tag, cell.color, Probes.from_dict(record.probes))]
     step = ORDERS[record.config.model.order].step_name
-    watch.probes_section(lanes, record.class_names, key="compare_probes", replay=True, step=step)
+    watch.probes_section(lanes, record.class_names, key="compare_probes", replay=True,
+                         step_name=step)  # fmt: skip

@@ -195,7 +195,7 @@ def live(run: RunConfig, cells: list[str], blocked: bool, big: bool, ticking: bo
     names = DATASETS[snap.config.get("data", {}).get("dataset", "mnist")].class_names
     order = ORDERS[snap.config.get("model", {}).get("order", "rows")]
     watch.probes_section(watch.probe_lanes(snap), names, key="train_probes", replay=not active,
-                         step=order.step_name)  # fmt: skip
+                         step_name=order.step_name)  # fmt: skip
     adopt = not active and st.session_state.get(ADOPTED) != snap.id
     if adopt:
         st.session_state[ADOPTED] = snap.id

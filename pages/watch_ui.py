@@ -143,7 +143,7 @@ def probes_section(
     *,
     key: str,
     replay: bool,
-    step: str = "row",
+    step_name: str = "row",
 ) -> None:
     """The probes of one run (or of each lane of a race) now, or replayed with a slider."""
     lanes = [lane for lane in lanes if lane[2]]
@@ -169,7 +169,8 @@ def probes_section(
                         p.readings[min(index, len(p.readings) - 1)].row_grads)
              for label, color, p in lanes]  # fmt: skip
     left, right = st.columns(2)
-    left.plotly_chart(plots.probe_belief_figure(first.images, reading, class_names, step=step),
+    left.plotly_chart(plots.probe_belief_figure(first.images, reading, class_names,
+                                                 step=step_name),
                       key=f"{key}_belief")  # fmt: skip
     right.plotly_chart(plots.row_gradient_figure(grads, step=reading.step), key=f"{key}_grads")
     st.caption(PROBES_HELP)

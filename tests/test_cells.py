@@ -66,6 +66,6 @@ def test_irnn_starts_with_identity_recurrence_and_zero_recurrent_bias() -> None:
         else:  # input weights: small, not torch's uniform(-1/4, 1/4)
             spread = param.detach()
             assert 0 < float(spread.std()) < 0.002 and float(spread.abs().max()) < 0.01, name
-    plain = recurrent_layer("rnn_relu", 28, 16)
-    assert not torch.equal(plain.weight_hh_l0, torch.eye(16))
+    plain = recurrent_layer("rnn_relu", 28, 16).weight_hh_l0
+    assert isinstance(plain, torch.Tensor) and not torch.equal(plain, torch.eye(16))
     assert CELLS["irnn"].color not in {c.color for k, c in CELLS.items() if k != "irnn"}

@@ -92,7 +92,7 @@ def probe_belief_figure(
             )
         )  # fmt: skip
     fig.update_layout(
-        title=f"Belief in the true label, {step} by {step} (training step {reading.step})",
+        title=f"Belief in the true label, {step} by {step} (step {reading.step})",
         xaxis_title=f"{step}s read", yaxis_title="P(true label)", height=height, margin=_MARGIN,
         legend=dict(font_size=10),
     )  # fmt: skip
@@ -117,8 +117,7 @@ def row_gradient_figure(lanes: Sequence[Lane], *, step: int, height: int = 300) 
         yaxis_title="|∂ loss / ∂ row|", height=height, margin=_MARGIN, legend=_LEGEND,
     )  # fmt: skip
     fig.update_yaxes(type="log", exponentformat="power")
-    steps = len(reading.true_belief[0]) if reading.true_belief else 0
-    fig.update_xaxes(dtick=4 if steps <= 28 else 112)  # 784 steps: every 4th row's end
+    fig.update_xaxes(dtick=4)
     return fig
 
 
