@@ -9,6 +9,7 @@ from pages import watch_ui as watch
 from pages._shared import SHIPPED_DIR, checkpoint_label, checkpoints, run_through_the_frame
 from rnnviz import comparison
 from rnnviz.cells import CELLS
+from rnnviz.orders import ORDERS
 from rnnviz.plots import metrics as plots
 from rnnviz.probes import Probes
 
@@ -35,8 +36,12 @@ TABLE_COLUMNS: dict[str, Any] = {  # column -> its title, or a column config
     "seconds_per_epoch": st.column_config.NumberColumn("Seconds / epoch", format="%.1f"),
     "final_val_accuracy": st.column_config.NumberColumn("Final val accuracy", format="percent"),
     "test_accuracy": st.column_config.NumberColumn("Test accuracy", format="percent"),
+    "order": "Reading order",
     "lock_in_row": st.column_config.NumberColumn(
-        "Locks in at row", format="%.1f", help="mean row from which the answer is final"
+        "Locks in at row / step",
+        format="%.1f",
+        help="mean time step from which the answer is final: a row for the rows order, else a "
+        "step of the model's order (a column, or one of 784 pixels)",
     ),
     "device": "Device",
 }
@@ -105,4 +110,6 @@ else:
     record = watched[label].record
     cell = CELLS[record.config.model.cell]
     lanes = [(cell.tag, cell.color, Probes.from_dict(record.probes))]
-    watch.probes_section(lanes, record.class_names, key="compare_probes", replay=True)
+    step = ORDERS[record.config.model.order].step_name
+    watch.probes_section(lanes, record.class_names, key="compare_probes", replay=True,
+                         step_name=step)  # fmt: skip

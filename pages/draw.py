@@ -5,6 +5,7 @@ from streamlit_drawable_canvas import st_canvas
 
 from pages._shared import run_through_the_frame, selected_checkpoint
 from rnnviz import reading
+from rnnviz.orders import ORDERS
 from rnnviz.plots import reading as plots
 from rnnviz.text import plain
 
@@ -63,15 +64,17 @@ if drawing is None:
     st.stop()
 
 result = drawing.reading
+order = ORDERS[ckpt.config.order]  # a CNN has one too: how its pixels are arranged
 with right:
     sure = f"{result.confidence:.0%} sure"
     st.metric("Prediction", names[result.prediction], sure, delta_color="off", delta_arrow="off")
     bars, belief = st.columns(2)
-    bars.caption("Probability of each class after all 28 rows")
+    bars.caption(f"Probability of each class after all {order.steps} {order.unit}s")
     bars.plotly_chart(plots.probability_bars(result.probs, names), key="draw_bars")
     if result.belief is not None:
-        belief.caption("Belief in each class after every row")
-        belief.plotly_chart(plots.belief_figure(result.belief, names), key="draw_belief")
+        belief.caption(f"Belief in each class after every {order.step_name}")
+        belief.plotly_chart(plots.belief_figure(result.belief, names, step=order.step_name),
+                            key="draw_belief")  # fmt: skip
     else:
         belief.caption("A CNN reads the whole image at once: no row-by-row belief.")
     if st.button("Open in Inside the RNN", type="primary", icon=":material/biotech:"):
@@ -81,7 +84,7 @@ with right:
 st.subheader("What the network sees")
 st.caption(
     "MNIST's recipe: crop to the ink, scale the longer side to 20 pixels, centre the ink's mass "
-    "in a 28x28 field. The network then reads the 28 rows one at a time, top to bottom."
+    f"in a 28x28 field. The network then reads it {order.how}, {order.steps} time steps."
 )
 st.plotly_chart(plots.stages_figure(drawing.pre, naive=naive), key="draw_stages")
 if drawing.naive is not None:

@@ -1,4 +1,4 @@
-"""Inside the RNN: watch the selected model read one image, one row per time step."""
+"""Inside the RNN: watch the selected model read one image, one time step after another."""
 
 import random
 
@@ -14,8 +14,9 @@ from pages._shared import (
 from rnnviz import explain, reading, rows
 from rnnviz.checkpoints import load_checkpoint
 from rnnviz.inference import checkpoint_dataset
+from rnnviz.orders import ORDERS
 from rnnviz.plots import reading as plots
-from rnnviz.plots.inside import reading_animation
+from rnnviz.plots.inside import FRAMES, reading_animation
 from rnnviz.text import plain
 
 run_through_the_frame()
@@ -134,9 +135,12 @@ if experiment != "none":
     cols[2].metric(f"After the experiment ({verdict})",
                    f"{names[after.prediction]} ({after.confidence:.0%})")  # fmt: skip
 
-st.subheader("Row by row")
-st.caption("Press ▶ Play or drag the slider: each step feeds the network one more row of pixels. "
-           "Outlined bars: the answer after the last row.")  # fmt: skip
+order = ORDERS[ckpt.config.order]
+st.subheader(order.how.capitalize())
+sampled = f" ({order.steps} steps: the frames show every {order.steps // FRAMES}th and the last)"
+st.caption(f"Press ▶ Play or drag the slider: each step feeds the network one more {order.unit}"
+           f"{sampled if order.steps > FRAMES else ''}. Outlined bars: the answer after the last "
+           f"{order.step_name}.")  # fmt: skip
 key = (str(info.path), info.created, after.image.tobytes(), after.image.shape)
 st.plotly_chart(_animation(key, after, tuple(names)), key="inside_animation")
 if experiment != "none":

@@ -16,6 +16,7 @@ from rnnviz.config import RunConfig
 from rnnviz.data import DATASETS, dataset_available, default_dataset
 from rnnviz.devices import resolve_device
 from rnnviz.events import EpochEnded, LrChanged, Started, Stepped
+from rnnviz.orders import ORDERS
 from rnnviz.plots import training as plots
 from rnnviz.presets import PRESETS, first_run
 from rnnviz.races import RaceConfig, RaceRecord, race_job, race_pace
@@ -192,7 +193,9 @@ def live(run: RunConfig, cells: list[str], blocked: bool, big: bool, ticking: bo
     elif snap.state != "queued":
         charts(snap, big)
     names = DATASETS[snap.config.get("data", {}).get("dataset", "mnist")].class_names
-    watch.probes_section(watch.probe_lanes(snap), names, key="train_probes", replay=not active)
+    order = ORDERS[snap.config.get("model", {}).get("order", "rows")]
+    watch.probes_section(watch.probe_lanes(snap), names, key="train_probes", replay=not active,
+                         step_name=order.step_name)  # fmt: skip
     adopt = not active and st.session_state.get(ADOPTED) != snap.id
     if adopt:
         st.session_state[ADOPTED] = snap.id

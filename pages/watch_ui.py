@@ -15,6 +15,7 @@ from rnnviz.cells import CELLS
 from rnnviz.config import LR_SETTING, TrainConfig
 from rnnviz.events import EpochEnded, History, Probed, ProbeSet, Stepped
 from rnnviz.jobs import JobManager
+from rnnviz.orders import ORDERS
 from rnnviz.plots import probes as plots
 from rnnviz.plots.training import for_projector
 from rnnviz.probes import Probes
@@ -36,7 +37,7 @@ RACE, RACE_URL = "w.race_cells", "race"  # the cells of a race; none: one model
 PROBES_HELP = (
     "Eight fixed test images (four a trained model reads at once, four it is torn on) are read "
     "by the current weights about 20 times a run. The lines show the belief in each true label "
-    "after every row; the right chart how much gradient reaches each input row: where it fades, "
+    "after every step; the right chart how much gradient reaches each input row: where it fades, "
     "the network cannot learn from those rows."
 )
 
@@ -106,11 +107,13 @@ def race_charts(snap: JobSnapshot, cells: Sequence[str], big: bool) -> None:
 
 def race_table(record: RaceRecord) -> None:
     rows = record.results()
-    st.dataframe(rows, column_order=list(RACE_COLUMNS), column_config=RACE_COLUMNS,
-                 hide_index=True)  # fmt: skip
+    step = ORDERS[record.records[0].config.model.order].step_name if record.records else "row"
+    columns = RACE_COLUMNS | {"lock_in_row": st.column_config.NumberColumn(
+        f"Answer locks in at {step} (mean)", format="%.1f")}  # fmt: skip
+    st.dataframe(rows, column_order=list(columns), column_config=columns, hide_index=True)
     st.caption(
         "Every model is saved (folders starting with race-) and is on Compare and Inside. "
-        "The lock-in row is where the answer stops changing, averaged over 2,000 test images."
+        f"The lock-in {step} is where the answer stops changing, averaged over 2,000 test images."
     )
 
 
@@ -140,6 +143,7 @@ def probes_section(
     *,
     key: str,
     replay: bool,
+    step_name: str = "row",
 ) -> None:
     """The probes of one run (or of each lane of a race) now, or replayed with a slider."""
     lanes = [lane for lane in lanes if lane[2]]
@@ -165,7 +169,8 @@ def probes_section(
                         p.readings[min(index, len(p.readings) - 1)].row_grads)
              for label, color, p in lanes]  # fmt: skip
     left, right = st.columns(2)
-    left.plotly_chart(plots.probe_belief_figure(first.images, reading, class_names),
+    left.plotly_chart(plots.probe_belief_figure(first.images, reading, class_names,
+                                                 step=step_name),
                       key=f"{key}_belief")  # fmt: skip
     right.plotly_chart(plots.row_gradient_figure(grads, step=reading.step), key=f"{key}_grads")
     st.caption(PROBES_HELP)

@@ -48,7 +48,8 @@ def estimate_bytes(run: RunConfig) -> int:
     )  # weights, gradients, optimiser state
     m, cell = run.model, CELLS[run.model.cell]
     units = m.hidden_size * m.num_layers * m.num_directions
-    per_sample = IMAGE_SIZE * units * GATE_FLOATS[cell.family]
+    steps = m.steps if cell.recurrent else IMAGE_SIZE  # a CNN has no time steps
+    per_sample = steps * units * GATE_FLOATS[cell.family]
     if not cell.recurrent:
         per_sample += max(8, m.hidden_size // 4) * CNN_FLOATS_PER_WIDTH  # the CNN's width
     elif cell.convolutional:

@@ -1,10 +1,11 @@
 """The cell registry: every architecture rnnviz trains, one row of facts each, and the one builder.
 
 `CELLS` maps a name to a `Cell`: its titles, the family whose equations explain it, whether it
-reads the rows one at a time, the torch class and nonlinearity of its recurrent layer, and the
-colour it has on every chart. `recurrent_layer` builds that layer for the image models and the
-memory lab alike (as pytorch/examples' word_language_model picks RNN/LSTM/GRU by name, once).
-`rnn` is accepted everywhere as an alias of `rnn_tanh`: it is what `nn.RNN` calls its default.
+reads the rows one at a time, the torch class, nonlinearity and initialisation of its recurrent
+layer, and the colour it has on every chart. `recurrent_layer` builds that layer for the image
+models and the memory lab alike (as pytorch/examples' word_language_model picks RNN/LSTM/GRU by
+name, once). `rnn` is accepted everywhere as an alias of `rnn_tanh`: it is what `nn.RNN` calls
+its default.
 """
 
 from __future__ import annotations
@@ -12,9 +13,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import torch
 from torch import nn
 
 from rnnviz.text import shown
+
+
+def identity_init(layer: nn.RNNBase) -> None:
+    """IRNN (Le, Jaitly & Hinton 2015): every recurrent matrix the identity, recurrent biases
+    zero, input weights small (normal, std 0.001), so a ReLU RNN starts by carrying its state."""
+    with torch.no_grad():
+        for name, param in layer.named_parameters():
+            if name.startswith("weight_hh"):
+                param.copy_(torch.eye(*param.shape))
+            elif name.startswith("bias"):
+                param.zero_()
+            elif name.startswith("weight_ih"):
+                param.normal_(0.0, 0.001)
 
 
 @dataclass(frozen=True)
@@ -31,6 +46,7 @@ class Cell:
     color: str  # its line and marker colour on every chart
     bi_color: str | None  # the bidirectional variant's colour; None where there is none
     convolutional: bool = False  # conv features per row before the recurrent layer
+    init: Callable[[nn.RNNBase], None] | None = None  # applied to a new layer; None: torch's
 
     @property
     def recurrent(self) -> bool:
@@ -45,6 +61,8 @@ CELLS: dict[str, Cell] = {
              "#d62728", "#e377c2"),
         Cell("rnn_relu", "Vanilla RNN (ReLU)", "RNN (ReLU)", "RNN-relu", "rnn", nn.RNN, "relu",
              "#ff7f0e", "#bcbd22"),
+        Cell("irnn", "IRNN (ReLU, identity init)", "IRNN", "IRNN", "rnn", nn.RNN, "relu",
+             "#e6ab02", "#a6761d", init=identity_init),
         Cell("lstm", "LSTM", "LSTM", "LSTM", "lstm", nn.LSTM, None, "#1f77b4", "#9467bd"),
         Cell("gru", "GRU", "GRU", "GRU", "gru", nn.GRU, None, "#2ca02c", "#17becf"),
         Cell("cnn_lstm", "CNN features, then an LSTM over the rows", "CNN-LSTM", "CNN-LSTM",
@@ -99,7 +117,7 @@ def recurrent_layer(
     if row.layer is None:
         raise ValueError(f"cell={cell!r} has no recurrent layer")
     extra = {"nonlinearity": row.nonlinearity} if row.nonlinearity else {}
-    return row.layer(
+    layer = row.layer(
         input_size,
         hidden_size,
         num_layers=num_layers,
@@ -108,3 +126,6 @@ def recurrent_layer(
         bidirectional=bidirectional,
         **extra,
     )
+    if row.init is not None:
+        row.init(layer)
+    return layer

@@ -26,7 +26,7 @@ MAX_CURVE_POINTS = 400  # per-step loss is thinned to this many points; the eye 
 SMOOTHING = 0.9  # EMA weight of the per-step loss: raw mini-batch loss is too noisy to compare
 
 COLUMNS: tuple[str, ...] = (
-    "run", "group", "layers", "hidden", "bidirectional", "parameters", "seconds_per_epoch",
+    "run", "group", "order", "layers", "hidden", "bidirectional", "parameters", "seconds_per_epoch",
     "final_val_accuracy", "test_accuracy", "lock_in_row", "epochs", "cell", "dataset", "device",
 )  # fmt: skip
 
@@ -83,6 +83,7 @@ def comparison_rows(infos: Sequence[CheckpointInfo]) -> list[dict[str, Any]]:
                 "group": group_of(info),
                 "dataset": record.dataset,
                 "cell": model.cell,
+                "order": model.order,
                 "layers": model.num_layers,
                 "hidden": model.hidden_size,
                 "bidirectional": model.bidirectional,

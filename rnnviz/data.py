@@ -40,7 +40,8 @@ def _dataset_titles() -> dict[str, str]:
 
 @dataclass(frozen=True)
 class DataConfig(Config):
-    """Which dataset to load, from where, and how much of its training set to hold out."""
+    """Which dataset to load, from where, how much of its training set to hold out, and how much
+    of the rest to train on."""
 
     # fmt: off
     dataset: str = setting("mnist", label="Dataset", choices=_dataset_titles, url="dataset",
@@ -51,6 +52,10 @@ class DataConfig(Config):
                                   url="val", flag="val-fraction", group="Data",
                                   help="share of the training images held out for validation")
     download: bool = True  # let torchvision fetch missing files (needs the internet)
+    train_subset: int = setting(0, label="Training images", low=0, high=1_000_000, url="subset",
+                                flag="train-subset", group="Data",
+                                help="train on the first N training images only (0: all of them); "
+                                "lets a CPU finish a long-sequence run in a class period")
     # fmt: on
 
     def __post_init__(self) -> None:
@@ -190,7 +195,8 @@ def _to(split: Split, device: torch.device) -> Split:
 _GUARD = threading.Lock()
 _LOCKS: dict[tuple[str, str], threading.Lock] = {}  # (dataset, root) -> lock around its loading
 _LOADED: dict[tuple[str, str, str], _Loaded] = {}  # (dataset, root, device) -> unsplit data
-_CACHE: dict[tuple[str, str, float, str], Dataset] = {}  # (dataset, root, val_fraction, device)
+# (dataset, root, val_fraction, train_subset, device) -> the dataset as loaded
+_CACHE: dict[tuple[str, str, float, int, str], Dataset] = {}
 
 
 def _lock_for(dataset: str, root: str) -> threading.Lock:
@@ -215,18 +221,23 @@ def _loaded_on(config: DataConfig, root: str, device: torch.device) -> _Loaded:
 def load_dataset(config: DataConfig, *, device: str | torch.device = "cpu") -> Dataset:
     """The dataset `config` names, on `device`, cached for the life of the process.
 
-    A second call with the same dataset, root, val_fraction and device returns the same object;
-    concurrent calls wait for one read. Raises DatasetUnavailableError when the files are nowhere
-    to be found and cannot be downloaded.
+    A second call with the same dataset, root, val_fraction, train_subset and device returns the
+    same object; concurrent calls wait for one read. `train_subset` keeps the first N images of the
+    training split (after the validation images are held out); validation and test stay whole.
+    Raises DatasetUnavailableError when the files are nowhere to be found and cannot be
+    downloaded.
     """
     device = torch.device(device)
     # The digits ship with scikit-learn, so every data root shares one copy.
     root = "" if config.dataset == "digits" else str(data_root(config.data_dir))
-    key = (config.dataset, root, float(config.val_fraction), str(device))
+    key = (config.dataset, root, float(config.val_fraction), config.train_subset, str(device))
     with _lock_for(config.dataset, root):
         if key not in _CACHE:
             loaded = _loaded_on(config, root, device)
             train, val = _partition(loaded.train, config.val_fraction)
+            if 0 < config.train_subset < len(train):
+                n = config.train_subset  # a view of the first n: no copy on the device
+                train = Split(train.images[:n], train.labels[:n])
             info = DATASETS[config.dataset]
             _CACHE[key] = Dataset(info, train, val, loaded.test, loaded.source)
         return _CACHE[key]

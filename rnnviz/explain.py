@@ -37,7 +37,8 @@ _RNN = CellExplanation(
         "The same weights are used at every row: the network only remembers what fits in $h$.",
         "To learn from row 1, the error signal must pass back through 27 multiplications by "
         "$W_{hh}$ and $\\tanh'$; it usually shrinks to nothing (*vanishing gradients*).",
-        "The ReLU variant uses $\\max(0, \\cdot)$ instead of $\\tanh$.",
+        "The ReLU variant uses $\\max(0, \\cdot)$ instead of $\\tanh$; the IRNN is that variant "
+        "started with $W_{hh} = I$ and $b_{hh} = 0$, so at first it carries $h$ unchanged.",
     ),
 )
 

@@ -1,9 +1,10 @@
-"""The model family: recurrent classifiers that read an image one row per time step.
+"""The model family: recurrent classifiers that read an image one step at a time.
 
 Every model takes a batch of images shaped (B, 28, 28), either uint8 pixels or floats in [0, 1],
-and returns class logits (B, C). Row t of the image is the input at time step t. One registry,
-`CELLS`, names every architecture; `ModelConfig` describes one model completely, so a checkpoint
-that stores the config can always rebuild its model.
+and returns class logits (B, C). The config's reading order (`rnnviz.orders`) says what a time step
+reads: row t of the image by default, or a column, or one pixel. One registry, `CELLS`, names
+every architecture; `ModelConfig` describes one model completely, so a checkpoint that stores the
+config can always rebuild its model.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import torch
 from torch import nn
 
 from rnnviz.cells import ALIASES, CELLS, recurrent_layer
+from rnnviz.orders import ORDERS, order_titles, reading_index, to_sequence
 from rnnviz.settings import Config, setting
 from rnnviz.sources import IMAGE_SIZE
 
@@ -41,12 +43,33 @@ class ModelConfig(Config):
                              flag="dropout", group="Regularisation & run",
                              help="between stacked layers and before the readout")
     num_classes: int = setting(10, label="Classes", low=2, high=1000)  # the dataset's, not a choice
+    order: str = setting("rows", label="Reading order", choices=order_titles, url="order",
+                         flag="order", group="Data",
+                         help="what one time step reads: a row, a column or one pixel (784 steps)")
     # fmt: on
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if not CELLS[self.cell].recurrent and self.bidirectional:
             raise ValueError(f"bidirectional=True needs a recurrent cell, not cell={self.cell!r}")
+        if CELLS[self.cell].convolutional and self.steps > IMAGE_SIZE:
+            allowed = [k for k, o in ORDERS.items() if o.steps == IMAGE_SIZE]
+            raise ValueError(
+                f"order={self.order!r} reads one pixel per step, which cell={self.cell!r} cannot "
+                f"take conv features of; choose order from {allowed}"
+            )
+        if self.bidirectional and self.steps > IMAGE_SIZE:
+            allowed = [k for k, o in ORDERS.items() if o.steps == IMAGE_SIZE]
+            raise ValueError(
+                f"bidirectional=True with order={self.order!r}: the backward direction's belief "
+                f"after every one of {self.steps} steps is too slow to trace; choose order from "
+                f"{allowed}"
+            )
+
+    @property
+    def steps(self) -> int:
+        """Time steps per image in this model's reading order."""
+        return ORDERS[self.order].steps
 
     @property
     def recurrent(self) -> bool:
@@ -64,17 +87,34 @@ def as_input(images: torch.Tensor) -> torch.Tensor:
     return images.float()
 
 
-class RowReader(nn.Module):
-    """A recurrent classifier: optional conv features per row, an RNN/LSTM/GRU, a linear readout.
+class _Ordered(nn.Module):
+    """Keeps the reading order's pixel index on the model's device; not saved with the weights
+    (non-persistent), so checkpoints of every order have the same keys."""
 
-    `features` maps (B, 28, 28) to the sequence the recurrent layers read, (B, T, F); for the plain
-    cells it is the identity (T = 28 rows, F = 28 pixels). The readout uses the final state of
-    *each* direction: the forward one after row 28 and the backward one after row 1.
-    """
+    index: torch.Tensor
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.config = config
+        self.register_buffer("index", reading_index(config.order), persistent=False)
+
+    def sequence(self, x: torch.Tensor) -> torch.Tensor:
+        """Float images (B, 28, 28) -> the sequence (B, T, F) of the order; rows pass through,
+        so a row model still reads fewer than 28 rows (B, T, 28) as they are."""
+        return to_sequence(x, self.config.order, self.index)
+
+
+class RowReader(_Ordered):
+    """A recurrent classifier: optional conv features per step, an RNN/LSTM/GRU, a linear readout.
+
+    `sequence` turns images (B, 28, 28) into the order's steps (B, T, 28 or 1); `features` maps
+    that to what the recurrent layers read, (B, T, F): for the plain cells the identity, for the
+    CNN-LSTM conv features of each row (or column). The readout uses the final state of *each*
+    direction: the forward one after the last step and the backward one after the first.
+    """
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__(config)
         if CELLS[config.cell].convolutional:
             # Pool only across columns so the 28 rows stay 28 time steps.
             self.features: nn.Module = nn.Sequential(
@@ -90,7 +130,7 @@ class RowReader(nn.Module):
             input_size = 32 * 7
         else:
             self.features = nn.Identity()
-            input_size = IMAGE_SIZE
+            input_size = ORDERS[config.order].inputs
         self.rnn = recurrent_layer(
             config.cell,
             input_size,
@@ -103,7 +143,7 @@ class RowReader(nn.Module):
         self.head = nn.Linear(config.hidden_size * config.num_directions, config.num_classes)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        seq = self.features(as_input(images))  # (B, T, F)
+        seq = self.features(self.sequence(as_input(images)))  # (B, T, F)
         _, state = self.rnn(seq)
         h_n = state[0] if isinstance(state, tuple) else state  # (layers * dirs, B, H)
         return self.readout(h_n[-self.config.num_directions :])
@@ -119,12 +159,15 @@ class _RowsAsSteps(nn.Module):
         return x.permute(0, 2, 1, 3).reshape(b, h, c * w)  # (B, rows, C * W)
 
 
-class ConvNet(nn.Module):
-    """A small CNN baseline for the "CNN vs RNN" lesson: it sees the whole image at once."""
+class ConvNet(_Ordered):
+    """A small CNN baseline for the "CNN vs RNN" lesson: it sees the whole image at once.
+
+    Its reading order only rearranges the pixels: `columns` shows it the transposed image,
+    `permuted` the shuffled one (which a CNN's local filters suffer from), `pixels` the image.
+    """
 
     def __init__(self, config: ModelConfig) -> None:
-        super().__init__()
-        self.config = config
+        super().__init__(config)
         width = max(8, config.hidden_size // 4)
         self.body = nn.Sequential(
             nn.Unflatten(1, (1, IMAGE_SIZE)),  # (B, 1, 28, 28)
@@ -140,7 +183,13 @@ class ConvNet(nn.Module):
         )
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.body(as_input(images))
+        return self.body(self.image(as_input(images)))
+
+    def image(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, 28, 28) -> (B, 28, 28): the pixels rearranged as the order reads them, row-major."""
+        if ORDERS[self.config.order].steps == IMAGE_SIZE:
+            return self.sequence(x)  # rows, or the transposed image for columns
+        return self.sequence(x).reshape(x.shape)  # (B, 784, 1) -> (B, 28, 28)
 
 
 def build_model(config: ModelConfig) -> nn.Module:

@@ -22,7 +22,7 @@ from rnnviz.data import Dataset
 from rnnviz.events import Event, Probed, ProbeSet
 from rnnviz.models import RowReader, as_input
 from rnnviz.rows import input_gradients, row_importance
-from rnnviz.trace import trace
+from rnnviz.trace import step_logits, trace
 
 __all__ = [
     "PROBES_PER_RUN",
@@ -148,13 +148,12 @@ def read_probes(
 def _one_pass(
     model: RowReader, images: torch.Tensor, labels: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(P, T, C) probabilities after each row and (T,) the mean gradient per input row, from one
-    forward and one backward pass: a one-way model's readout applies to its state after any row.
-    The same numbers `trace` and `row_importance` give, at a fraction of the cost."""
-    x = as_input(images).detach().requires_grad_(True)  # (P, T, 28)
+    """(P, T, C) probabilities after each step and (28,) the mean gradient per image row, from
+    one forward and one backward pass: a one-way model's readout applies to its state after any
+    step. The same numbers `trace` and `row_importance` give, at a fraction of the cost."""
+    x = as_input(images).detach().requires_grad_(True)  # (P, 28, 28)
     with input_gradients(model, x):
-        out, _ = model.rnn(model.features(x))  # (P, T, H): the last layer's state after each row
-        logits = model.readout(out.unsqueeze(0))  # (P, T, C)
+        logits = step_logits(model, x)  # (P, T, C): T steps of the model's order
         loss = F.cross_entropy(logits[:, -1], labels, reduction="sum")
         (grad,) = torch.autograd.grad(loss, x)
     return logits.detach().softmax(-1), grad.norm(dim=-1).mean(dim=0)

@@ -44,6 +44,7 @@ class RaceConfig:
             raise ValueError(f"cells={list(cells)} names a cell twice; each races once")
         if not MIN_LANES <= len(cells) <= MAX_LANES:
             raise ValueError(f"a race has {MIN_LANES} to {MAX_LANES} cells, not {len(cells)}")
+        self.runs()  # every cell must take the shared settings (a CNN-LSTM reads no pixels)
 
     def runs(self) -> list[RunConfig]:
         """One run per cell, alike in everything but the cell."""
@@ -52,7 +53,8 @@ class RaceConfig:
     def title(self) -> str:
         names = " vs ".join(CELLS[c].tag for c in self.cells)
         m = self.run.model
-        return f"Race: {names} · {m.num_layers}x{m.hidden_size}"
+        order = "" if m.order == "rows" else f" · {m.order}"
+        return f"Race: {names} · {m.num_layers}x{m.hidden_size}{order}"
 
     def to_dict(self) -> dict[str, Any]:
         return {"run": self.run.to_dict(), "cells": list(self.cells)}

@@ -39,7 +39,7 @@ class RunRecord:
     fast_path: str = "eager"  # "eager" or "cuda-graph"
     host: str = ""
     backend: str = "thread"  # where it trained: "thread" (this process) or "ray" (a Ray worker)
-    lock_in_row: float | None = None  # mean 1-based row from which the test answers stay fixed
+    lock_in_row: float | None = None  # mean 1-based step (a row for rows) of fixed answers
     probes: Mapping[str, Any] | None = None  # `Probes.to_dict()`: the probe images' readings
     checkpoint: str | None = None
 
@@ -130,11 +130,13 @@ class RunRecord:
 
 
 def run_title(run: RunConfig) -> str:
-    """'LSTM 2x128 · MNIST'-style name for lists and checkpoint folders."""
+    """'LSTM 2x128 · MNIST'-style name for lists and checkpoint folders; a reading order other
+    than rows is named last: 'LSTM 1x128 · MNIST · pixels'."""
     m = run.model
     shape = f"{m.num_layers}x{m.hidden_size}" if m.recurrent else f"w{m.hidden_size}"
     prefix = "Bi" if m.bidirectional else ""
-    return f"{prefix}{CELLS[m.cell].tag} {shape} · {DATASETS[run.data.dataset].title}"
+    order = "" if m.order == "rows" else f" · {m.order}"  # rows, the default, goes unsaid
+    return f"{prefix}{CELLS[m.cell].tag} {shape} · {DATASETS[run.data.dataset].title}{order}"
 
 
 def _number(value: Any) -> float:

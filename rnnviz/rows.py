@@ -3,7 +3,9 @@
 The row edits (`erase_rows`, `reverse_rows`, `first_rows`) make the inputs for "what if"
 experiments; `run_experiment` reads an image as it is and after one of the `EXPERIMENTS`.
 `row_importance` asks which rows moved the loss, and `row_share` turns that into each row's share,
-comparable across models. `locks_in_at` finds the row from which a model's guess stops changing.
+comparable across models; both are about image rows, whatever order the model reads in.
+`locks_in_at` finds the step from which a model's guess stops changing (a row for a row model, a
+pixel for the 784-step orders).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from torch import nn
 
 from rnnviz.models import IMAGE_SIZE, RowReader, evaluating
 from rnnviz.reading import Reading, _as_rows, read_image
-from rnnviz.trace import _model_input
+from rnnviz.trace import _model_input, step_logits
 
 __all__ = [
     "EXPERIMENTS",
@@ -101,13 +103,22 @@ def edit_rows(image: Any, experiment: str, *, k: int = IMAGE_SIZE // 2) -> np.nd
 def run_experiment(
     model: nn.Module, image: Any, experiment: str, *, k: int = IMAGE_SIZE // 2
 ) -> Experiment:
-    """Read `image` as it is and after `edit_rows(image, experiment, k=k)`; recurrent models only
-    for "first_k", which feeds fewer than 28 rows."""
+    """Read `image` as it is and after `edit_rows(image, experiment, k=k)`; "first_k" feeds fewer
+    than 28 rows to a row model, and black rows after the k-th to a model that reads whole images
+    (another order, or a CNN)."""
     original = read_image(model, image)
-    edited = (
-        original if experiment == "none" else read_image(model, edit_rows(image, experiment, k=k))
-    )
+    edited = original
+    if experiment == "first_k" and _whole_images(model):
+        rows = torch.from_numpy(_as_rows(image))
+        edited = read_image(model, erase_rows(first_rows(rows, rows.shape[0]), slice(k, None)))
+    elif experiment != "none":
+        edited = read_image(model, edit_rows(image, experiment, k=k))
     return Experiment(name=experiment, original=original, edited=edited)
+
+
+def _whole_images(model: nn.Module) -> bool:
+    """True for a model that cannot read part of an image: a CNN, or an order other than rows."""
+    return not isinstance(model, RowReader) or model.config.order != "rows"
 
 
 @contextmanager
@@ -154,7 +165,8 @@ def row_share(model: nn.Module, images: Any, labels: Any) -> np.ndarray:
 
 
 def locks_in_at(probs: torch.Tensor) -> int:
-    """probs (T, C) of one image -> the first row from which the guess is the final one for good."""
+    """probs (T, C) of one image -> the first step (0-based) from which the guess is the final one
+    for good."""
     if probs.ndim != 2 or probs.shape[0] == 0:
         raise ValueError(f"probs must be (T, C) with T >= 1, got shape {tuple(probs.shape)}")
     guesses = probs.argmax(dim=-1)  # (T,)
@@ -163,17 +175,23 @@ def locks_in_at(probs: torch.Tensor) -> int:
 
 
 def mean_lock_in_row(model: nn.Module, images: torch.Tensor, *, batch: int = 250) -> float | None:
-    """The mean 1-based row from which a recurrent model's guess stays its final one, over images
-    (N, 28, 28); None for a model without time steps (a CNN). Read in batches, so the trace's
-    per-row states of a whole test set never sit in memory at once."""
+    """The mean 1-based step from which a recurrent model's guess stays its final one, over images
+    (N, 28, 28); None for a model without time steps (a CNN). A step is a row for a row model, a
+    pixel of its order for the 784-step ones. Read in batches, so the per-step answers of a whole
+    test set never sit in memory at once; a one-way model in one fast pass per batch."""
     from rnnviz.trace import trace  # trace needs a RowReader; checked here, not at import
 
     if not isinstance(model, RowReader) or len(images) == 0:
         return None
     total = 0
-    for start in range(0, len(images), batch):
-        guesses = trace(model, images[start : start + batch]).probs.argmax(dim=-1)  # (B, T)
-        changed = guesses != guesses[:, -1:]  # (B, T): rows whose guess is not the final one
-        rows = torch.arange(1, guesses.shape[1] + 1, device=guesses.device)
-        total += int((changed * rows).amax(dim=1).sum())  # last changed row; locks in one later
+    with evaluating(model), torch.no_grad():
+        for start in range(0, len(images), batch):
+            chunk = images[start : start + batch]
+            if model.config.bidirectional:
+                guesses = trace(model, chunk).probs.argmax(dim=-1)  # (B, T)
+            else:
+                guesses = step_logits(model, _model_input(model, chunk)).argmax(dim=-1)
+            changed = guesses != guesses[:, -1:]  # (B, T): steps whose guess is not the final one
+            steps = torch.arange(1, guesses.shape[1] + 1, device=guesses.device)
+            total += int((changed * steps).amax(dim=1).sum())  # last changed; locks in one later
     return total / len(images) + 1

@@ -67,11 +67,13 @@ def warm_up(data_dir: str | None = None, device: str = "auto") -> None:
 
 
 def run_folder_name(run: RunConfig) -> str:
-    """'lstm-2x128-mnist-20261123-081500': short, sortable, safe as a folder name."""
+    """'lstm-2x128-mnist-20261123-081500': short, sortable, safe as a folder name; a reading order
+    other than rows follows the dataset: 'lstm-1x128-mnist-pixels-20261123-081500'."""
     m = run.model
     shape = f"{m.num_layers}x{m.hidden_size}"
     bi = "bi" if m.bidirectional else ""
-    return f"{bi}{m.cell}-{shape}-{run.data.dataset}-{time.strftime('%Y%m%d-%H%M%S')}"
+    order = "" if m.order == "rows" else f"-{m.order}"
+    return f"{bi}{m.cell}-{shape}-{run.data.dataset}{order}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
 @dataclass(frozen=True, eq=False)

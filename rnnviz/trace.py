@@ -1,8 +1,9 @@
 """Every time step of a recurrent model, recomputed from its own weights.
 
-`trace` unrolls a `RowReader`'s RNN/LSTM/GRU one row at a time with the cell equations PyTorch
-documents, so the hidden state, the LSTM cell state and every gate activation can be shown for
-each row, together with the class probabilities the readout would give after that row.
+`trace` unrolls a `RowReader`'s RNN/LSTM/GRU one time step at a time with the cell equations
+PyTorch documents, so the hidden state, the LSTM cell state and every gate activation can be shown
+for each step, together with the class probabilities the readout would give after that step. A
+step is what the model's reading order says: a row (the default), a column or one pixel.
 """
 
 from __future__ import annotations
@@ -16,20 +17,21 @@ from torch import nn
 
 from rnnviz.models import IMAGE_SIZE, ModelConfig, RowReader, as_input, evaluating
 
-__all__ = ["Trace", "trace"]
+__all__ = ["Trace", "step_logits", "trace"]
 
 
 # eq=False: tensors compare elementwise, so a generated __eq__ would have no single truth value.
 @dataclass(frozen=True, eq=False)
 class Trace:
-    """What a recurrent model computed at every row; H per direction, T rows, C classes."""
+    """What a recurrent model computed at every step; H per direction, T steps, C classes."""
 
     cell: str  # the model's ModelConfig.cell
+    order: str  # the model's ModelConfig.order: what one step read
     inputs: torch.Tensor  # (B, T, F): the sequence the recurrent layers read (after model.features)
-    hidden: torch.Tensor  # (layers, dirs, B, T, H): h_t; index t is the row, also for dir 1
+    hidden: torch.Tensor  # (layers, dirs, B, T, H): h_t; index t is the step, also for dir 1
     cell_state: torch.Tensor | None  # (layers, dirs, B, T, H): LSTM c_t; None for RNN and GRU
     gates: dict[str, torch.Tensor]  # LSTM i, f, g, o; GRU r, z, n; RNN none; each like hidden
-    probs: torch.Tensor  # (B, T, C): class probabilities after reading rows 0..t
+    probs: torch.Tensor  # (B, T, C): class probabilities after reading steps 0..t
     logits: torch.Tensor  # (B, C): the model's output for the whole input
 
     @property
@@ -134,22 +136,34 @@ def _final_logits(model: RowReader, hidden: torch.Tensor) -> torch.Tensor:
     return model.readout(torch.stack(finals))
 
 
-def _features(model: RowReader, x: torch.Tensor) -> torch.Tensor:
-    """(B, T, 28) -> (B, T, F), the sequence model.rnn reads."""
-    return model.features(x)
+def _features(model: RowReader, seq: torch.Tensor) -> torch.Tensor:
+    """The order's steps (B, T, 28 or 1) -> (B, T, F), the sequence model.rnn reads."""
+    return model.features(seq)
 
 
-def _logits_per_row(model: RowReader, x: torch.Tensor, hidden: torch.Tensor) -> torch.Tensor:
-    """(B, T, C): the logits after reading rows 0..t, for every t."""
+def _logits_per_row(model: RowReader, seq: torch.Tensor, hidden: torch.Tensor) -> torch.Tensor:
+    """(B, T, C): the logits after reading steps 0..t of seq (B, T, 28 or 1), for every t."""
     if not model.config.bidirectional:
         return model.readout(hidden[-1])  # (1, B, T, H) -> (B, T, C): the head on every h_t
-    # A backward direction that has read only rows 0..t starts at row t, not at the last row, so
-    # every prefix is its own run.
+    # A backward direction that has read only steps 0..t starts at step t, not at the last one,
+    # so every prefix is its own run (ModelConfig keeps bidirectional models to 28 steps).
     prefixes = [
-        _final_logits(model, _unroll(model.rnn, _features(model, x[:, :k]))["h"])
-        for k in range(1, x.shape[1])
+        _final_logits(model, _unroll(model.rnn, _features(model, seq[:, :k]))["h"])
+        for k in range(1, seq.shape[1])
     ]
     return torch.stack([*prefixes, _final_logits(model, hidden)], dim=1)
+
+
+def step_logits(model: RowReader, x: torch.Tensor) -> torch.Tensor:
+    """Float images (B, R, 28) -> (B, T, C): the logits after every step of a one-way model.
+
+    One pass of the model's own (fast) layers: its readout applies to the state after any step.
+    The same numbers as `trace(model, x).probs` before the softmax; gradients flow through.
+    """
+    if model.config.bidirectional:
+        raise ValueError("step_logits needs a one-way model; trace a bidirectional one")
+    out, _ = model.rnn(model.features(model.sequence(x)))  # (B, T, H): the last layer, each step
+    return model.readout(out.unsqueeze(0))  # (1, B, T, H) -> (B, T, C)
 
 
 def _recurrent(model: nn.Module) -> RowReader:
@@ -182,18 +196,22 @@ def _model_input(model: nn.Module, images: torch.Tensor) -> torch.Tensor:
 
 
 def trace(model: nn.Module, images: torch.Tensor) -> Trace:
-    """Unroll a recurrent model over images (B, T, 28) or (T, 28), uint8 or float, T <= 28.
+    """Unroll a recurrent model over images (B, R, 28) or (R, 28), uint8 or float, R <= 28 rows.
 
-    Runs in eval mode without gradients; every tensor is detached and on the model's device.
+    The model's reading order makes the steps: a row model reads the R rows it is given (T = R);
+    the other orders read whole images (R = 28) in T = 28 or 784 steps. Runs in eval mode without
+    gradients; every tensor is detached and on the model's device.
     """
     reader = _recurrent(model)
     with evaluating(reader), torch.no_grad():
-        x = _model_input(reader, images)  # (B, T, 28) floats in [0, 1]
-        inputs = _features(reader, x)  # (B, T, F)
+        x = _model_input(reader, images)  # (B, R, 28) floats in [0, 1]
+        seq = reader.sequence(x)  # (B, T, 28 or 1): the order's steps
+        inputs = _features(reader, seq)  # (B, T, F)
         states = _unroll(reader.rnn, inputs)
-        per_row = _logits_per_row(reader, x, states["h"])  # (B, T, C)
+        per_row = _logits_per_row(reader, seq, states["h"])  # (B, T, C)
     return Trace(
         cell=reader.config.cell,
+        order=reader.config.order,
         inputs=inputs,
         hidden=states["h"],
         cell_state=states.get("c"),

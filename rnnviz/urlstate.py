@@ -48,7 +48,8 @@ def _fields() -> tuple[Field, ...]:
         for name, s in declared(cls)
         if s.url is not None
     ]
-    return tuple(sorted(found, key=lambda f: GROUPS.index(f.setting.group)))  # stable in a group
+    # By column; in the Data column the dataset's own settings first, the reading order after.
+    return tuple(sorted(found, key=lambda f: (GROUPS.index(f.setting.group), f.section != "data")))
 
 
 FIELDS = _fields()

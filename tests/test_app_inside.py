@@ -137,6 +137,29 @@ def test_cnn_explains_there_are_no_time_steps(app_env: Path) -> None:
     assert not at.get("plotly_chart")
 
 
+def test_a_pixel_order_model_animates_sampled_frames_and_says_step(app_env: Path) -> None:
+    at = app_test(PAGE)
+    config = ModelConfig(cell="lstm", hidden_size=8, order="permuted")
+    torch.manual_seed(0)
+    record = RunRecord(
+        config=RunConfig(model=config, data=DataConfig(dataset="digits", download=False)),
+        class_names=tuple(str(d) for d in range(10)),
+    )
+    path = save_checkpoint(
+        build_model(config), record, root=app_env / at.session_state["owner"], name="permuted"
+    )
+    on_model(at, path)
+    assert not at.exception
+    assert at.subheader[0].value == "Pixel by pixel in a fixed shuffle"
+    assert any("784 steps: the frames show every 28th and the last" in c.value for c in at.caption)
+    anim = animation(at)
+    assert len(anim["frames"]) == 29 and anim["frames"][-1]["name"] == "784"
+    assert all(len(f["layout"]["images"]) == 1 for f in anim["frames"])
+    assert anim["frames"][0]["layout"]["title"]["text"].startswith("After step 1:")
+    at.selectbox(key="inside_experiment").set_value("first_k").run()  # black rows after the k-th
+    assert not at.exception and len(animation(at)["frames"]) == 29
+
+
 def test_a_first_visit_with_mnist_here_reads_with_the_best_shipped_model_and_compares(
     app_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -45,10 +45,27 @@ def test_rnn_is_an_alias_of_rnn_tanh() -> None:
 
 
 def test_families_groups_and_colours_come_from_the_rows() -> None:
-    assert [CELLS[k].family for k in CELLS] == ["rnn", "rnn", "lstm", "gru", "lstm", "cnn"]
-    assert SEQUENCE_CELLS == ("rnn_tanh", "rnn_relu", "lstm", "gru")
+    assert [CELLS[k].family for k in CELLS] == ["rnn", "rnn", "rnn", "lstm", "gru", "lstm", "cnn"]
+    assert SEQUENCE_CELLS == ("rnn_tanh", "rnn_relu", "irnn", "lstm", "gru")
     assert group_of("lstm", bidirectional=True) == "BiLSTM" and group_of("rnn_tanh") == "RNN"
     colors = group_colors()
     assert list(colors)[:4] == ["RNN", "BiRNN", "RNN (ReLU)", "BiRNN (ReLU)"]
     assert colors["LSTM"] == CELLS["lstm"].color and colors["BiGRU"] == CELLS["gru"].bi_color
     assert "BiCNN" not in colors and len(set(colors.values())) == len(colors)
+
+
+def test_irnn_starts_with_identity_recurrence_and_zero_recurrent_bias() -> None:
+    torch.manual_seed(0)
+    layer = recurrent_layer("irnn", 28, 16, num_layers=2, bidirectional=True)
+    assert layer.mode == "RNN_RELU"
+    for name, param in layer.named_parameters():
+        if name.startswith("weight_hh"):
+            assert torch.equal(param, torch.eye(16)), name
+        elif name.startswith("bias"):
+            assert torch.count_nonzero(param) == 0, name
+        else:  # input weights: small, not torch's uniform(-1/4, 1/4)
+            spread = param.detach()
+            assert 0 < float(spread.std()) < 0.002 and float(spread.abs().max()) < 0.01, name
+    plain = recurrent_layer("rnn_relu", 28, 16).weight_hh_l0
+    assert isinstance(plain, torch.Tensor) and not torch.equal(plain, torch.eye(16))
+    assert CELLS["irnn"].color not in {c.color for k, c in CELLS.items() if k != "irnn"}

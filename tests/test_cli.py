@@ -219,3 +219,37 @@ def test_a_run_too_big_for_the_server_is_one_line_and_exit_2() -> None:
                    "--bidirectional", "--batch-size", "65536", "--device", "cpu")  # fmt: skip
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert "needs about" in proc.stderr and "RNNVIZ_MAX_JOB_MEMORY_MB" in proc.stderr
+
+
+def test_cli_trains_in_pixel_order_on_a_subset_and_refuses_a_bad_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # 784 small steps: more threads only contend
+    args = [
+        "train",
+        "--dataset",
+        "digits",
+        "--order",
+        "pixels",
+        "--train-subset",
+        "256",
+        "--epochs",
+        "1",
+        "--hidden",
+        "8",
+        "--device",
+        "cpu",
+        "--out",
+        str(tmp_path),
+        "--json",
+    ]
+    proc = run_cli(*args)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["status"] == "done" and out["title"].endswith(" · pixels")
+    assert out["config"]["model"]["order"] == "pixels"
+    assert out["config"]["data"]["train_subset"] == 256
+    bad = run_cli("train", "--dataset", "digits", "--order", "diagonal")
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    (line,) = bad.stderr.strip().splitlines()
+    assert "order='diagonal' is not one of ['rows', 'columns', 'pixels', 'permuted']" in line

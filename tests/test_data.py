@@ -165,6 +165,29 @@ def test_val_split_is_deterministic_and_can_be_empty(fake_root: Path, tmp_path: 
     assert len(none.train) == N_TRAIN
 
 
+def test_a_training_subset_keeps_the_first_n_and_leaves_val_and_test_whole(
+    fake_root: Path,
+) -> None:
+    whole = load_dataset(DataConfig(data_dir=str(fake_root), download=False, val_fraction=0.25))
+    some = load_dataset(
+        DataConfig(data_dir=str(fake_root), download=False, val_fraction=0.25, train_subset=7)
+    )
+    assert some is not whole  # its own cache entry
+    assert len(some.train) == 7 and some.train.images.shape == (7, 28, 28)
+    assert image_ids(some.train.images) == image_ids(whole.train.images)[:7]
+    assert some.train.labels.tolist() == whole.train.labels[:7].tolist()
+    assert image_ids(some.val.images) == image_ids(whole.val.images)  # validation stays whole
+    assert image_ids(some.test.images) == image_ids(whole.test.images)
+    big = DataConfig(data_dir=str(fake_root), download=False, val_fraction=0.25, train_subset=999)
+    assert len(load_dataset(big).train) == len(whole.train)  # more than there are: all of them
+    again = load_dataset(
+        DataConfig(data_dir=str(fake_root), download=False, val_fraction=0.25, train_subset=7)
+    )
+    assert again is some
+    with pytest.raises(ValueError, match=r"train_subset=-1 must be between 0 and 1000000"):
+        DataConfig(train_subset=-1)
+
+
 def test_missing_dataset_names_where_it_looked(tmp_path: Path) -> None:
     config = DataConfig(data_dir=str(tmp_path), download=False)
     with pytest.raises(DatasetUnavailableError) as caught:

@@ -48,6 +48,24 @@ def test_graph_step_matches_eager(cell: str, schedule: str) -> None:
     )  # fmt: skip
 
 
+@pytest.mark.parametrize("order", ["pixels", "permuted"])
+def test_a_pixel_order_lstm_captures_a_graph_that_matches_eager(order: str) -> None:
+    data = toy_on_gpu()
+    run = RunConfig(
+        model=ModelConfig(cell="lstm", hidden_size=32, order=order),
+        train=TrainConfig(epochs=1, batch_size=128, lr=3e-3, grad_clip=1.0, device="cuda"),
+    )
+    graphed = train(run, dataset=data).record
+    eager = train(replace(run, train=replace(run.train, cuda_graphs=False)), dataset=data).record
+    assert graphed.fast_path == "cuda-graph" and eager.fast_path == "eager"
+    assert graphed.history["step"] == [1, 2, 3, 4]
+    torch.testing.assert_close(
+        torch.tensor(graphed.history["loss"]), torch.tensor(eager.history["loss"]),
+        rtol=1e-3, atol=1e-4,
+    )  # fmt: skip
+    assert graphed.lock_in_row is not None and 1 <= graphed.lock_in_row <= 784
+
+
 def test_gpu_windows_carry_every_loss_and_the_history_is_their_fold() -> None:
     events: list[Event] = []
     run = RunConfig(train=TrainConfig(epochs=1, batch_size=8, device="cuda"))  # 64 steps

@@ -111,3 +111,36 @@ def test_a_short_read_has_one_frame_per_row_read() -> None:
     fig = plots.reading_animation(image(6), traced(rows=6), NAMES)
     assert len(fig.frames) == 6
     assert np.asarray(fig.data[0].z).shape == (6, 28)
+
+
+def test_frame_steps_sample_a_long_reading() -> None:
+    assert plots.frame_steps(28) == list(range(28)) and plots.frame_steps(5) == list(range(5))
+    shown = plots.frame_steps(784)
+    assert len(shown) == 29 and shown[:3] == [0, 28, 56] and shown[-2:] == [756, 783]
+
+
+def test_a_pixel_reading_animates_29_frames_and_dims_what_is_unread() -> None:
+    steps = traced(order="pixels")
+    fig = plots.reading_animation(image(), steps, NAMES)
+    assert steps.probs.shape[1] == 784
+    assert [f.name for f in fig.frames] == [str(t + 1) for t in plots.frame_steps(784)]
+    assert fig.frames[-1].layout.title.text.startswith("After step 784:")
+    image_axes = (fig.data[0].xaxis, fig.data[0].yaxis)
+    for frame, t in zip(fig.frames, plots.frame_steps(784), strict=True):
+        (outline,) = [s for s in frame.layout.shapes if (s.xref, s.yref) == image_axes]
+        r, c = divmod(t, 28)  # pixels read row-major: step t is pixel (t // 28, t % 28)
+        assert (outline.x0, outline.y0) == (c + 0.5, r + 0.5)
+        (overlay,) = frame.layout.images
+        assert overlay.source.startswith("data:image/png;base64,")
+        assert (overlay.xref, overlay.yref) == image_axes
+    first, last = fig.frames[0].layout.images[0].source, fig.frames[-1].layout.images[0].source
+    assert first != last  # the grey shrinks as pixels are read
+    assert fig.layout.sliders[0].currentvalue.prefix == "Step "
+
+
+def test_a_column_reading_outlines_column_t() -> None:
+    fig = plots.reading_animation(image(), traced(order="columns"), NAMES)
+    image_axes = (fig.data[0].xaxis, fig.data[0].yaxis)
+    dim, outline = [s for s in fig.frames[9].layout.shapes if (s.xref, s.yref) == image_axes]
+    assert (outline.x0, outline.x1) == (9.5, 10.5) and (dim.x0, dim.x1) == (10.5, 28.5)
+    assert not fig.frames[9].layout.images

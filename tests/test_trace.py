@@ -218,3 +218,21 @@ def test_training_flags_of_submodules_come_back() -> None:
     model.head.train()
     trace(model, _images(batch=1, rows=3))
     assert model.head.training and not model.rnn.training and not model.training
+
+
+@pytest.mark.parametrize("order", ["pixels", "permuted", "columns"])
+def test_a_trace_follows_the_models_reading_order(order: str) -> None:
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(cell="gru", hidden_size=5, order=order))
+    assert isinstance(model, RowReader)
+    images = torch.randint(0, 256, (2, 28, 28), dtype=torch.uint8)
+    steps = trace(model, images)
+    length = 28 if order == "columns" else 784
+    assert steps.order == order and steps.hidden.shape == (1, 1, 2, length, 5)
+    assert steps.probs.shape == (2, length, 10) and steps.inputs.shape[1] == length
+    with torch.no_grad():
+        out, _ = model.rnn(model.sequence(as_input(images)))  # (B, T, H) from nn.GRU itself
+        torch.testing.assert_close(steps.hidden[0, 0], out, rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(steps.logits, model(images), rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="reads whole 28x28 images"):
+        trace(model, images[:, :10])

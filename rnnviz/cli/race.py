@@ -36,7 +36,7 @@ def add_parser(sub: Any) -> None:
                    help=f"comma-separated, 2 to 4 of {','.join(RACE_CELLS)}")  # fmt: skip
     add_flags(p, DataConfig, TrainConfig)
     model = dict(declared(ModelConfig))
-    for name in ("hidden_size", "num_layers", "bidirectional", "dropout"):  # all but the cell
+    for name in ("hidden_size", "num_layers", "bidirectional", "dropout", "order"):  # not the cell
         add_flag(p, name, model[name])
     p.add_argument("--data-dir", help="folder with <Name>/raw/*.gz (default: $RNNVIZ_DATA_DIR)")
     p.add_argument("--out", default="runs", help="folder the checkpoint folders are created in")

@@ -1,32 +1,39 @@
-"""The reading animation: a recurrent network reading an image one row per time step.
+"""The reading animation: a recurrent network reading an image one time step at a time.
 
-`reading_animation` shows one frame per row, with the image (current row outlined, unread rows
-dimmed), each layer's hidden state and the gates as units x steps heatmaps that fill in, the class
-probabilities after the row, and every class's belief over all rows. Frames change only the bars,
-the shapes and the title, so a 28-frame figure stays small. Its bars and belief curves come from
-`rnnviz.plots.reading`, which draws the still figures around it. Rows and steps are numbered from 1
-on every axis.
+`reading_animation` shows one frame per step, with the image (what the step reads outlined, what is
+still unread dimmed, in the model's reading order), each layer's hidden state and the gates as
+units x steps heatmaps that fill in, the class probabilities after the step, and every class's
+belief over all steps. A 784-step reading (one pixel a step) shows the frames of `frame_steps`:
+every 28th step and the last. Frames change only the bars, the shapes, the dimming image and the
+title, so the figure stays small. Its bars and belief curves come from `rnnviz.plots.reading`,
+which draws the still figures around it. Rows and steps are numbered from 1 on every axis.
 """
 
 from __future__ import annotations
 
+import base64
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
+from PIL import Image
 from plotly.subplots import make_subplots
 
+from rnnviz.orders import ORDERS, reading_index, seen_masks
 from rnnviz.plots.reading import GREY, HIGHLIGHT, _bars, _belief_traces, _ref, _steps
 from rnnviz.rows import locks_in_at
 from rnnviz.trace import Trace
 
-__all__ = ["reading_animation"]
+__all__ = ["FRAMES", "frame_steps", "reading_animation"]
 
 MAX_UNITS = 64  # heatmaps show at most this many units, the ones that vary most over the rows
-FRAME_MS = 250  # one row per quarter second when playing
+FRAME_MS = 250  # one frame per quarter second when playing
+FRAMES = 28  # readings longer than this show about this many frames, evenly spaced
 TOP_PX, HEAT_PX = 320, 190  # heights of the first row of charts and of each row of heatmaps
 DIM = "rgba(120, 120, 120, 0.8)"  # covers what has not been read yet
+DIM_RGBA = (120, 120, 120, 204)  # the same, as the pixels of the dimming image
 DIVERGING = "RdBu_r"  # hidden and cell states: blue negative, red positive
 GATES = "Viridis"  # gates live in [0, 1]
 GATE_NAMES = {"i": "input gate i", "f": "forget gate f", "o": "output gate o"}
@@ -82,19 +89,59 @@ class _Refs:
     heat: list[tuple[tuple[str, str], int]]  # (axes, number of units) per heatmap
 
 
-def _frame_shapes(t: int, rows: int, probs: np.ndarray, refs: _Refs) -> list[dict]:
-    """Shapes for row t (0-based): dim the unread rows and steps, outline the row, draw the
-    probabilities after it as bars, mark the step on the belief curves.
+def frame_steps(steps: int, most: int = FRAMES) -> list[int]:
+    """The 0-based steps an animation of `steps` shows: every one up to `most`, else every
+    ceil(steps / most)-th from the first, and the last (784 steps: 0, 28, ..., 756, 783)."""
+    if steps <= most:
+        return list(range(steps))
+    stride = -(-steps // most)
+    return sorted({*range(0, steps, stride), steps - 1})
 
-    Every frame has the same shapes in the same order; at the last row the dimming is empty.
+
+def _image_shapes(order: str, t: int, rows: int, ref: tuple[str, str]) -> list[dict]:
+    """Outline what step t reads on the image; dim a row or column order's unread part (the
+    one-pixel orders dim with `_unread_image`)."""
+    dim = {"fillcolor": DIM, "line": {"width": 0}}
+    outline = {"line": {"color": HIGHLIGHT, "width": 3}}
+    if order == "columns":
+        return [
+            _rect(ref, (t + 1.5, 28.5), (0.5, rows + 0.5), **dim),
+            _rect(ref, (t + 0.5, t + 1.5), (0.5, rows + 0.5), **outline),
+        ]
+    if ORDERS[order].inputs == 1:
+        r, c = divmod(int(reading_index(order)[t, 0]), 28)
+        return [_rect(ref, (c + 0.5, c + 1.5), (r + 0.5, r + 1.5), **outline)]
+    return [
+        _rect(ref, (0.5, 28.5), (t + 1.5, rows + 0.5), **dim),
+        _rect(ref, (0.5, 28.5), (t + 0.5, t + 1.5), **outline),
+    ]
+
+
+def _unread_image(unread: np.ndarray, ref: tuple[str, str]) -> dict:
+    """A layout image over the picture: grey where unread (28, 28) is True, clear elsewhere."""
+    rgba = np.zeros((*unread.shape, 4), dtype=np.uint8)
+    rgba[unread] = DIM_RGBA
+    png = io.BytesIO()
+    Image.fromarray(rgba, mode="RGBA").save(png, format="PNG")
+    source = "data:image/png;base64," + base64.b64encode(png.getvalue()).decode("ascii")
+    return {"source": source, "xref": ref[0], "yref": ref[1], "x": 0.5, "y": 0.5,
+            "sizex": unread.shape[1], "sizey": unread.shape[0], "xanchor": "left",
+            "yanchor": "top", "sizing": "stretch", "layer": "above"}  # fmt: skip
+
+
+def _frame_shapes(
+    t: int, steps: int, probs: np.ndarray, refs: _Refs, image: list[dict]
+) -> list[dict]:
+    """Shapes for step t (0-based) of `steps`: the image's (`_image_shapes`), the unread steps of
+    the heatmaps dimmed, the probabilities after the step as bars, the step marked on the
+    belief curves.
+
+    Every frame has the same shapes in the same order; at the last step the dimming is empty.
     """
     dim = {"fillcolor": DIM, "line": {"width": 0}}
     best = int(probs.argmax())
-    shapes = [
-        _rect(refs.image, (0.5, 28.5), (t + 1.5, rows + 0.5), **dim),
-        _rect(refs.image, (0.5, 28.5), (t + 0.5, t + 1.5), line={"color": HIGHLIGHT, "width": 3}),
-    ]
-    shapes += [_rect(ref, (t + 1.5, rows + 0.5), (-0.5, n - 0.5), **dim) for ref, n in refs.heat]
+    shapes = [*image]
+    shapes += [_rect(ref, (t + 1.5, steps + 0.5), (-0.5, n - 0.5), **dim) for ref, n in refs.heat]
     shapes += [
         _rect(refs.bars, (c - 0.4, c + 0.4), (0, float(p)), line={"width": 0},
               fillcolor=HIGHLIGHT if c == best else GREY)
@@ -104,9 +151,9 @@ def _frame_shapes(t: int, rows: int, probs: np.ndarray, refs: _Refs) -> list[dic
     return [*shapes, cursor | {"type": "line", "layer": "below"}]
 
 
-def _title(t: int, probs: np.ndarray, class_names: Sequence[str]) -> str:
+def _title(t: int, probs: np.ndarray, class_names: Sequence[str], step: str) -> str:
     best = int(probs.argmax())
-    return f"After row {t + 1}: best guess <b>{class_names[best]}</b> ({probs[best]:.0%})"
+    return f"After {step} {t + 1}: best guess <b>{class_names[best]}</b> ({probs[best]:.0%})"
 
 
 def _grid(n_heat: int) -> tuple[list[list[dict | None]], list[tuple[int, int]]]:
@@ -131,19 +178,23 @@ def _grid(n_heat: int) -> tuple[list[list[dict | None]], list[tuple[int, int]]]:
 def reading_animation(
     image: np.ndarray, steps: Trace, class_names: Sequence[str], *, max_units: int = MAX_UNITS
 ) -> go.Figure:
-    """An animation of a traced batch-of-one: one frame per row, Play/Pause and a step slider.
+    """An animation of a traced batch-of-one: a frame per step of `frame_steps`, Play/Pause and
+    a step slider.
 
-    image (T, 28) is what the model read; steps is `trace(model, image)`. Heatmaps show the
-    forward direction of bidirectional models, at most `max_units` units each.
+    image (R, 28) is what the model read (R = 28 for every order but rows); steps is
+    `trace(model, image)`. Heatmaps show the forward direction of bidirectional models, at most
+    `max_units` units each.
     """
-    rows = steps.probs.shape[1]
+    order = ORDERS[steps.order]
+    count = steps.probs.shape[1]  # T time steps
+    rows = np.asarray(image).shape[0]
     belief = steps.probs[0].cpu().numpy()  # (T, C)
     heat = _heatmaps(steps, max_units)
     specs, cells = _grid(len(heat))
     titles = [
-        "the image, row by row",
-        "probabilities after this row",
-        "belief in each class after each row",
+        f"the image, {order.how}",
+        f"probabilities after this {order.step_name}",
+        f"belief in each class after each {order.step_name}",
     ]
     titles += [f"{name} ({len(units)} units)" for name, _, units, _ in heat]
     n_rows = len(specs)
@@ -178,16 +229,17 @@ def reading_animation(
     fig.add_trace(go.Bar(_bars(belief[-1], class_names, final=True)), row=1, col=3)
     fig.update_xaxes(type="category", row=1, col=3)  # "0".."9" are names, not numbers
     fig.update_yaxes(range=[0, 1.15], tickformat=".0%", row=1, col=3)
-    for line in _belief_traces(belief, class_names, locks_in_at(steps.probs[0])):
+    lock_in = locks_in_at(steps.probs[0])
+    for line in _belief_traces(belief, class_names, lock_in, step=order.step_name):
         fig.add_trace(line, row=1, col=5)
     fig.update_yaxes(range=[0, 1.02], tickformat=".0%", row=1, col=5)
-    fig.update_xaxes(range=[0.5, rows + 0.5], row=1, col=5)
+    fig.update_xaxes(range=[0.5, count + 0.5], row=1, col=5)
     heat_refs = []
     for (name, values, units, gate), (r, c) in zip(heat, cells, strict=True):
         fig.add_trace(
             go.Heatmap(
                 z=values.tolist(),
-                x=_steps(rows),
+                x=_steps(count),
                 y=[f"unit {u}" for u in units],
                 name=name,
                 colorscale=GATES if gate else DIVERGING,
@@ -203,28 +255,33 @@ def reading_animation(
         fig.update_yaxes(showticklabels=False, ticks="", showgrid=False, row=r, col=c)
         heat_refs.append((_ref(fig, r, c), len(units)))
     refs = _Refs(_ref(fig, 1, 1), _ref(fig, 1, 3), _ref(fig, 1, 5), heat_refs)
-    names = [str(t + 1) for t in range(rows)]
+    shown = frame_steps(count)
+    names = [str(t + 1) for t in shown]
     # Frames change the layout only: Streamlit's chart redraws traces a frame replaces, which
     # makes every other trace flicker while playing.
-    fig.frames = [
+    layouts = [
         {
-            "name": names[t],
-            "layout": {
-                "shapes": _frame_shapes(t, rows, belief[t], refs),
-                "title": {"text": _title(t, belief[t], class_names)},
-            },
+            "shapes": _frame_shapes(t, count, belief[t], refs,
+                                    _image_shapes(order.key, t, rows, refs.image)),
+            "title": {"text": _title(t, belief[t], class_names, order.step_name)},
         }
-        for t in range(rows)
+        for t in shown
+    ]  # fmt: skip
+    if order.inputs == 1:  # one pixel a step: what is unread is no rectangle
+        unread = ~seen_masks(order.key, shown).numpy()  # (frames, 28, 28)
+        for layout, mask in zip(layouts, unread, strict=True):
+            layout["images"] = [_unread_image(mask, refs.image)]
+    fig.frames = [
+        {"name": name, "layout": layout} for name, layout in zip(names, layouts, strict=True)
     ]
     play = {"frame": {"duration": FRAME_MS, "redraw": True}, "transition": {"duration": 0}}
     fig.update_layout(
         height=area + 70 + 120,
         margin={"t": 70, "b": 120, "l": 30, "r": 130},
-        shapes=_frame_shapes(0, rows, belief[0], refs),
-        title={"text": _title(0, belief[0], class_names)},
+        **layouts[0],
         legend={"x": 1.01, "xanchor": "left", "y": 1.0, "yanchor": "top", "font": {"size": 11}},
         updatemenus=[_buttons(play)],
-        sliders=[_slider(names, play)],
+        sliders=[_slider(names, play, order.step_name)],
     )
     return fig
 
@@ -255,7 +312,7 @@ def _buttons(play: dict) -> dict:
     }
 
 
-def _slider(names: list[str], play: dict) -> dict:
+def _slider(names: list[str], play: dict, step: str) -> dict:
     return {
         "active": 0,
         "x": 0.2,
@@ -264,7 +321,7 @@ def _slider(names: list[str], play: dict) -> dict:
         "xanchor": "left",
         "yanchor": "top",
         "pad": {"t": 30},
-        "currentvalue": {"prefix": "Row ", "visible": True, "xanchor": "right"},
+        "currentvalue": {"prefix": f"{step.capitalize()} ", "visible": True, "xanchor": "right"},
         "steps": [
             {"label": n, "method": "animate", "args": [[n], {**play, "mode": "immediate"}]}
             for n in names

@@ -1,7 +1,7 @@
 """Figures of a run as it learns: probe images, their belief curves, the gradient per row, races.
 
 `probe_images_figure` shows the probes with their labels and the current guess (green right, red
-wrong); `probe_belief_figure` the belief in each probe's true label after every row;
+wrong); `probe_belief_figure` the belief in each probe's true label after every step;
 `row_gradient_figure` how much gradient reaches each input row, one line per model, on a log
 scale (a vanilla RNN's early rows fade); `lanes_figure` overlays one curve per model of a race in
 the cells' colours, and `mark_lr_changes` marks hand-made learning-rate changes on a loss chart.
@@ -68,9 +68,15 @@ def _name(class_names: Sequence[str], index: int) -> str:
 
 
 def probe_belief_figure(
-    probes: ProbeSet, reading: Probed, class_names: Sequence[str], *, height: int = 300
+    probes: ProbeSet,
+    reading: Probed,
+    class_names: Sequence[str],
+    *,
+    height: int = 300,
+    step: str = "row",
 ) -> go.Figure:
-    """Belief in each probe's true label after rows 1..T: solid lines easy, dashed hard."""
+    """Belief in each probe's true label after steps 1..T: solid lines easy, dashed hard; `step`
+    names a step ("row" for a row model, "step" for the other orders)."""
     fig = go.Figure()
     for i, (label, kind) in enumerate(zip(probes.labels, probes.kinds, strict=True)):
         belief = reading.true_belief[i]
@@ -82,16 +88,17 @@ def probe_belief_figure(
                 name=f"{i + 1}: {name} ({kind})",
                 line=dict(color=RIGHT if right else WRONG, width=2,
                           dash="dash" if kind == "hard" else "solid"),
-                hovertemplate="row %{x}: %{y:.0%}<extra>%{fullData.name}</extra>",
+                hovertemplate=step + " %{x}: %{y:.0%}<extra>%{fullData.name}</extra>",
             )
         )  # fmt: skip
     fig.update_layout(
-        title=f"Belief in the true label, row by row (step {reading.step})",
-        xaxis_title="rows read", yaxis_title="P(true label)", height=height, margin=_MARGIN,
+        title=f"Belief in the true label, {step} by {step} (step {reading.step})",
+        xaxis_title=f"{step}s read", yaxis_title="P(true label)", height=height, margin=_MARGIN,
         legend=dict(font_size=10),
     )  # fmt: skip
     fig.update_yaxes(range=[0, 1.02], tickformat=".0%")
-    fig.update_xaxes(dtick=4)
+    steps = len(reading.true_belief[0]) if reading.true_belief else 0
+    fig.update_xaxes(dtick=4 if steps <= 28 else 112)  # 784 steps: every 4th row's end
     return fig
 
 

@@ -49,9 +49,10 @@ def _ref(fig: go.Figure, row: int, col: int) -> tuple[str, str]:
 
 
 def _belief_traces(
-    belief: np.ndarray, class_names: Sequence[str], lock_in: int
+    belief: np.ndarray, class_names: Sequence[str], lock_in: int, *, step: str = "row"
 ) -> list[go.Scatter]:
-    """One line per class over rows 1..T (the final guess drawn thicker), and the lock-in line."""
+    """One line per class over steps 1..T (the final guess drawn thicker), and the lock-in line;
+    `step` is what the captions call a step ("row" for a row model, else "step")."""
     final = int(belief[-1].argmax())
     steps = _steps(belief.shape[0])
     lines = [
@@ -62,7 +63,7 @@ def _belief_traces(
             name=str(name),
             legendgroup="classes",
             line={"color": _color(c), "width": 4 if c == final else 1.5},
-            hovertemplate=f"{name}: %{{y:.1%}} after row %{{x}}<extra></extra>",
+            hovertemplate=f"{name}: %{{y:.1%}} after {step} %{{x}}<extra></extra>",
         )
         for c, name in enumerate(class_names)
     ]
@@ -72,8 +73,8 @@ def _belief_traces(
             x=[lock_in + 1, lock_in + 1],
             y=[0, 1],
             mode="lines+text",
-            name=f"locks in at row {lock_in + 1}",
-            text=["", f" locks in: row {lock_in + 1} "],  # spaces keep it off the line
+            name=f"locks in at {step} {lock_in + 1}",
+            text=["", f" locks in: {step} {lock_in + 1} "],  # spaces keep it off the line
             textposition="bottom left" if late else "bottom right",
             textfont={"size": 11},
             line={"color": "black", "dash": "dash", "width": 1.5},
@@ -107,17 +108,18 @@ def _bars(probs: np.ndarray, class_names: Sequence[str], *, final: bool = False)
 
 
 def belief_figure(
-    belief: np.ndarray, class_names: Sequence[str], *, height: int = 320
+    belief: np.ndarray, class_names: Sequence[str], *, height: int = 320, step: str = "row"
 ) -> go.Figure:
-    """Each class's probability after every row, belief (T, C), with the lock-in row marked."""
+    """Each class's probability after every step, belief (T, C), with the lock-in step marked;
+    `step` names a step on the axis and the marker ("row", or "step" for the other orders)."""
     probs = np.asarray(belief)
     lock_in = locks_in_at(torch.from_numpy(np.ascontiguousarray(probs)))
-    fig = go.Figure(_belief_traces(probs, class_names, lock_in))
+    fig = go.Figure(_belief_traces(probs, class_names, lock_in, step=step))
     fig.update_layout(
         height=height,
         margin={"t": 20, "b": 40, "l": 50, "r": 10},
         legend={"font": {"size": 11}, "tracegroupgap": 0},
-        xaxis={"title": "rows read", "range": [0.5, probs.shape[0] + 0.5]},
+        xaxis={"title": f"{step}s read", "range": [0.5, probs.shape[0] + 0.5]},
         yaxis={"title": "probability", "range": [0, 1.02], "tickformat": ".0%"},
     )
     return fig
