@@ -1,8 +1,9 @@
 """The memory lab: small recurrent nets on tasks that need memory, and what they keep.
 
 `tasks` holds the two tasks (recall the digit at position K; add two binary numbers), their
-configs and the network; `scoring` scores it and reads its answers back; `training` trains one
-run or a sweep of them as a background-friendly function. The names below are the lab's whole
+configs, the network and the classroom notebook's recall setting with the figures it reported;
+`scoring` scores it and reads its answers back; `training` trains one run or a sweep of them as a
+background-friendly function. The names below are the lab's whole
 API, so a page or the CLI imports from one place.
 """
 
@@ -18,6 +19,8 @@ from rnnviz.memory.tasks import (
     MAX_BITS,
     MAX_LENGTH,
     MEMORY_CELLS,
+    NOTEBOOK_RECALL,
+    NOTEBOOK_RECALL_FIGURES,
     AddConfig,
     RecallConfig,
     SequenceModel,
@@ -28,8 +31,10 @@ from rnnviz.memory.tasks import (
 from rnnviz.memory.training import (
     MemoryRun,
     Sweep,
+    spread,
     sweep_distance,
     sweep_hidden,
+    sweep_seeds,
     train_add,
     train_recall,
 )
@@ -40,7 +45,7 @@ class MemoryJob:
     """A lab function as a job for the `JobManager`: `fn(*args, device=, control=, emit=)`,
     ending with a `MemoryRun` or a `Sweep`. Plain data, so a Ray worker can run it too."""
 
-    fn: Any  # train_recall, train_add, sweep_hidden or sweep_distance
+    fn: Any  # train_recall, train_add, sweep_hidden, sweep_distance or sweep_seeds
     args: tuple[Any, ...]
     device: str = "auto"  # resolved where the job runs: a worker's GPU, if it has one
 
@@ -54,6 +59,8 @@ __all__ = [
     "MAX_BITS",
     "MAX_LENGTH",
     "MEMORY_CELLS",
+    "NOTEBOOK_RECALL",
+    "NOTEBOOK_RECALL_FIGURES",
     "AddConfig",
     "MemoryJob",
     "MemoryRun",
@@ -65,8 +72,10 @@ __all__ = [
     "bits_to_int",
     "recall_batch",
     "recall_examples",
+    "spread",
     "sweep_distance",
     "sweep_hidden",
+    "sweep_seeds",
     "train_add",
     "train_recall",
 ]  # fmt: skip
