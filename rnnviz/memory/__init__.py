@@ -3,8 +3,8 @@
 `tasks` holds the two tasks (recall the digit at position K; add two binary numbers), their
 configs, the network and the classroom notebook's recall setting with the figures it reported;
 `scoring` scores it and reads its answers back; `training` trains one run or a sweep of them as a
-background-friendly function. The names below are the lab's whole
-API, so a page or the CLI imports from one place.
+background-friendly function; `links` writes and reads the query parameters that open the lab.
+The names below are the lab's whole API, so a page or the CLI imports from one place.
 """
 
 from dataclasses import dataclass
@@ -13,6 +13,7 @@ from typing import Any
 from rnnviz.control import Control
 from rnnviz.devices import resolve_device
 from rnnviz.events import EmitFn
+from rnnviz.memory.links import LAB_KEY, LAB_PAGE, LABS, lab_from_params, lab_params
 from rnnviz.memory.scoring import add_example, recall_examples
 from rnnviz.memory.tasks import (
     ADD_LOSSES,
@@ -56,6 +57,9 @@ class MemoryJob:
 
 __all__ = [
     "ADD_LOSSES",
+    "LABS",
+    "LAB_KEY",
+    "LAB_PAGE",
     "MAX_BITS",
     "MAX_LENGTH",
     "MEMORY_CELLS",
@@ -70,6 +74,8 @@ __all__ = [
     "add_batch",
     "add_example",
     "bits_to_int",
+    "lab_from_params",
+    "lab_params",
     "recall_batch",
     "recall_examples",
     "spread",

@@ -148,9 +148,10 @@ class AddConfig(_Training):
     """One binary-addition run: operand width, loss, the network and how long to train it."""
 
     # fmt: off
-    bits: int = setting(8, label="Bits per number", low=1, high=MAX_BITS, flag="bits",
+    bits: int = setting(8, label="Bits per number", low=1, high=MAX_BITS, flag="bits", url="bits",
                         group="lab", help="N, bits per operand (the network reads N + 1 steps)")
-    loss: str = setting("ce", label="Loss", choices=lambda: ADD_LOSSES, flag="loss", group="lab",
+    loss: str = setting("ce", label="Loss", choices=lambda: ADD_LOSSES, flag="loss", url="loss",
+                        group="lab",
                         help="cross-entropy per bit, or squared error of a sigmoid")
     cell: str = _cell("gru")
     hidden_size: int = _hidden(16)
