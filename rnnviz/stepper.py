@@ -47,11 +47,18 @@ def build_optimizer(
 def build_schedule(
     optimizer: torch.optim.Optimizer, config: TrainConfig, total_steps: int
 ) -> torch.optim.lr_scheduler.LRScheduler | None:
-    if config.schedule == "one_cycle":
+    return lr_schedule(optimizer, config.schedule, config.lr, total_steps)
+
+
+def lr_schedule(
+    optimizer: torch.optim.Optimizer, name: str, lr: float, total_steps: int
+) -> torch.optim.lr_scheduler.LRScheduler | None:
+    """The `SCHEDULES` entry `name` over `total_steps` steps peaking at `lr`; None: constant."""
+    if name == "one_cycle":
         return torch.optim.lr_scheduler.OneCycleLR(
-            optimizer, max_lr=config.lr, total_steps=total_steps, cycle_momentum=False
+            optimizer, max_lr=lr, total_steps=total_steps, cycle_momentum=False
         )
-    if config.schedule == "cosine":
+    if name == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
     return None
 

@@ -5,22 +5,24 @@ and `TrainConfig` that names a `url` key, with its declaration (label, choices o
 `run_to_params` writes a `RunConfig` as query parameters (only the settings that differ from the
 dataclass defaults, so a link stays short); `run_from_params` reads them back, ignoring unknown
 keys (`owner`, `class`, ...) and naming every value it could not use. Machine-specific settings
-(`data_dir`, `download`, `cuda_graphs`) are never part of a link.
+(`data_dir`, `download`, `cuda_graphs`) are never part of a link. `config_from_params` and
+`config_to_params` do the same for one config class on its own (the Memory lab's configs).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from rnnviz.config import SECTIONS, RunConfig
-from rnnviz.settings import Setting, check_value, declared
+from rnnviz.settings import Config, Setting, check_value, declared
 from rnnviz.text import shown
 
 # The Train page's columns of controls, in order; a setting names its column.
 GROUPS = ("Data", "Model", "Optimiser", "Regularisation & run")
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+C = TypeVar("C", bound=Config)
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,38 @@ def param_changes(current: Mapping[str, str], run: RunConfig) -> dict[str, str |
     return changes
 
 
+def url_keys(cls: type) -> dict[str, tuple[str, Setting]]:
+    """{URL key: (field name, its setting)} for the declared fields of `cls` that name a key."""
+    return {s.url: (name, s) for name, s in declared(cls) if s.url is not None}
+
+
+def config_from_params(cls: type[C], params: Mapping[str, str]) -> tuple[C, list[str]]:
+    """A `cls` config from query parameters, and the reasons any could not be used.
+
+    Keys `cls` does not declare are ignored; a bad value is left at its default and explained.
+    """
+    values: dict[str, Any] = {}
+    errors: list[str] = []
+    for key, (name, s) in url_keys(cls).items():
+        if key in params:
+            try:
+                values[name] = check_value(key, s, _parse_text(key, s, str(params[key])))
+            except ValueError as exc:
+                errors.append(str(exc))
+    return _build(cls, values, errors), errors
+
+
+def config_to_params(config: Config, *, every: bool = False) -> dict[str, str]:
+    """The settings of `config` with a URL key that differ from its class's defaults (`every`:
+    all of them, so that a link keeps its meaning when a default changes)."""
+    defaults = type(config)()
+    return {
+        key: _text(getattr(config, name))
+        for key, (name, _) in url_keys(type(config)).items()
+        if every or getattr(config, name) != getattr(defaults, name)
+    }
+
+
 def _build(cls: Any, fields: dict[str, Any], errors: list[str]) -> Any:
     """`cls(**fields)`, or the defaults with every field that fits applied, the rest explained."""
     try:
@@ -137,19 +171,23 @@ def _coerce(f: Field, value: Any) -> Any:
 
 
 def _parse(f: Field, text: str) -> Any:
-    """A query parameter's text as its field's type; ValueError naming the key and the text."""
+    return _parse_text(f.key, f.setting, text)
+
+
+def _parse_text(key: str, s: Setting, text: str) -> Any:
+    """A query parameter's text as its setting's type; ValueError naming the key and the text."""
     text = text.strip()
-    if f.kind == "choice":
+    if s.kind == "choice":
         return text
-    if f.kind == "bool":
+    if s.kind == "bool":
         if text.lower() in _TRUE + _FALSE:
             return text.lower() in _TRUE
-        raise ValueError(f"{f.key}={shown(text)} must be 1 or 0")
+        raise ValueError(f"{key}={shown(text)} must be 1 or 0")
     try:
-        return int(text) if f.kind == "int" else float(text)
+        return int(text) if s.kind == "int" else float(text)
     except ValueError:
-        kind = "a whole number" if f.kind == "int" else "a number"
-        raise ValueError(f"{f.key}={shown(text)} is not {kind}") from None
+        kind = "a whole number" if s.kind == "int" else "a number"
+        raise ValueError(f"{key}={shown(text)} is not {kind}") from None
 
 
 def _text(value: Any) -> str:

@@ -1,4 +1,5 @@
-"""AppTest tests of the Memory lab page: both tabs, a tiny recall run to the end, bad settings.
+"""AppTest tests of the Memory lab page: both tabs, a tiny recall run to the end, bad settings,
+links that open it on a setting, and the spread over seeds.
 
 AppTest fires no `run_every` timers, so the tests call `at.run()` again until a job is done.
 """
@@ -7,10 +8,11 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from rnnviz.memory import AddConfig, RecallConfig
+from rnnviz.memory import NOTEBOOK_RECALL, AddConfig, RecallConfig, lab_params
 from tests.conftest import app_test, shown
 
 PAGE = "pages/memory_lab.py"
@@ -53,6 +55,8 @@ def test_renders_both_tabs_with_defaults_from_the_configs(app_env: Path) -> None
     assert at.number_input(key="add.bits").value == AddConfig.bits
     assert at.selectbox(key="add.loss").value == AddConfig.loss
     assert "16 %, 30 % and 96 %" in " ".join(c.value for c in at.caption)
+    assert at.number_input(key="recall.min_length").value == RecallConfig.min_length
+    assert buttons(at, "Spread over seeds")
     assert not at.error and not at.get("plotly_chart")
 
 
@@ -107,3 +111,51 @@ def test_a_tiny_adder_trains_both_losses_and_works_an_example(app_env: Path) -> 
     assert all("173 + 94 = 267" in t for t in examples)
     curves = next(s for s in charts(at) if s["data"][0].get("name") == "CE loss")
     assert [t["name"] for t in curves["data"]][3:] == ["MSE loss", "MSE train batch", "MSE test"]
+
+
+def test_a_link_opens_the_lab_on_the_notebooks_setting(app_env: Path) -> None:
+    params = lab_params(replace(NOTEBOOK_RECALL, steps=1234, seed=4))
+    assert {k: params[k] for k in ("lab", "length", "position", "hidden", "min")} == {
+        "lab": "recall", "length": "10", "position": "2", "hidden": "10", "min": "3",
+    }  # fmt: skip
+    at = app_test(PAGE, query=params)
+    assert not at.exception and not at.warning
+    widgets = {n: at.number_input(key=f"recall.{n}").value for n in ("length", "position",
+               "min_length", "hidden_size", "steps")}  # fmt: skip
+    assert widgets == {"length": 10, "position": 2, "min_length": 3, "hidden_size": 10,
+                       "steps": 1234}  # fmt: skip
+    assert at.selectbox(key="recall.cell").value == "rnn_tanh"
+    assert at.number_input(key="add.hidden_size").value == AddConfig.hidden_size  # recall's link
+
+
+def test_an_add_link_fills_the_add_tab_and_bad_values_are_explained(app_env: Path) -> None:
+    at = app_test(PAGE, query={"lab": "add", "bits": "4", "loss": "mse", "hidden": "zero"})
+    assert not at.exception
+    assert (
+        at.number_input(key="add.bits").value == 4 and at.selectbox(key="add.loss").value == "mse"
+    )
+    assert at.number_input(key="add.hidden_size").value == AddConfig.hidden_size
+    [warning] = at.warning
+    assert "Ignored from the link" in shown(warning) and "hidden='zero'" in shown(warning)
+    assert at.number_input(key="recall.position").value == RecallConfig.position
+
+
+def test_the_spread_over_seeds_runs_and_shows_every_seed(app_env: Path) -> None:
+    at = app_test(PAGE, query={"lab": "recall", "length": "4", "position": "2", "steps": "10"})
+    at.number_input(key="recall.seed_count").set_value(2)
+    at.button(key="recall.seeds").click().run()
+    assert not at.exception
+    run_until(at, lambda at: at.table)
+    spread = next(
+        s for s in charts(at) if s["layout"]["title"]["text"].startswith("Recall accuracy over")
+    )
+    span, dots, notebook = spread["data"]
+    assert dots["customdata"] == [0, 1, 0, 1, 0, 1] and len(dots["y"]) == 6
+    assert all(0.0 <= y <= 1.0 for y in dots["y"])
+    assert span["x"] == [2, 2, None, 5, 5, None, 10, 10, None]
+    assert notebook["y"] == [0.16, 0.3, 0.96]
+    [table] = at.table
+    frame = table.value
+    assert list(frame["hidden size"]) == [2, 5, 10] and list(frame["seeds"]) == [2, 2, 2]
+    low = min(dots["y"][4:])  # hidden 10's two seeds
+    assert frame["min"].iloc[2] == f"{low:.1%}"

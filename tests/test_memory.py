@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -11,11 +12,14 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import rnnviz.memory.training as lab_training
 from rnnviz.cli import main
 from rnnviz.control import Control
 from rnnviz.events import Event, MemoryEvaluated, MemoryStepped
 from rnnviz.memory import (
     MEMORY_CELLS,
+    NOTEBOOK_RECALL,
+    NOTEBOOK_RECALL_FIGURES,
     AddConfig,
     MemoryRun,
     RecallConfig,
@@ -25,8 +29,10 @@ from rnnviz.memory import (
     bits_to_int,
     recall_batch,
     recall_examples,
+    spread,
     sweep_distance,
     sweep_hidden,
+    sweep_seeds,
     train_add,
     train_recall,
 )
@@ -110,6 +116,10 @@ def test_bits_round_trip(value: int) -> None:
         ({"lr": 0.0}, "lr"),
         ({"seed": -1}, "seed"),
         ({"test_size": 0}, "test_size"),
+        ({"min_length": 0}, "min_length"),
+        ({"curriculum": 1.5}, "curriculum"),
+        ({"schedule": "step"}, "schedule"),
+        ({"clip": -1.0}, "clip"),
     ],
 )
 def test_recall_config_rejects(kwargs: dict[str, Any], name: str) -> None:
@@ -141,6 +151,64 @@ def test_configs_round_trip_and_defaults() -> None:
     assert RecallConfig(**recall.to_dict()) == recall and recall.distance == 0
     assert AddConfig(**AddConfig(loss="mse").to_dict()).outputs == 1
     assert (RecallConfig().length, RecallConfig().position, AddConfig().cell) == (10, 3, "gru")
+    # the recall recipe; addition keeps a constant rate
+    recipe = RecallConfig()
+    assert (recipe.schedule, recipe.lr, recipe.min_length, recipe.curriculum) == (
+        "one_cycle", 0.02, 3, 0.5,
+    )  # fmt: skip
+    assert (AddConfig().schedule, AddConfig().lr, AddConfig().clip) == ("constant", 0.01, 1.0)
+
+
+def test_the_notebook_setting() -> None:
+    assert (NOTEBOOK_RECALL.length, NOTEBOOK_RECALL.position) == (10, 2)
+    assert (NOTEBOOK_RECALL.cell, NOTEBOOK_RECALL.hidden_size) == ("rnn_tanh", 10)
+    assert NOTEBOOK_RECALL.test_lengths() == [3, 4, 5, 6, 7, 8, 9, 10]  # the notebook's 3 to 10
+    assert NOTEBOOK_RECALL_FIGURES == {2: 0.16, 5: 0.30, 10: 0.96}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "shortest", "longest"),
+    [
+        # steps 100, curriculum 0.5: the 8 lengths 3..10 share the first 50 steps, then L
+        ({"min_length": 3, "curriculum": 0.5}, 3, {1: 3, 7: 3, 8: 4, 44: 9, 50: 10, 51: 10}),
+        ({"min_length": 3, "curriculum": 0.0}, 3, {1: 10, 100: 10}),
+        ({"min_length": 1}, 2, {1: 2}),  # raised to K = 2
+        ({"min_length": 50, "curriculum": 0.0}, 10, {1: 10}),  # capped at L
+    ],
+)
+def test_training_lengths(kwargs: dict[str, Any], shortest: int, longest: dict[int, int]) -> None:
+    config = RecallConfig(length=10, position=2, steps=100, **kwargs)
+    assert config.shortest == shortest
+    assert {step: config.longest_at(step) for step in longest} == longest
+
+
+def test_batches_have_the_chosen_lengths(monkeypatch: pytest.MonkeyPatch) -> None:
+    drawn: list[tuple[int, int]] = []
+    real = lab_training.recall_batch
+
+    def spy(batch_size: int, length: int, *args: Any, **kwargs: Any) -> Any:
+        if batch_size == 8:  # a training batch; the test sets have test_size sequences
+            drawn.append((len(drawn) + 1, length))
+        return real(batch_size, length, *args, **kwargs)
+
+    monkeypatch.setattr(lab_training, "recall_batch", spy)
+    config = RecallConfig(length=6, position=2, min_length=3, steps=80, batch_size=8,
+                          curriculum=0.5, test_size=20)  # fmt: skip
+    run = train_recall(config)
+    assert len(drawn) == 80
+    assert all(config.shortest <= n <= config.longest_at(step) for step, n in drawn)
+    assert {n for step, n in drawn if step <= 10} == {3}  # lengths 3-6 share the first 40 steps
+    assert {n for step, n in drawn if step > 40} == {3, 4, 5, 6}  # then every length is drawn
+    assert list(run.per_length) == [3, 4, 5, 6]
+    assert run.per_length[6] == run.scores["test_accuracy"]
+    assert all(0.0 <= a <= 1.0 for a in run.per_length.values())
+
+
+def test_a_long_recall_is_scored_at_sixteen_lengths() -> None:
+    config = RecallConfig(length=1000, position=3, min_length=1)
+    lengths = config.test_lengths()
+    assert len(lengths) == 16 and lengths[0] == 3 and lengths[-1] == 1000
+    assert lengths == sorted(set(lengths))
 
 
 @pytest.mark.parametrize("cell", MEMORY_CELLS)
@@ -274,6 +342,33 @@ def test_sweeps_make_one_row_per_setting() -> None:
         sweep_distance(["gru"], [1, 6], base, device="cpu")
 
 
+def test_seed_sweep_rows_and_spread() -> None:
+    base = RecallConfig(length=5, position=2, steps=40, test_size=200)
+    events: list[Event] = []
+    sweep = sweep_seeds([2, 8], [3, 4], base, device="cpu", emit=events.append)
+    assert [(r["hidden_size"], r["seed"]) for r in sweep.rows] == [(2, 3), (2, 4), (8, 3), (8, 4)]
+    assert sweep.status == "done" and sweep.message == "4 runs"
+    alone = train_recall(RecallConfig(length=5, position=2, steps=40, test_size=200,
+                                      hidden_size=8, seed=4))  # fmt: skip
+    assert sweep.rows[3]["test_accuracy"] == alone.scores["test_accuracy"]  # the same run
+    assert sweep.rows[0]["test_accuracy"] != sweep.rows[1]["test_accuracy"]  # seeds differ
+    last = events[-1]
+    assert isinstance(last, MemoryEvaluated) and last.labels == {"hidden_size": 8, "seed": 4}
+    summary = spread(sweep.rows)
+    assert list(summary) == [2, 8] and summary[8]["runs"] == 2
+
+
+def test_spread_sums_up_per_hidden_size() -> None:
+    rows = [{"hidden_size": 10, "seed": s, "test_accuracy": a}
+            for s, a in enumerate([0.9, 0.5, 1.0, 0.7])]  # fmt: skip
+    rows.append({"hidden_size": 2, "seed": 0, "test_accuracy": 0.2})
+    assert spread(rows) == {
+        10: {"runs": 4, "min": 0.5, "median": 0.8, "max": 1.0, "mean": 0.775},
+        2: {"runs": 1, "min": 0.2, "median": 0.2, "max": 0.2, "mean": 0.2},
+    }
+    assert spread([]) == {}
+
+
 def test_stopped_sweep_keeps_finished_rows() -> None:
     control = Control()
 
@@ -320,6 +415,15 @@ def test_cli_json_last_line(capsys: pytest.CaptureFixture[str]) -> None:
         (["--task", "sort"], "--task 'sort'"),
         (["--task", "add", "--device", "tpu"], "device='tpu'"),
         (["--task", "recall", "--hidden", "0"], "hidden_size=0 must be between 1 and 1024"),
+        (["recall", "--seeds", "0,x"], "--seeds '0,x' must be whole numbers separated by commas"),
+        (["recall", "--hidden-sizes", "2,0"], "--hidden-sizes [0] must be between 1 and 1024"),
+        (["recall", "--seeds", "1,1"], "--seeds '1,1' names a value twice"),
+        (["recall", "--seeds", "1", "--seed", "2"], "--seeds and --seed: give one of them"),
+        (["add", "--hidden-sizes", "2"], "--hidden-sizes applies to --task recall only"),
+        (["recall", "--task", "add"], "the task is 'recall' or --task 'add', not both"),
+        ([], "name the task: recall or add"),
+        (["recall", "--min-length", "0"], "min_length=0 must be between 1 and 1000"),
+        (["recall", "--schedule", "step"], "schedule='step' is not one of"),
     ],
 )
 def test_cli_bad_values_exit_2(
@@ -328,6 +432,23 @@ def test_cli_bad_values_exit_2(
     assert _run_cli(argv) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_cli_seed_sweep_json(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["recall", "--length", "4", "--position", "2", "--steps", "10", "--hidden-sizes",
+            "2,3", "--seeds", "0,1", "--min-length", "4", "--device", "cpu", "--json"]  # fmt: skip
+    assert _run_cli(argv) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    summary = json.loads(lines[-1])
+    assert summary["sweep"] == "seeds" and summary["status"] == "done"
+    assert [(r["hidden_size"], r["seed"]) for r in summary["rows"]] == [
+        (2, 0), (2, 1), (3, 0), (3, 1),
+    ]  # fmt: skip
+    assert summary["config"]["min_length"] == 4 and summary["config"]["steps"] == 10
+    three = [r["test_accuracy"] for r in summary["rows"] if r["hidden_size"] == 3]
+    assert summary["summary"]["3"]["min"] == min(three)
+    assert summary["summary"]["3"]["max"] == max(three) and summary["summary"]["3"]["runs"] == 2
+    assert sum("seed 1 " in line for line in lines) == 2  # a line per finished run
 
 
 def test_rnnviz_cli_runs_memory_recall(capsys: pytest.CaptureFixture[str]) -> None:
@@ -339,10 +460,25 @@ def test_rnnviz_cli_runs_memory_recall(capsys: pytest.CaptureFixture[str]) -> No
     assert summary["config"]["length"] == 4 and summary["device"] == "cpu"
     assert set(summary) == {
         "task", "test_accuracy", "steps", "stopped", "seconds", "config", "device", "status",
-        "message",
+        "message", "per_length",
     }  # fmt: skip
+    # trained on lengths 3 and 4 (min_length 3), so scored at both; the test set is at L = 4
+    assert list(summary["per_length"]) == ["3", "4"]
+    assert summary["per_length"]["4"] == summary["test_accuracy"]
     assert any("->" in line for line in lines)  # the sample sequences
     assert main(["memory", "--task", "add", "--loss", "hinge"]) == 2
     assert capsys.readouterr().err.strip() == (
         "rnnviz memory: error: loss='hinge' is not one of ['ce', 'mse']"
     )
+
+
+@pytest.mark.slow
+def test_the_recipe_holds_the_notebook_lesson_across_seeds() -> None:
+    """Hidden 10 reaches 90 % at L = 10, K = 2 for every seed tried (and at every length from 3
+    to 10); hidden 2 cannot."""
+    for seed in (0, 1):
+        run = train_recall(replace(NOTEBOOK_RECALL, seed=seed))
+        assert run.scores["test_accuracy"] >= 0.90, (seed, run.per_length)
+        assert min(run.per_length.values()) >= 0.90, (seed, run.per_length)
+    small = train_recall(replace(NOTEBOOK_RECALL, hidden_size=2))
+    assert small.scores["test_accuracy"] < 0.5

@@ -7,14 +7,16 @@ from typing import Any
 import pytest
 
 from rnnviz.events import Event, MemoryEvaluated, MemoryStepped
+from rnnviz.memory import NOTEBOOK_RECALL_FIGURES
 from rnnviz.plots.memory import (
-    SEED_RECALL_HIDDEN,
     add_example_figure,
     add_scores_figure,
     curves_figure,
     distance_sweep_figure,
     hidden_sweep_figure,
+    length_accuracy_figure,
     recall_samples_figure,
+    seed_spread_figure,
     sweep_rows,
 )
 
@@ -65,20 +67,48 @@ def test_sweep_rows_keep_the_latest_eval_of_each_run() -> None:
     assert sweep_rows([]) == []
 
 
-def test_hidden_sweep_figure_one_line_per_cell_and_the_seeds_markers() -> None:
+def test_hidden_sweep_figure_one_line_per_cell_and_the_notebooks_markers() -> None:
     rows = [
         {"cell": "rnn_tanh", "hidden_size": 10, "test_accuracy": 0.9},
         {"cell": "rnn_tanh", "hidden_size": 2, "test_accuracy": 0.2},
         {"cell": "lstm", "hidden_size": 2, "test_accuracy": 0.5},
     ]
     fig = hidden_sweep_figure(rows)
-    assert [t.name for t in fig.data] == ["RNN", "LSTM", "seed: vanilla RNN"]
+    assert [t.name for t in fig.data] == ["RNN", "LSTM", "notebook: vanilla RNN"]
     assert list(fig.data[0].x) == [2, 10] and list(fig.data[0].y) == [0.2, 0.9]  # sorted by H
     assert fig.data[0].line.color != fig.data[1].line.color
-    seed = fig.data[2]
-    assert list(seed.x) == [2, 5, 10] and list(seed.y) == [0.16, 0.30, 0.96]
-    assert dict(zip(seed.x, seed.y, strict=True)) == SEED_RECALL_HIDDEN
+    notebook = fig.data[2]
+    assert list(notebook.x) == [2, 5, 10] and list(notebook.y) == [0.16, 0.30, 0.96]
+    assert dict(zip(notebook.x, notebook.y, strict=True)) == NOTEBOOK_RECALL_FIGURES
     assert [t.name for t in hidden_sweep_figure(rows, reference=None).data] == ["RNN", "LSTM"]
+
+
+def test_seed_spread_figure_has_a_dot_per_seed_and_the_range() -> None:
+    rows = [
+        {"hidden_size": h, "seed": s, "test_accuracy": a}
+        for h, accs in ((10, [1.0, 0.9, 0.95]), (2, [0.2, 0.1, 0.15]))
+        for s, a in enumerate(accs)
+    ]
+    fig = seed_spread_figure(rows)
+    assert [t.name for t in fig.data] == ["range over seeds", "one seed", "notebook: vanilla RNN"]
+    span, dots, notebook = fig.data
+    assert list(span.x) == [2, 2, None, 10, 10, None]  # the sizes in order, min to max
+    assert list(span.y) == [0.1, 0.2, None, 0.9, 1.0, None]
+    assert list(dots.y) == [1.0, 0.9, 0.95, 0.2, 0.1, 0.15] and list(dots.customdata) == [
+        0, 1, 2, 0, 1, 2,
+    ]  # fmt: skip
+    assert [round(x, 2) for x in dots.x] == [9.92, 10.0, 10.08, 1.92, 2.0, 2.08]  # nudged by seed
+    assert dict(zip(notebook.x, notebook.y, strict=True)) == NOTEBOOK_RECALL_FIGURES
+    assert list(fig.layout.xaxis.tickvals) == [2, 10]
+    assert len(seed_spread_figure(rows, reference=None).data) == 2
+    assert [len(t.x) for t in seed_spread_figure([], reference=None).data] == [0, 0]
+
+
+def test_length_accuracy_figure_one_bar_per_length() -> None:
+    fig = length_accuracy_figure({5: 0.5, 3: 0.9, 4: 0.75})
+    [bars] = fig.data
+    assert list(bars.x) == [3, 4, 5] and list(bars.y) == [0.9, 0.75, 0.5]
+    assert list(bars.text) == ["90%", "75%", "50%"]
 
 
 def test_distance_sweep_figure_plots_accuracy_against_distance() -> None:

@@ -137,3 +137,19 @@ def test_fields_are_the_declared_settings_with_a_link_key() -> None:
     assert len(keys) == len(set(keys)) == 19
     lr = next(f for f in FIELDS if f.key == "lr")
     assert (lr.section, lr.name, lr.setting.label) == ("train", "lr", "Learning rate")
+
+
+def test_one_config_class_reads_and_writes_its_own_keys() -> None:
+    from rnnviz.memory import NOTEBOOK_RECALL, RecallConfig, lab_from_params, lab_params
+    from rnnviz.urlstate import config_from_params, config_to_params
+
+    assert config_to_params(NOTEBOOK_RECALL) == {"position": "2"}  # only what differs
+    params = lab_params(NOTEBOOK_RECALL)
+    assert params["lab"] == "recall" and params["length"] == "10" and params["min"] == "3"
+    assert lab_from_params(params) == ("recall", NOTEBOOK_RECALL, [])
+    config, errors = config_from_params(
+        RecallConfig, {"length": "4", "position": "7", "sched": "cosine", "owner": "x"}
+    )
+    assert (config.length, config.position, config.schedule) == (4, 3, "cosine")
+    assert errors == ["position=7 must be between 1 and length=4"]
+    assert lab_from_params({"lab": "sort"})[2] == ["lab='sort' is not one of ['recall', 'add']"]

@@ -1,9 +1,10 @@
 """The memory lab: small recurrent nets on tasks that need memory, and what they keep.
 
 `tasks` holds the two tasks (recall the digit at position K; add two binary numbers), their
-configs and the network; `scoring` scores it and reads its answers back; `training` trains one
-run or a sweep of them as a background-friendly function. The names below are the lab's whole
-API, so a page or the CLI imports from one place.
+configs, the network and the classroom notebook's recall setting with the figures it reported;
+`scoring` scores it and reads its answers back; `training` trains one run or a sweep of them as a
+background-friendly function; `links` writes and reads the query parameters that open the lab.
+The names below are the lab's whole API, so a page or the CLI imports from one place.
 """
 
 from dataclasses import dataclass
@@ -12,12 +13,15 @@ from typing import Any
 from rnnviz.control import Control
 from rnnviz.devices import resolve_device
 from rnnviz.events import EmitFn
+from rnnviz.memory.links import LAB_KEY, LAB_PAGE, LABS, lab_from_params, lab_params
 from rnnviz.memory.scoring import add_example, recall_examples
 from rnnviz.memory.tasks import (
     ADD_LOSSES,
     MAX_BITS,
     MAX_LENGTH,
     MEMORY_CELLS,
+    NOTEBOOK_RECALL,
+    NOTEBOOK_RECALL_FIGURES,
     AddConfig,
     RecallConfig,
     SequenceModel,
@@ -28,8 +32,10 @@ from rnnviz.memory.tasks import (
 from rnnviz.memory.training import (
     MemoryRun,
     Sweep,
+    spread,
     sweep_distance,
     sweep_hidden,
+    sweep_seeds,
     train_add,
     train_recall,
 )
@@ -40,7 +46,7 @@ class MemoryJob:
     """A lab function as a job for the `JobManager`: `fn(*args, device=, control=, emit=)`,
     ending with a `MemoryRun` or a `Sweep`. Plain data, so a Ray worker can run it too."""
 
-    fn: Any  # train_recall, train_add, sweep_hidden or sweep_distance
+    fn: Any  # train_recall, train_add, sweep_hidden, sweep_distance or sweep_seeds
     args: tuple[Any, ...]
     device: str = "auto"  # resolved where the job runs: a worker's GPU, if it has one
 
@@ -51,9 +57,14 @@ class MemoryJob:
 
 __all__ = [
     "ADD_LOSSES",
+    "LABS",
+    "LAB_KEY",
+    "LAB_PAGE",
     "MAX_BITS",
     "MAX_LENGTH",
     "MEMORY_CELLS",
+    "NOTEBOOK_RECALL",
+    "NOTEBOOK_RECALL_FIGURES",
     "AddConfig",
     "MemoryJob",
     "MemoryRun",
@@ -63,10 +74,14 @@ __all__ = [
     "add_batch",
     "add_example",
     "bits_to_int",
+    "lab_from_params",
+    "lab_params",
     "recall_batch",
     "recall_examples",
+    "spread",
     "sweep_distance",
     "sweep_hidden",
+    "sweep_seeds",
     "train_add",
     "train_recall",
 ]  # fmt: skip

@@ -1,13 +1,16 @@
 """The memory lab's trainers and sweeps: train a recurrent net on a memory task and score it.
 
-`train_recall` and `train_add` train a fresh `SequenceModel` with Adam on batches generated on
-the device, report progress as `MemoryStepped` / `MemoryEvaluated` events through `emit`, stop
-within one step of `control.stop()`, and end with a `MemoryRun` (scores, history, the trained
-weights). The sweeps repeat recall over hidden sizes or distances and end with a `Sweep`.
+`train_recall` and `train_add` train a fresh `SequenceModel` with Adam (its learning rate on the
+config's schedule, gradients clipped) on batches generated on the device, report progress as
+`MemoryStepped` / `MemoryEvaluated` events through `emit`, stop within one step of
+`control.stop()`, and end with a `MemoryRun` (scores, recall's accuracy per length, history, the
+trained weights). The sweeps repeat recall over hidden sizes, distances or seeds and end with a
+`Sweep`; `spread` sums a seed sweep up per hidden size.
 """
 
 from __future__ import annotations
 
+import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -29,8 +32,8 @@ from rnnviz.memory.tasks import (
     recall_model,
 )
 from rnnviz.models import evaluating
+from rnnviz.stepper import lr_schedule
 
-CLIP_NORM = 1.0  # gradient-norm clip; keeps the vanilla RNN from blowing up on long sequences
 TEST_SEED = 20_240_601  # the held-out sets are the same for every run, whatever its seed
 Batch = tuple[torch.Tensor, torch.Tensor]  # (inputs, targets)
 
@@ -52,6 +55,7 @@ class MemoryRun:
     weights: dict[str, torch.Tensor]  # the trained state dict, on the CPU
     status: str = "done"  # or "stopped"
     message: str = ""
+    per_length: dict[int, float] = field(default_factory=dict)  # recall: length -> test accuracy
 
     @property
     def stopped(self) -> bool:
@@ -65,10 +69,13 @@ class MemoryRun:
         return model.to(device).eval()
 
     def summary(self) -> dict[str, Any]:
-        """The `memory --json` line: task, scores, steps, stopped, seconds, config, status."""
+        """The `memory --json` line: task, scores, steps, stopped, seconds, config, status, and
+        for recall "per_length" ({length as text: test accuracy}, JSON's keys being text)."""
+        per_length = {"per_length": {str(n): a for n, a in self.per_length.items()}}
         return {"task": self.task, **self.scores, "steps": self.steps, "stopped": self.stopped,
                 "seconds": self.seconds, "config": self.config.to_dict(),
-                "status": self.status, "message": self.message}  # fmt: skip
+                "status": self.status, "message": self.message,
+                **(per_length if self.task == "recall" else {})}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -91,16 +98,18 @@ def _fit(
     config: RecallConfig | AddConfig,
     model: nn.Module,
     *,
-    sample: Callable[[], Batch],
+    sample: Callable[[int], Batch],
     loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
     accuracy_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
     evaluate: Callable[[], dict[str, float]],
     control: Control | None,
     emit: EmitFn,
 ) -> MemoryRun:
-    """Adam with clipping for `config.steps` fresh batches; the run, scored on its test set."""
+    """Adam on the config's schedule and clipping for `config.steps` fresh batches
+    (`sample(step)`, step 1-based); the run, scored on its test set."""
     steps = config.steps
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    schedule = lr_schedule(optimizer, config.schedule, config.lr, steps)
     log_every, eval_every = max(1, steps // 200), max(1, steps // 10)
     history: dict[str, list[float]] = {"step": [], "loss": [], "accuracy": [], "eval_step": []}
     start, done = time.perf_counter(), 0
@@ -117,13 +126,16 @@ def _fit(
     for step in range(1, steps + 1):
         if control is not None and control.should_stop():
             break
-        inputs, targets = sample()
+        inputs, targets = sample(step)
         outputs = model(inputs)
         loss = loss_fn(outputs, targets)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), CLIP_NORM)
+        if config.clip > 0:  # keeps the vanilla RNN from blowing up on long sequences
+            nn.utils.clip_grad_norm_(model.parameters(), config.clip)
         optimizer.step()
+        if schedule is not None:
+            schedule.step()
         done = step
         if step % log_every == 0 or step == steps:
             event = MemoryStepped(step=step, loss=loss.item(),
@@ -160,26 +172,44 @@ def train_recall(
     control: Control | None = None,
     emit: EmitFn = ignore_event,
 ) -> MemoryRun:
-    """Train a fresh reader on recall; its scores are {"test_accuracy"}."""
+    """Train a fresh reader on recall; its scores are {"test_accuracy"} at length L, and its
+    `per_length` the test accuracy at each of `config.test_lengths()`."""
     device = torch.device(device)
     model = _fresh(lambda: recall_model(config), config.seed, device)
     train_gen = _generator(config.seed, device)
-    test_x, test_y = recall_batch(
-        config.test_size, config.length, config.position,
-        generator=_generator(TEST_SEED, device), device=device,
-    )  # fmt: skip
+    lengths = _generator(config.seed, torch.device("cpu"))  # on the CPU: no device sync a step
+    test_x, test_y = _recall_test(config, config.length, device)
 
-    def sample() -> Batch:
+    def sample(step: int) -> Batch:
+        longest = config.longest_at(step)
+        length = int(torch.randint(config.shortest, longest + 1, (), generator=lengths))
         return recall_batch(
-            config.batch_size, config.length, config.position, generator=train_gen, device=device
-        )
+            config.batch_size, length, config.position, generator=train_gen, device=device
+        )  # (B, length, 10), (B,)
 
     def evaluate() -> dict[str, float]:
         return {"test_accuracy": recall_accuracy(model(test_x), test_y).item()}
 
-    return _fit(
+    run = _fit(
         "recall", config, model, sample=sample, loss_fn=F.cross_entropy,
         accuracy_fn=recall_accuracy, evaluate=evaluate, control=control, emit=emit,
+    )  # fmt: skip
+    with evaluating(model), torch.no_grad():
+        per_length = {
+            n: recall_accuracy(model(x), y).item()
+            for n in config.test_lengths()
+            for x, y in [_recall_test(config, n, device)]
+        }
+    return replace(run, per_length=per_length)
+
+
+def _recall_test(
+    config: RecallConfig, length: int, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The held-out recall set at `length`: the same sequences for every run, whatever its seed."""
+    return recall_batch(
+        config.test_size, length, config.position,
+        generator=_generator(TEST_SEED, device), device=device,
     )  # fmt: skip
 
 
@@ -212,7 +242,7 @@ def train_add(
         for n in (config.bits, 2 * config.bits)
     ]
 
-    def sample() -> Batch:
+    def sample(step: int) -> Batch:
         return add_batch(config.batch_size, config.bits, generator=train_gen, device=device)[:2]
 
     def evaluate() -> dict[str, float]:
@@ -254,7 +284,8 @@ def _sweep(
             return Sweep(
                 rows, "stopped", f"stopped by request after {len(rows)} of {len(runs)} runs"
             )
-        rows.append({**labels, "test_accuracy": result.scores["test_accuracy"]})
+        rows.append({**labels, "test_accuracy": result.scores["test_accuracy"],
+                     "seconds": result.seconds})  # fmt: skip
     return Sweep(rows, "done", f"{len(rows)} runs")
 
 
@@ -298,3 +329,37 @@ def sweep_distance(
         for d in distances
     ]
     return _sweep(runs, device=device, control=control, emit=emit)
+
+
+def sweep_seeds(
+    hidden_list: Sequence[int],
+    seeds: Sequence[int],
+    base: RecallConfig,
+    *,
+    device: torch.device | str,
+    control: Control | None = None,
+    emit: EmitFn = ignore_event,
+) -> Sweep:
+    """Recall accuracy per (hidden size, seed) at the base setting: how much a run depends on
+    its seed. Rows {"hidden_size", "seed", "test_accuracy", "seconds"}; `spread` sums them up."""
+    runs = [
+        ({"hidden_size": hidden, "seed": seed}, replace(base, hidden_size=hidden, seed=seed))
+        for hidden in hidden_list
+        for seed in seeds
+    ]
+    return _sweep(runs, device=device, control=control, emit=emit)
+
+
+def spread(rows: Sequence[dict[str, Any]]) -> dict[int, dict[str, float]]:
+    """A seed sweep's rows summed up per hidden size, in the order the sizes first appear:
+    {hidden size: {"runs", "min", "median", "max", "mean"}} of the test accuracies."""
+    by_size: dict[int, list[float]] = {}
+    for row in rows:
+        by_size.setdefault(int(row["hidden_size"]), []).append(float(row["test_accuracy"]))
+    return {size: _spread_of(acc) for size, acc in by_size.items()}
+
+
+def _spread_of(accuracies: list[float]) -> dict[str, float]:
+    return {"runs": len(accuracies), "min": min(accuracies),
+            "median": statistics.median(accuracies), "max": max(accuracies),
+            "mean": statistics.fmean(accuracies)}  # fmt: skip

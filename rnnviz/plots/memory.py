@@ -1,10 +1,12 @@
-"""Figures of the Memory lab: training curves, the two recall sweeps and a worked binary sum.
+"""Figures of the Memory lab: training curves, the recall sweeps and a worked binary sum.
 
 Pure functions from plain data (a job's typed events, sweep rows, `add_example`'s dict) to plotly
 figures. `curves_figure` overlays one or more runs' loss and accuracy; `sweep_rows` reads a sweep's
 rows back from its events, so the sweep figures can grow while it runs; `hidden_sweep_figure` and
-`distance_sweep_figure` draw recall accuracy per cell; `add_example_figure` lays a sum out bit by
-bit, least significant bit first, as the network reads it.
+`distance_sweep_figure` draw recall accuracy per cell; `seed_spread_figure` draws every seed's
+accuracy per hidden size and its range; `length_accuracy_figure` a recall run's accuracy per
+sequence length; `add_example_figure` lays a sum out bit by bit, least significant bit first, as
+the network reads it.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from plotly.subplots import make_subplots
 
 from rnnviz.cells import group_of
 from rnnviz.events import Event, MemoryEvaluated, MemoryStepped
+from rnnviz.memory.tasks import NOTEBOOK_RECALL_FIGURES
 from rnnviz.plots.metrics import GROUP_COLORS, RIGHT, WRONG
 from rnnviz.plots.training import MARGIN
 
@@ -24,9 +27,6 @@ Events = Sequence[Event]  # a memory job's events, oldest first
 Row = Mapping[str, Any]
 
 RUN_COLORS = ("#636efa", "#ef553b", "#00cc96", "#ab63fa")  # one per overlaid run
-# What the seed reported for a vanilla (tanh) RNN on the recall task: hidden size -> test
-# accuracy. Drawn as markers next to the sweep this lab runs, for comparison.
-SEED_RECALL_HIDDEN = {2: 0.16, 5: 0.30, 10: 0.96}
 CHANCE = 0.1  # one digit in ten
 # Cell codes of the grid figures, zmin 0 to zmax 3: 0 plain, 1 marked (blue), 2 right, 3 wrong.
 # One heatmap per figure: plotly.js 3 fails to draw two heatmaps on one categorical axis.
@@ -103,23 +103,85 @@ def _sweep_figure(rows: Sequence[Row], x: str, *, title: str, x_title: str) -> g
 
 
 def hidden_sweep_figure(
-    rows: Sequence[Row], *, reference: Mapping[int, float] | None = SEED_RECALL_HIDDEN
+    rows: Sequence[Row], *, reference: Mapping[int, float] | None = NOTEBOOK_RECALL_FIGURES
 ) -> go.Figure:
     """Recall accuracy against hidden size, per cell; rows {"cell", "hidden_size", "test_accuracy"}.
 
-    `reference` (hidden size -> accuracy; the seed's figure unless None) adds a trace of crosses.
+    `reference` (hidden size -> accuracy; the notebook's figures unless None) adds crosses.
     """
     fig = _sweep_figure(rows, "hidden_size", title="Recall accuracy against hidden size",
                         x_title="hidden size H")  # fmt: skip
     if reference:
-        sizes = sorted(reference)
-        fig.add_trace(
-            go.Scatter(
-                x=sizes, y=[reference[h] for h in sizes], name="seed: vanilla RNN", mode="markers",
-                marker=dict(symbol="x-open", size=14, color="black", line=dict(width=2)),
-                hovertemplate="the seed, H=%{x}: %{y:.0%}<extra></extra>",
-            )
-        )  # fmt: skip
+        fig.add_trace(_reference_trace(reference))
+    return fig
+
+
+def _reference_trace(reference: Mapping[int, float]) -> go.Scatter:
+    sizes = sorted(reference)
+    return go.Scatter(
+        x=sizes, y=[reference[h] for h in sizes], name="notebook: vanilla RNN", mode="markers",
+        marker=dict(symbol="x-open", size=14, color="black", line=dict(width=2)),
+        hovertemplate="the notebook, H=%{x}: %{y:.0%}<extra></extra>",
+    )  # fmt: skip
+
+
+def seed_spread_figure(
+    rows: Sequence[Row], *, reference: Mapping[int, float] | None = NOTEBOOK_RECALL_FIGURES
+) -> go.Figure:
+    """Every seed's recall accuracy per hidden size, and its range; `sweep_seeds`'s rows
+    {"hidden_size", "seed", "test_accuracy"}.
+
+    Traces: "range" (one vertical line from the lowest to the highest accuracy per hidden size,
+    its segments split by None), "seeds" (one dot per run, nudged sideways by seed so equal
+    scores stay visible; the seed in `customdata`) and, unless `reference` is None, the
+    notebook's crosses.
+    """
+    sizes = sorted({int(r["hidden_size"]) for r in rows})
+    seeds = sorted({int(r["seed"]) for r in rows})
+    range_x: list[float | None] = []
+    range_y: list[float | None] = []
+    for size in sizes:
+        acc = [float(r["test_accuracy"]) for r in rows if int(r["hidden_size"]) == size]
+        range_x += [size, size, None]
+        range_y += [min(acc), max(acc), None]
+    nudge = {seed: 0.08 * (i - (len(seeds) - 1) / 2) for i, seed in enumerate(seeds)}
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=range_x, y=range_y, name="range over seeds", mode="lines",
+                             line=dict(color="#9ecae1", width=12), hoverinfo="skip"))  # fmt: skip
+    fig.add_trace(
+        go.Scatter(
+            x=[int(r["hidden_size"]) + nudge[int(r["seed"])] for r in rows],
+            y=[float(r["test_accuracy"]) for r in rows], customdata=[int(r["seed"]) for r in rows],
+            name="one seed", mode="markers", marker=dict(size=10, color=RUN_COLORS[0]),
+            hovertemplate="seed %{customdata}: %{y:.1%}<extra></extra>",
+        )
+    )  # fmt: skip
+    if reference:
+        fig.add_trace(_reference_trace(reference))
+    fig.add_hline(y=CHANCE, line=dict(color="grey", dash="dot"), annotation_text="chance")
+    fig.update_layout(title="Recall accuracy over seeds, per hidden size",
+                      xaxis_title="hidden size H", yaxis_title="test accuracy", height=340,
+                      margin=MARGIN, legend=_LEGEND)  # fmt: skip
+    fig.update_xaxes(tickvals=sizes or None)
+    fig.update_yaxes(tickformat=".0%", range=[0, 1.05])
+    return fig
+
+
+def length_accuracy_figure(per_length: Mapping[int, float], *, height: int = 280) -> go.Figure:
+    """A recall run's test accuracy at each sequence length (`MemoryRun.per_length`)."""
+    lengths = sorted(per_length)
+    fig = go.Figure(
+        go.Bar(
+            x=lengths, y=[per_length[n] for n in lengths], name="test accuracy",
+            text=[f"{per_length[n]:.0%}" for n in lengths], textposition="auto",
+            marker_color=RUN_COLORS[0], hovertemplate="L=%{x}: %{y:.1%}<extra></extra>",
+        )
+    )  # fmt: skip
+    fig.add_hline(y=CHANCE, line=dict(color="grey", dash="dot"), annotation_text="chance")
+    fig.update_layout(title="Test accuracy per sequence length", xaxis_title="length L",
+                      yaxis_title="test accuracy", height=height, margin=MARGIN)  # fmt: skip
+    fig.update_xaxes(tickvals=lengths or None)
+    fig.update_yaxes(tickformat=".0%", range=[0, 1.05])
     return fig
 
 
