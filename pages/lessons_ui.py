@@ -11,6 +11,7 @@ from pages import watch_ui as watch
 from rnnviz import urlstate
 from rnnviz.checkpoints import CheckpointInfo
 from rnnviz.lessons import PAGES, Lesson, Result, Step, lesson_jobs, lesson_results
+from rnnviz.memory import Sweep
 from rnnviz.text import plain
 
 JOBS = "lesson_jobs"  # lesson number -> the ids of the jobs its last click queued
@@ -104,5 +105,6 @@ def _open(lesson: Lesson, step: Step, models: Mapping[str, CheckpointInfo],
 
 
 def results(lesson: Lesson) -> list[Result]:
-    """The lesson's figures beside this machine's models'."""
-    return lesson_results(lesson, app.checkpoints())
+    """The lesson's figures beside this machine's models' (and its recall spread, once run)."""
+    sweeps = [s.result for s in _snapshots(lesson) if isinstance(s.result, Sweep)]
+    return lesson_results(lesson, app.checkpoints(), memory=sweeps[-1] if sweeps else None)

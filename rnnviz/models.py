@@ -43,6 +43,10 @@ class ModelConfig(Config):
                              flag="dropout", group="Regularisation & run",
                              help="between stacked layers and before the readout")
     num_classes: int = setting(10, label="Classes", low=2, high=1000)  # the dataset's, not a choice
+    forget_bias: float = setting(0.0, label="Forget-gate bias", low=-10.0, high=10.0, step=0.5,
+                                 url="fbias", flag="forget-bias", group="Model",
+                                 help="LSTM cells only: the forget gate's starting bias (0: "
+                                      "PyTorch's init; TensorFlow and Keras start at 1)")
     order: str = setting("rows", label="Reading order", choices=order_titles, url="order",
                          flag="order", group="Data",
                          help="what one time step reads: a row, a column or one pixel (784 steps)")
@@ -139,6 +143,8 @@ class RowReader(_Ordered):
             dropout=config.dropout,
             bidirectional=config.bidirectional,
         )
+        if config.forget_bias and CELLS[config.cell].family == "lstm":
+            set_forget_bias(self.rnn, config.forget_bias)
         self.drop = nn.Dropout(config.dropout)
         self.head = nn.Linear(config.hidden_size * config.num_directions, config.num_classes)
 
@@ -151,6 +157,17 @@ class RowReader(_Ordered):
     def readout(self, final: torch.Tensor) -> torch.Tensor:
         """Final states of the last layer, (dirs, B, H) -> logits (B, C)."""
         return self.head(self.drop(torch.cat(list(final), dim=-1)))
+
+
+def set_forget_bias(lstm: nn.RNNBase, value: float) -> None:
+    """Start every forget gate of `lstm` at bias `value` (gates are ordered i, f, g, o): the
+    input-side bias holds it and the hidden-side one is zeroed, so their sum is `value`. With 1
+    the cell keeps its memory from the first step on (Jozefowicz et al. 2015)."""
+    with torch.no_grad():
+        for name, param in lstm.named_parameters():
+            if name.startswith("bias_"):
+                hidden = param.shape[0] // 4
+                param[hidden : 2 * hidden].fill_(value if name.startswith("bias_ih") else 0.0)
 
 
 class _RowsAsSteps(nn.Module):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,11 +32,12 @@ from rnnviz.lessons import (
     run_key,
     show,
 )
+from rnnviz.memory import NOTEBOOK_RECALL, Sweep
 from rnnviz.models import ModelConfig
 from rnnviz.presets import PRESETS
 
 
-def tiny_run(cell: str = "lstm", **train: object) -> RunConfig:
+def tiny_run(cell: str = "lstm", **train: Any) -> RunConfig:
     return RunConfig(
         model=ModelConfig(cell=cell, hidden_size=16),
         data=DataConfig(dataset="digits", val_fraction=0.0),
@@ -67,12 +69,13 @@ def tiny_lesson() -> Lesson:
     )
 
 
-def test_every_lesson_has_steps_figures_and_questions_that_fit() -> None:
-    assert sorted(LESSONS) == [1, 2, 3, 4, 5]
+def test_every_lesson_has_steps_figures_and_questions_that_fit(tmp_path: Path) -> None:
+    assert sorted(LESSONS) == [1, 2, 3, 4, 5, 6]
     for number, lesson in LESSONS.items():
         assert lesson.number == number and lesson.teaches and lesson.steps
         assert 2 <= len(lesson.questions) <= 3, lesson.title
-        assert 1 <= len(lesson.experiments) <= 3  # one person may queue 3 jobs at once
+        jobs = lesson_jobs(lesson, device_type="cpu", out=tmp_path)
+        assert 1 <= len(jobs) <= 3  # one person may have 3 jobs running or queued at once
         reported = [f for f in lesson.figures if f.reported is not None]
         assert reported, f"lesson {number} shows no reported figure"
 
@@ -95,6 +98,7 @@ def test_the_lessons_run_the_notebooks_settings() -> None:
     five = get_lesson(5).experiment("ten").run
     assert (five.train.optimizer, five.train.lr, five.train.momentum) == ("sgd", 0.1, 0.0)
     assert five.model.hidden_size == 20 and five.train.epochs == 10
+    assert five.model.forget_bias == 1.0  # TensorFlow's start, which the notebook's figure needs
     assert get_lesson(5).experiment("one").run.train.epochs == 1
     two = get_lesson(2).experiment("race")
     assert two.cells == ("rnn_relu", "lstm") and two.run.data.dataset == "fashion-mnist"
@@ -105,11 +109,42 @@ def test_the_lessons_run_the_notebooks_settings() -> None:
 
 def test_lesson_jobs_queue_a_training_job_or_a_race_per_experiment(tmp_path: Path) -> None:
     jobs = lesson_jobs(get_lesson(4), device_type="cpu", out=tmp_path, data_dir="/data")
-    assert [(j.experiment, j.kind) for j in jobs] == [("cells", "race"), ("bilstm", "train")]
+    assert [(j.experiment, j.kind) for j in jobs] == [
+        ("cells", "race"),
+        ("bilstm", "train"),
+        ("spread", "memory"),
+    ]
     assert jobs[0].config["race_cells"] == ["rnn_tanh", "lstm", "gru"]
     assert jobs[1].config["model"]["bidirectional"] is True
-    assert all(j.config["data"]["data_dir"] == "/data" for j in jobs)
+    assert all(j.config["data"]["data_dir"] == "/data" for j in jobs[:2])
+    assert jobs[2].config["recall"] == NOTEBOOK_RECALL.to_dict()
+    assert (jobs[2].config["hidden_sizes"], jobs[2].config["seeds"]) == (
+        [2, 5, 10],
+        [0, 1, 2, 3, 4],
+    )
     assert jobs[0].title == "Lesson 4: RNN, LSTM and GRU, 1x128, lr 0.002, batch 100, 5 epochs"
+
+
+def test_the_long_memory_lesson_shrinks_on_a_cpu_only(tmp_path: Path) -> None:
+    sequential = get_lesson(6).experiment("sequential")
+    assert sequential.cells == ("irnn", "lstm") and sequential.run.model.order == "pixels"
+    assert get_lesson(6).experiment("permuted").run.model.order == "permuted"
+    cpu, gpu = sequential.for_device("cpu"), sequential.for_device("cuda")
+    assert (cpu.data.train_subset, cpu.train.epochs) == (5000, 3)
+    assert gpu == sequential.run and (gpu.data.train_subset, gpu.train.epochs) == (0, 20)
+    race = lesson_jobs(get_lesson(6), device_type="cpu", out=tmp_path)[0]
+    assert race.config["data"]["train_subset"] == 5000 and race.config["train"]["epochs"] == 3
+    sources = {f.source for f in get_lesson(6).figures}
+    assert sources == {"Le, Jaitly & Hinton 2015", "Arjovsky, Shah & Bengio 2016"}
+
+
+def test_a_spread_over_seeds_is_shown_with_its_range() -> None:
+    rows = [{"hidden_size": 10, "seed": s, "test_accuracy": a, "seconds": 2.0}
+            for s, a in enumerate((0.95, 0.97, 0.99))]  # fmt: skip
+    results = lesson_results(get_lesson(4), [], memory=Sweep(rows))
+    ten = next(r for r in results if r.figure.hidden == 10)
+    assert ten.ours == "97.00 % (95.00 % to 99.00 % over 3 seeds)" and ten.seconds == 6.0
+    assert next(r for r in results if r.figure.hidden == 2).ours is None
 
 
 def test_run_key_ignores_the_machine_but_not_the_experiment() -> None:
@@ -171,7 +206,7 @@ def test_the_lesson_a_link_names() -> None:
     assert lesson_from_param("3") == (LESSONS[3], "")
     assert lesson_from_param(None) == (None, "")
     lesson, problem = lesson_from_param("<b>99</b>")
-    assert lesson is None and problem == "lesson='<b>99</b>' is not one of [1, 2, 3, 4, 5]"
+    assert lesson is None and problem == "lesson='<b>99</b>' is not one of [1, 2, 3, 4, 5, 6]"
     assert lesson_from_param("0")[0] is None
     with pytest.raises(ValueError, match="lesson=7"):
         get_lesson(7)

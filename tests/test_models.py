@@ -151,3 +151,33 @@ def test_recurrent_models_read_fewer_rows(cell: str) -> None:
 def test_cnn_lstm_reads_fewer_rows() -> None:
     with torch.no_grad():
         assert _reader("cnn_lstm")(_images(rows=5)).shape == (2, 10)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "cnn_lstm"])
+def test_forget_bias_starts_every_lstm_forget_gate_there(cell: str) -> None:
+    torch.manual_seed(0)
+    plain = build_model(ModelConfig(cell=cell, hidden_size=6, num_layers=2))
+    torch.manual_seed(0)
+    opened = build_model(ModelConfig(cell=cell, hidden_size=6, num_layers=2, forget_bias=1.0))
+    for (name, before), (_, after) in zip(
+        plain.rnn.named_parameters(), opened.rnn.named_parameters(), strict=True
+    ):
+        if name.startswith("bias_"):
+            # the gates are ordered input, forget, cell, output: only the forget slice moves
+            forget = after[6:12].tolist()
+            assert forget == ([1.0] * 6 if name.startswith("bias_ih") else [0.0] * 6), name
+            assert torch.equal(
+                torch.cat([before[:6], before[12:]]), torch.cat([after[:6], after[12:]])
+            )
+        else:
+            assert torch.equal(before, after), name  # the same weights otherwise, same RNG use
+
+
+def test_forget_bias_leaves_cells_without_a_forget_gate_alone() -> None:
+    torch.manual_seed(0)
+    plain = build_model(ModelConfig(cell="gru", hidden_size=6))
+    torch.manual_seed(0)
+    biased = build_model(ModelConfig(cell="gru", hidden_size=6, forget_bias=1.0))
+    assert all(
+        torch.equal(a, b) for a, b in zip(plain.parameters(), biased.parameters(), strict=True)
+    )

@@ -1,4 +1,4 @@
-"""The command line: `python -m rnnviz presets|train|race|evaluate|export|predict|bench|memory`.
+"""The command line: `python -m rnnviz presets|train|race|lesson|evaluate|export|predict|...`.
 
 A teacher prepares models before class with it, and other tools rely on its flags and on the last
 line of `--json` output, so both are a stable contract. The training flags come from the settings'
@@ -16,7 +16,7 @@ from typing import NoReturn
 import torch
 
 from rnnviz.checkpoints import CheckpointError
-from rnnviz.cli import commands, memory, race
+from rnnviz.cli import commands, lesson, memory, race
 from rnnviz.data import DatasetUnavailableError
 from rnnviz.text import clip
 
@@ -29,6 +29,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "bench": commands.cmd_bench,
     "memory": memory.cmd_memory,
     "race": race.cmd_race,
+    "lesson": lesson.cmd_lesson,
 }
 
 
@@ -43,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parsers(sub)
     memory.add_parser(sub)
     race.add_parser(sub)
+    lesson.add_parser(sub)
     return parser
 
 

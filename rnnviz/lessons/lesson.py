@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from rnnviz.config import RunConfig
+from rnnviz.memory.tasks import RecallConfig
 from rnnviz.models import ModelConfig
 
 PAGES: dict[str, str] = {  # a step's page -> the page file that shows it
@@ -129,7 +130,9 @@ class Lesson:
     figures: tuple[Figure, ...]
     steps: tuple[Step, ...]
     questions: tuple[str, ...]
-    memory: Mapping[str, str] = field(default_factory=dict)  # Memory lab URL of a spread to run
+    spread: RecallConfig | None = None  # a Memory lab recall spread over seeds, queued too
+    spread_sizes: tuple[int, ...] = (2, 5, 10)  # its hidden sizes
+    spread_seeds: tuple[int, ...] = (0, 1, 2, 3, 4)  # and its seeds
 
     def __post_init__(self) -> None:
         keys = [e.key for e in self.experiments]

@@ -20,11 +20,13 @@ from rnnviz.checkpoints import CheckpointInfo
 from rnnviz.comparison import seconds_per_epoch
 from rnnviz.config import RunConfig
 from rnnviz.lessons.lesson import PERCENT_METRICS, Experiment, Figure, Lesson
+from rnnviz.memory import MemoryJob, Sweep, spread, sweep_seeds
 from rnnviz.races import RaceConfig, race_job
 from rnnviz.record import RunRecord, run_title
 from rnnviz.runs import training_job
 from rnnviz.snapshots import JobFn
 
+SPREAD = "spread"  # the LessonJob.experiment of a lesson's Memory lab spread
 _MACHINE = {"data": ("data_dir", "download"), "train": ("device", "cuda_graphs")}
 
 
@@ -48,15 +50,23 @@ class LessonJob:
     config: dict[str, Any]
 
 
-def lesson_jobs(lesson: Lesson, *, device_type: str, out: Path | str,
-                data_dir: str | None = None) -> list[LessonJob]:  # fmt: skip
-    """The jobs of every experiment in `lesson`, for a "cpu" or "cuda" machine; ValueError when
-    `out` has no room for their models (nothing is queued then)."""
+def lesson_jobs(
+    lesson: Lesson,
+    *,
+    device_type: str,
+    out: Path | str,
+    data_dir: str | None = None,
+    device: str | None = None,
+) -> list[LessonJob]:
+    """The jobs of every experiment in `lesson`, for a "cpu" or "cuda" machine (`device`, when
+    given, is the runs' device setting); ValueError when `out` has no room for their models."""
     jobs = []
     for experiment in lesson.experiments:
         run = experiment.for_device(device_type)
         if data_dir is not None:
-            run = _with_data_dir(run, data_dir)
+            run = replace(run, data=replace(run.data, data_dir=data_dir))
+        if device is not None:
+            run = replace(run, train=replace(run.train, device=device))
         title = f"Lesson {lesson.number}: {experiment.title}"
         if not experiment.cells:
             jobs.append(LessonJob(experiment.key, title, training_job(run, out=out), "train",
@@ -65,11 +75,13 @@ def lesson_jobs(lesson: Lesson, *, device_type: str, out: Path | str,
         race = RaceConfig(run, experiment.cells)
         config = {**run.to_dict(), "race_cells": list(race.cells)}
         jobs.append(LessonJob(experiment.key, title, race_job(race, out=out), "race", config))
+    if lesson.spread is not None:
+        sizes, seeds = list(lesson.spread_sizes), list(lesson.spread_seeds)
+        job = MemoryJob(sweep_seeds, (sizes, seeds, lesson.spread), device or "auto")
+        title = f"Lesson {lesson.number}: recall over {len(seeds)} seeds, hidden {sizes}"
+        config = {"recall": lesson.spread.to_dict(), "hidden_sizes": sizes, "seeds": seeds}
+        jobs.append(LessonJob(SPREAD, title, job, "memory", config))
     return jobs
-
-
-def _with_data_dir(run: RunConfig, data_dir: str) -> RunConfig:
-    return replace(run, data=replace(run.data, data_dir=data_dir))
 
 
 def experiment_models(experiment: Experiment,
@@ -136,20 +148,32 @@ def lesson_results(
     lesson: Lesson,
     infos: Sequence[CheckpointInfo],
     *,
-    memory: Mapping[int, float] | None = None,
+    memory: Sweep | None = None,
 ) -> list[Result]:
     """Every figure of `lesson` beside this machine's: read from the newest matching models,
-    and from `memory` (hidden size -> median recall accuracy of a seeds spread) for the lab's."""
+    and from `memory` (the lesson's finished recall spread over seeds) for the lab's."""
     results = []
+    summary = spread(memory.rows) if memory is not None and memory.rows else {}
+    seconds = sum(float(r.get("seconds") or 0.0) for r in memory.rows) if memory else None
     for figure in lesson.figures:
         if figure.metric == "memory_recall":
-            ours = None if memory is None else memory.get(figure.hidden)
-            results.append(Result(figure, ours, None))
+            results.append(_spread_result(figure, summary.get(figure.hidden), seconds))
             continue
         experiment = lesson.experiment(figure.experiment)
         models = experiment_models(experiment, infos)
         results.append(_read(figure, experiment, models))
     return results
+
+
+def _spread_result(figure: Figure, of_size: Mapping[str, float] | None,
+                   seconds: float | None) -> Result:  # fmt: skip
+    """The median over the seeds, with the range: "97.10 % (95.20-98.00 % over 5 seeds)"."""
+    if of_size is None:
+        return Result(figure, None, None)
+    low, high = show(of_size["min"], "memory_recall"), show(of_size["max"], "memory_recall")
+    text = f"{show(of_size['median'], 'memory_recall')} ({low} to {high} over "
+    text += f"{int(of_size['runs'])} seeds)"
+    return Result(figure, text, seconds, "Memory lab spread")
 
 
 def _read(figure: Figure, experiment: Experiment, models: Mapping[str, CheckpointInfo]) -> Result:
