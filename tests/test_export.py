@@ -28,6 +28,10 @@ SHAPES = [
     ModelConfig(cell="rnn_tanh", hidden_size=6, bidirectional=True),
     ModelConfig(cell="cnn_lstm", hidden_size=8),
     ModelConfig(cell="cnn", hidden_size=32),
+    ModelConfig(cell="irnn", hidden_size=8, order="pixels"),
+    ModelConfig(cell="gru", hidden_size=6, order="permuted"),
+    ModelConfig(cell="cnn_lstm", hidden_size=8, order="columns"),
+    ModelConfig(cell="cnn", hidden_size=32, order="permuted"),
 ]
 
 
@@ -39,7 +43,7 @@ def exported_model(folder: Path) -> ModuleType:
     return module
 
 
-@pytest.mark.parametrize("config", SHAPES, ids=lambda c: f"{c.cell}-{c.num_layers}")
+@pytest.mark.parametrize("config", SHAPES, ids=lambda c: f"{c.cell}-{c.num_layers}-{c.order}")
 def test_the_exported_model_gives_rnnviz_logits(config: ModelConfig, tmp_path: Path) -> None:
     saved = save_checkpoint(make_model(config, seed=3), make_record(config), root=tmp_path,
                             name="run")  # fmt: skip
