@@ -1,0 +1,106 @@
+"""Each lesson's figure, reproduced on the real data where RNNVIZ_DATA_DIR is set (slow).
+
+A CPU cannot train every notebook's full run inside CI, so each test trains the lesson's own
+experiments through the lesson's own jobs and figure table, reduced in one way only: the first
+`SUBSET` training images and fewer epochs (named per test). The bars are what such a reduced run
+reaches, not the notebook's figure; the full runs and their figures are in the README's lesson
+table. Lesson 4's recall figure has its own slow test (tests/test_memory_training.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rnnviz.checkpoints import list_checkpoints
+from rnnviz.control import Control
+from rnnviz.events import ignore_event
+from rnnviz.lessons import Lesson, Result, get_lesson, lesson_jobs, lesson_results
+from tests.conftest import real_data_dir
+
+pytestmark = pytest.mark.slow
+
+
+def reduced(lesson: Lesson, *, subset: int, epochs: int, keep: tuple[str, ...] = ()) -> Lesson:
+    """`lesson` on its first `subset` training images for `epochs` epochs (only the
+    experiments in `keep`, when given), and no recall spread."""
+    experiments = []
+    for e in lesson.experiments:
+        if keep and e.key not in keep:
+            continue
+        run = replace(e.run, data=replace(e.run.data, train_subset=subset),
+                      train=replace(e.run.train, epochs=epochs, device="cpu"))  # fmt: skip
+        experiments.append(replace(e, run=run, cpu_subset=0, cpu_epochs=0))
+    figures = tuple(f for f in lesson.figures if f.experiment in {e.key for e in experiments})
+    steps = tuple(s for s in lesson.steps if all(m.split(":")[0] in keep or not keep
+                                                 for m in s.models))  # fmt: skip
+    return replace(lesson, experiments=tuple(experiments), figures=figures, steps=steps,
+                   spread=None)  # fmt: skip
+
+
+def run_lesson(lesson: Lesson, out: Path) -> dict[str, Result]:
+    data_dir = real_data_dir()
+    for job in lesson_jobs(lesson, device_type="cpu", out=out, data_dir=data_dir):
+        outcome: Any = job.fn(Control(), ignore_event)
+        assert outcome.status == "done", outcome.message
+    results = lesson_results(lesson, list_checkpoints(out))
+    for r in results:
+        print(f"lesson {lesson.number}: {r.figure.label}: {r.ours} ({r.seconds} s)")
+    return {f"{r.figure.label} [{r.figure.source}]": r for r in results}
+
+
+def ours(results: dict[str, Result], label: str) -> Any:
+    value = results[f"{label} [notebook]"].ours
+    assert value is not None, label
+    return value
+
+
+def test_lesson_1_the_deep_rnn_learns_clothes(tmp_path: Path) -> None:
+    # 3x256 RNN, Adam 5e-4, batch 64: 8,000 images for 2 epochs instead of 60,000 for 15
+    results = run_lesson(reduced(get_lesson(1), subset=8000, epochs=2, keep=("final",)), tmp_path)
+    assert ours(results, "3x256: test accuracy") >= 0.75
+    assert ours(results, "3x256: weighted recall") == ours(results, "3x256: test accuracy")
+
+
+def test_lesson_2_the_lstm_beats_the_relu_rnn(tmp_path: Path) -> None:
+    # RNN (ReLU) vs LSTM 1x128 on the same batches: 10,000 images for 2 epochs instead of 10
+    results = run_lesson(reduced(get_lesson(2), subset=10_000, epochs=2), tmp_path)
+    assert ours(results, "The best cell") == "lstm"
+    assert ours(results, "LSTM: test accuracy") >= 0.78
+
+
+def test_lesson_3_the_lstm_reads_digits(tmp_path: Path) -> None:
+    # LSTM 2x128, Adam 1e-3, batch 100: 12,000 images for 1 epoch instead of 60,000 for 10
+    results = run_lesson(reduced(get_lesson(3), subset=12_000, epochs=1, keep=("lstm",)), tmp_path)
+    assert ours(results, "LSTM 2x128: test accuracy") >= 0.90
+    assert ours(results, "LSTM 2x128: seconds per epoch") > 0
+
+
+def test_lesson_4_gated_cells_beat_the_vanilla_rnn(tmp_path: Path) -> None:
+    # RNN, LSTM, GRU 1x128, lr 0.002, batch 100: 10,000 images for 2 epochs instead of 5
+    results = run_lesson(reduced(get_lesson(4), subset=10_000, epochs=2, keep=("cells",)), tmp_path)
+    rnn = ours(results, "RNN (tanh) 1x128")
+    assert ours(results, "LSTM 1x128") > rnn and ours(results, "GRU 1x128") > rnn
+    assert ours(results, "GRU 1x128") >= 0.93
+
+
+def test_lesson_5_twenty_units_and_plain_sgd_read_digits(tmp_path: Path) -> None:
+    # LSTM 20, SGD 0.1, batch 100, forget gate open: 20,000 images for 3 epochs instead of 60,000
+    # for 10
+    results = run_lesson(reduced(get_lesson(5), subset=20_000, epochs=3, keep=("ten",)), tmp_path)
+    assert ours(results, "After 10 epochs: test accuracy") >= 0.85
+
+
+def test_lesson_6_an_lstm_reads_digits_pixel_by_pixel(tmp_path: Path) -> None:
+    # IRNN vs LSTM over 784 steps: 600 images for 1 epoch, so this checks the pipeline (both
+    # models trained, saved and scored in pixel order), not the published figures
+    lesson = reduced(get_lesson(6), subset=600, epochs=1, keep=("sequential",))
+    results = run_lesson(lesson, tmp_path)
+    for label in ("Sequential: IRNN", "Sequential: LSTM"):
+        value = results[f"{label} [Le, Jaitly & Hinton 2015]"].ours
+        assert isinstance(value, float) and 0.0 <= value <= 1.0
+    orders = {i.record.config.model.order for i in list_checkpoints(tmp_path)}
+    assert orders == {"pixels"}
