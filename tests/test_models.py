@@ -160,7 +160,9 @@ def test_forget_bias_starts_every_lstm_forget_gate_there(cell: str) -> None:
     torch.manual_seed(0)
     opened = build_model(ModelConfig(cell=cell, hidden_size=6, num_layers=2, forget_bias=1.0))
     for (name, before), (_, after) in zip(
-        plain.rnn.named_parameters(), opened.rnn.named_parameters(), strict=True
+        plain.get_submodule("rnn").named_parameters(),
+        opened.get_submodule("rnn").named_parameters(),
+        strict=True,
     ):
         if name.startswith("bias_"):
             # the gates are ordered input, forget, cell, output: only the forget slice moves
