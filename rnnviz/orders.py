@@ -78,7 +78,9 @@ def order_titles() -> dict[str, str]:
 def permutation() -> torch.Tensor:
     """(784,) int64 on the CPU: the fixed pixel order of `permuted`; step t reads pixel perm[t]."""
     generator = torch.Generator(device="cpu").manual_seed(PERMUTATION_SEED)
-    return torch.randperm(PIXELS, generator=generator)
+    # The device is named: under `with torch.device("meta")` (admission sizes a model so) the
+    # cached permutation would otherwise be a meta tensor for the rest of the process.
+    return torch.randperm(PIXELS, generator=generator, device="cpu")
 
 
 def _order(order: str) -> Order:
@@ -90,7 +92,7 @@ def _order(order: str) -> Order:
 def reading_index(order: str) -> torch.Tensor:
     """(T, F) int64 on the CPU: the flat pixel index (row * 28 + column) read at step t, input f."""
     steps = _order(order)
-    flat = torch.arange(PIXELS)
+    flat = torch.arange(PIXELS, device="cpu")
     if steps.key == "rows":
         return flat.view(IMAGE_SIZE, IMAGE_SIZE)
     if steps.key == "columns":

@@ -146,3 +146,14 @@ def test_conv_cells_and_bidirectional_models_keep_to_what_they_can_read() -> Non
     plain.load_state_dict(cnn.state_dict())
     with torch.no_grad():  # the CNN of columns sees the transposed image
         assert torch.allclose(cnn(images), plain(images.transpose(1, 2)), atol=1e-6)
+
+
+def test_a_model_sized_on_the_meta_device_first_leaves_the_permutation_real() -> None:
+    from rnnviz.orders import permutation
+
+    permutation.cache_clear()  # as in a fresh process whose first permuted model is sized
+    with torch.device("meta"):
+        build_model(ModelConfig(order="permuted", hidden_size=8))
+    assert permutation().device.type == "cpu"
+    model = build_model(ModelConfig(order="permuted", hidden_size=8))
+    assert model(torch.zeros(2, 28, 28, dtype=torch.uint8)).shape == (2, 10)
