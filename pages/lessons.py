@@ -46,6 +46,10 @@ for experiment in lesson.experiments:
         epochs = run.train.epochs
         st.caption(f"On this CPU it trains on {subset} training images for {epochs} epochs, "
                    "so it fits a class period; a GPU runs the whole experiment.")  # fmt: skip
+if lesson.spread is not None:
+    sizes = ", ".join(str(h) for h in lesson.spread_sizes)
+    st.markdown(f"- the Memory lab's recall at the notebook's setting, hidden sizes {sizes}, "
+                f"{len(lesson.spread_seeds)} seeds each")  # fmt: skip
 ui.run_button(lesson, device_type)
 ui.live_status(lesson)
 
