@@ -13,7 +13,7 @@ from rnnviz.presets import PRESETS
 from rnnviz.urlstate import run_to_params
 from tests.conftest import app_test
 
-PAGES = {"Train", "Evaluate", "Compare", "Inside the RNN", "Draw", "Memory lab"}
+PAGES = {"Train", "Evaluate", "Compare", "Inside the RNN", "Draw", "Memory lab", "Lessons"}
 
 
 def expected_quick_preset() -> str:
