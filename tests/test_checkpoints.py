@@ -88,7 +88,7 @@ def test_a_format_1_checkpoint_loads_with_its_record(tmp_path: Path) -> None:
     assert loaded.meta["format_version"] == 2 and "seconds_trained" not in loaded.meta
     assert record.seconds == meta["seconds_trained"] and record.dataset == meta["dataset"]
     assert "order" not in meta["model"]  # written before reading orders: it reads rows
-    assert record.config.model.to_dict() == meta["model"] | {"order": "rows"}
+    assert record.config.model.to_dict() == meta["model"] | {"order": "rows", "forget_bias": 0.0}
     assert record.config.train.epochs == 20
     assert record.test_accuracy == meta["test_metrics"]["accuracy"] == 0.9220055710306406
     assert record.history["loss"] == meta["history"]["loss"] and record.parameters == 3114
