@@ -17,12 +17,15 @@ PICK, SHOWN = "lesson_pick", "lesson_shown"  # the chooser, and the lesson the U
 
 
 def choose() -> int:
-    """The lesson to show: the URL's `?lesson=N` when it names a new one, else the chooser's."""
+    """The lesson to show: the URL's `?lesson=N` when it names a new one, else the chooser's (or,
+    back from another page, which drops the chooser's state, the lesson shown last)."""
     given, problem = lesson_from_param(st.query_params.get("lesson"))
     if problem:
         st.warning(f"Ignored from the link: {plain(problem)}")
     if given is not None and st.session_state.get(SHOWN) != given.number:
         st.session_state[PICK] = given.number
+    elif PICK not in st.session_state and SHOWN in st.session_state:
+        st.session_state[PICK] = st.session_state[SHOWN]  # back from a step's page: the same one
     number = st.selectbox("Lesson", list(LESSONS), key=PICK,
                           format_func=lambda n: f"Lesson {n}: {LESSONS[n].title}")  # fmt: skip
     st.session_state[SHOWN] = number
@@ -61,7 +64,7 @@ for number, step in enumerate(lesson.steps, start=1):
     with right:
         ui.step_button(lesson, step, models, device_type, key=f"step_{lesson.number}_{number}")
 
-st.subheader("3 · The notebook's figures beside this run's")
+st.subheader("3 · The reported figures beside this run's")
 rows = [r.row() for r in ui.results(lesson)]
 st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 if any(r["this run"] == "-" for r in rows):
