@@ -84,9 +84,9 @@ def _open(lesson: Lesson, step: Step, models: Mapping[str, CheckpointInfo],
           device_type: str) -> None:  # fmt: skip
     keep = {k: v for k, v in st.query_params.to_dict().items() if k == "class"}
     if step.page == "train":
-        experiment, _, lane = step.models[0].partition(":")
-        run = lesson.experiment(experiment).lanes(
-            lesson.experiment(experiment).for_device(device_type))[lane]  # fmt: skip
+        key, _, lane = step.models[0].partition(":")
+        experiment = lesson.experiment(key)
+        run = experiment.lanes(experiment.for_device(device_type))[lane]
         if "race" in step.params:  # the Train page reads its race from here once it has one
             st.session_state[watch.RACE] = step.params["race"].split(",")
             st.session_state["w.race_on"] = True

@@ -155,13 +155,13 @@ def lesson_results(
     results = []
     summary = spread(memory.rows) if memory is not None and memory.rows else {}
     seconds = sum(float(r.get("seconds") or 0.0) for r in memory.rows) if memory else None
+    models = {e.key: experiment_models(e, infos) for e in lesson.experiments}  # once each
     for figure in lesson.figures:
         if figure.metric == "memory_recall":
             results.append(_spread_result(figure, summary.get(figure.hidden), seconds))
             continue
         experiment = lesson.experiment(figure.experiment)
-        models = experiment_models(experiment, infos)
-        results.append(_read(figure, experiment, models))
+        results.append(_read(figure, experiment, models[experiment.key]))
     return results
 
 
