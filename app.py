@@ -9,7 +9,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import streamlit as st
 from streamlit import config
 
-from pages._shared import sidebar
+from pages.parts.shared import sidebar
 
 # A full gc.collect() after every script run (Streamlit's default) holds the GIL ~140 ms with torch
 # loaded and starves training threads; .streamlit/config.toml turns it off, and so does this for a

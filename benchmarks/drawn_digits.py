@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # so the script runs from a checkout without installing rnnviz
 
-from rnnviz.preprocess import BlankImageError, load_picture, naive_resize, preprocess  # noqa: E402
+from rnnviz.data.preprocess import BlankImageError, load_picture, naive_resize, preprocess  # noqa: E402
 
 CANVAS = 280  # the Draw page's canvas, pixels per side
 FONT_DIRS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"), Path.home() / ".fonts")
@@ -280,7 +280,9 @@ def latency(model: torch.nn.Module, runs: int) -> tuple[float, float]:
 
 
 def load(path: str) -> tuple[torch.nn.Module, list[str]]:
-    from rnnviz.checkpoints import load_checkpoint  # only score and latency need checkpoints
+    from rnnviz.storage.checkpoints import (
+        load_checkpoint,  # only score and latency need checkpoints
+    )
 
     loaded = load_checkpoint(path, device="cpu")
     return loaded.model.eval(), list(loaded.class_names)
@@ -301,7 +303,7 @@ def run(args: argparse.Namespace) -> None:
             else:
                 print_score(path, result)
     else:
-        from rnnviz.models import ModelConfig, build_model
+        from rnnviz.models.network import ModelConfig, build_model
 
         untrained = (f"untrained {args.cell}", build_model(ModelConfig(cell=args.cell)).eval())
         for name, model in [(p, load(p)[0]) for p in args.checkpoints] or [untrained]:

@@ -5,13 +5,13 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from pages import watch_ui as watch
-from pages._shared import SHIPPED_DIR, checkpoint_label, checkpoints, run_through_the_frame
-from rnnviz import comparison
-from rnnviz.cells import CELLS
-from rnnviz.orders import ORDERS
+from pages.parts import watch
+from pages.parts.shared import SHIPPED_DIR, checkpoint_label, checkpoints, run_through_the_frame
+from rnnviz.models.cells import CELLS
+from rnnviz.models.orders import ORDERS
 from rnnviz.plots import metrics as plots
-from rnnviz.probes import Probes
+from rnnviz.storage import comparison
+from rnnviz.training.probes import Probes
 
 run_through_the_frame()
 

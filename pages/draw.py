@@ -3,11 +3,11 @@
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from pages._shared import run_through_the_frame, selected_checkpoint
-from rnnviz import reading
-from rnnviz.orders import ORDERS
+from pages.parts.shared import run_through_the_frame, selected_checkpoint
+from rnnviz.analysis import reading
+from rnnviz.common.text import plain
+from rnnviz.models.orders import ORDERS
 from rnnviz.plots import reading as plots
-from rnnviz.text import plain
 
 run_through_the_frame()
 

@@ -7,14 +7,15 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from pages._shared import data_dir, run_through_the_frame, selected_checkpoint, selected_info
-from pages.checkpoints_ui import manage_models
-from rnnviz.checkpoints import Checkpoint, CheckpointError
-from rnnviz.data import DatasetUnavailableError
-from rnnviz.inference import checkpoint_dataset, evaluate
-from rnnviz.metrics import Metrics, confusion_pairs
+from pages.parts.checkpoints import manage_models
+from pages.parts.shared import data_dir, run_through_the_frame, selected_checkpoint, selected_info
+from rnnviz.analysis.inference import evaluate
+from rnnviz.analysis.metrics import Metrics, confusion_pairs
+from rnnviz.common.text import plain
+from rnnviz.data.datasets import DatasetUnavailableError
 from rnnviz.plots import metrics as plots
-from rnnviz.text import plain
+from rnnviz.storage.checkpoints import Checkpoint, CheckpointError
+from rnnviz.storage.scoring import checkpoint_dataset
 
 run_through_the_frame()
 

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages import _shared as app
-from rnnviz import urlstate
-from rnnviz.data import (
+from pages.parts import shared as app
+from rnnviz.classroom import urlstate
+from rnnviz.common.devices import resolve_device
+from rnnviz.common.text import plain
+from rnnviz.data.datasets import (
     DataConfig,
     DatasetUnavailableError,
     default_dataset,
     load_dataset,
 )
-from rnnviz.devices import resolve_device
+from rnnviz.jobs.runs import training_job
 from rnnviz.plots.training import rows_figure
-from rnnviz.presets import PRESETS, first_run, preset_run
-from rnnviz.record import run_title
-from rnnviz.runs import training_job
-from rnnviz.text import plain
+from rnnviz.training.presets import PRESETS, first_run, preset_run
+from rnnviz.training.record import run_title
 
 app.run_through_the_frame()
 

@@ -4,20 +4,20 @@ import random
 
 import streamlit as st
 
-from pages._shared import (
+from pages.parts.shared import (
     checkpoints,
     data_dir,
     run_through_the_frame,
     selected_checkpoint,
     selected_info,
 )
-from rnnviz import explain, reading, rows
-from rnnviz.checkpoints import load_checkpoint
-from rnnviz.inference import checkpoint_dataset
-from rnnviz.orders import ORDERS
+from rnnviz.analysis import explain, reading, rows
+from rnnviz.common.text import plain
+from rnnviz.models.orders import ORDERS
 from rnnviz.plots import reading as plots
 from rnnviz.plots.inside import FRAMES, reading_animation
-from rnnviz.text import plain
+from rnnviz.storage.checkpoints import load_checkpoint
+from rnnviz.storage.scoring import checkpoint_dataset
 
 run_through_the_frame()
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from pages import _shared as app
-from pages import lessons_ui as ui
-from rnnviz.devices import resolve_device
+from pages.parts import lessons as ui
+from pages.parts import shared as app
+from rnnviz.common.devices import resolve_device
+from rnnviz.common.text import plain
 from rnnviz.lessons import LESSONS, experiment_title, lesson_from_param, lesson_models
-from rnnviz.text import plain
 
 app.run_through_the_frame()
 

@@ -7,16 +7,16 @@ from typing import Any
 
 import streamlit as st
 
-from pages import _shared as app
-from pages.memory_ui import as_job, buttons, events, finished, jobs_of, live, status, submit
+from pages.parts import shared as app
+from pages.parts.memory import as_job, buttons, events, finished, jobs_of, live, status, submit
 from rnnviz import memory as lab
-from rnnviz.cells import CELLS
-from rnnviz.devices import resolve_device
+from rnnviz.common.devices import resolve_device
+from rnnviz.common.settings import declared
+from rnnviz.common.text import plain
+from rnnviz.jobs.snapshots import JobFn
 from rnnviz.memory import MAX_BITS
+from rnnviz.models.cells import CELLS
 from rnnviz.plots import memory as plots
-from rnnviz.settings import declared
-from rnnviz.snapshots import JobFn
-from rnnviz.text import plain
 
 app.run_through_the_frame()
 

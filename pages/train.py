@@ -8,22 +8,22 @@ from typing import Any
 
 import streamlit as st
 
-from pages import _shared as app
-from pages import watch_ui as watch
-from rnnviz import urlstate
-from rnnviz.admission import admit
-from rnnviz.config import RunConfig
-from rnnviz.data import DATASETS, dataset_available, default_dataset
-from rnnviz.devices import resolve_device
-from rnnviz.events import EpochEnded, LrChanged, Started, Stepped
-from rnnviz.orders import ORDERS
+from pages.parts import shared as app
+from pages.parts import watch
+from rnnviz.classroom import urlstate
+from rnnviz.common.devices import resolve_device
+from rnnviz.common.text import plain
+from rnnviz.data.datasets import DATASETS, dataset_available, default_dataset
+from rnnviz.jobs.races import RaceConfig, RaceRecord, race_job, race_pace
+from rnnviz.jobs.runs import training_job
+from rnnviz.jobs.snapshots import JobSnapshot
+from rnnviz.models.orders import ORDERS
 from rnnviz.plots import training as plots
-from rnnviz.presets import PRESETS, first_run
-from rnnviz.races import RaceConfig, RaceRecord, race_job, race_pace
-from rnnviz.record import RunRecord, run_title
-from rnnviz.runs import training_job
-from rnnviz.snapshots import JobSnapshot
-from rnnviz.text import plain
+from rnnviz.training.admission import admit
+from rnnviz.training.config import RunConfig
+from rnnviz.training.events import EpochEnded, LrChanged, Started, Stepped
+from rnnviz.training.presets import PRESETS, first_run
+from rnnviz.training.record import RunRecord, run_title
 
 app.run_through_the_frame()
 

@@ -42,10 +42,10 @@ def real_data_dir() -> str:
 @pytest.fixture(scope="session")
 def tiny_checkpoints(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder of small real checkpoints (LSTM, GRU, RNN) trained briefly on offline digits."""
-    from rnnviz.config import RunConfig, TrainConfig
-    from rnnviz.data import DataConfig
-    from rnnviz.models import ModelConfig
-    from rnnviz.runs import train_and_save
+    from rnnviz.data.datasets import DataConfig
+    from rnnviz.jobs.runs import train_and_save
+    from rnnviz.models.network import ModelConfig
+    from rnnviz.training.config import RunConfig, TrainConfig
 
     root = tmp_path_factory.mktemp("shipped")
     for cell in ("lstm", "gru", "rnn_tanh"):
@@ -81,7 +81,7 @@ def app_env(
     monkeypatch.setenv("RNNVIZ_CHECKPOINTS_DIR", str(tiny_checkpoints))
     monkeypatch.chdir(ROOT)
     for name in [m for m in sys.modules if m == "pages" or m.startswith("pages.")]:
-        del sys.modules[name]  # pages/_shared.py reads the folders above at import
+        del sys.modules[name]  # pages/parts/shared.py reads the folders above at import
     st.cache_resource.clear()
     st.cache_data.clear()
     yield runs

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from rnnviz.models import ModelConfig, build_model
-from rnnviz.trace import Trace, trace
+from rnnviz.analysis.trace import Trace, trace
+from rnnviz.models.network import ModelConfig, build_model
 
 
 def image(rows: int = 28) -> np.ndarray:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from rnnviz.control import Control
-from rnnviz.events import EmitFn, MemoryStepped
+from rnnviz.training.control import Control
+from rnnviz.training.events import EmitFn, MemoryStepped
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,22 @@
-"""rnnviz.admission: a run's memory estimated from its config, and refused before allocation."""
+"""rnnviz.training.admission: a run's memory estimated from its config, and refused before
+allocation."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from rnnviz.admission import BUDGET_ENV, admit, budget_bytes, estimate_bytes, parameter_count
-from rnnviz.config import RunConfig, TrainConfig
-from rnnviz.data import DataConfig
-from rnnviz.models import ModelConfig, build_model, count_parameters
-from rnnviz.training import train
+from rnnviz.data.datasets import DataConfig
+from rnnviz.models.network import ModelConfig, build_model, count_parameters
+from rnnviz.training.admission import (
+    BUDGET_ENV,
+    admit,
+    budget_bytes,
+    estimate_bytes,
+    parameter_count,
+)
+from rnnviz.training.config import RunConfig, TrainConfig
+from rnnviz.training.trainer import train
 
 CPU = torch.device("cpu")
 GIANT = RunConfig(

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 
-from rnnviz.checkpoints import list_checkpoints
+from rnnviz.storage.checkpoints import list_checkpoints
 
 from .conftest import app_test, shown
 

@@ -12,11 +12,11 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
-from rnnviz.checkpoints import save_checkpoint
-from rnnviz.config import RunConfig
-from rnnviz.data import DATASETS, DataConfig
-from rnnviz.models import ModelConfig, build_model
-from rnnviz.record import RunRecord
+from rnnviz.data.datasets import DATASETS, DataConfig
+from rnnviz.models.network import ModelConfig, build_model
+from rnnviz.storage.checkpoints import save_checkpoint
+from rnnviz.training.config import RunConfig
+from rnnviz.training.record import RunRecord
 from tests.conftest import app_test
 
 KEY = "draw_canvas"

@@ -12,13 +12,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from rnnviz.archive import export_zip
-from rnnviz.checkpoints import read_meta, save_checkpoint
-from rnnviz.config import RunConfig
-from rnnviz.data import DATASETS, DataConfig, dataset_available
-from rnnviz.metrics import compute_metrics
-from rnnviz.models import ModelConfig, build_model
-from rnnviz.record import RunRecord
+from rnnviz.analysis.metrics import compute_metrics
+from rnnviz.data.datasets import DATASETS, DataConfig, dataset_available
+from rnnviz.models.network import ModelConfig, build_model
+from rnnviz.storage.archive import export_zip
+from rnnviz.storage.checkpoints import read_meta, save_checkpoint
+from rnnviz.training.config import RunConfig
+from rnnviz.training.record import RunRecord
 
 from .conftest import app_test, shown
 

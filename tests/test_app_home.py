@@ -8,9 +8,9 @@ from pathlib import Path
 
 import torch
 
-from rnnviz.data import dataset_available
-from rnnviz.presets import PRESETS
-from rnnviz.urlstate import run_to_params
+from rnnviz.classroom.urlstate import run_to_params
+from rnnviz.data.datasets import dataset_available
+from rnnviz.training.presets import PRESETS
 from tests.conftest import app_test
 
 PAGES = {"Train", "Evaluate", "Compare", "Inside the RNN", "Draw", "Memory lab", "Lessons"}
@@ -40,7 +40,7 @@ def test_home_shows_an_image_as_rows_and_links_every_page(app_env: Path) -> None
 
 
 def test_train_a_quick_model_submits_and_opens_train(app_env: Path) -> None:
-    from pages._shared import job_manager
+    from pages.parts.shared import job_manager
 
     at = app_test("pages/home.py", query={"class": "1"})
     at.button[0].click().run()

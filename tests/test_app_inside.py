@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 import torch
 
-from rnnviz.checkpoints import save_checkpoint
-from rnnviz.config import RunConfig
-from rnnviz.data import DataConfig
-from rnnviz.models import ModelConfig, build_model
-from rnnviz.record import RunRecord
+from rnnviz.data.datasets import DataConfig
+from rnnviz.models.network import ModelConfig, build_model
+from rnnviz.storage.checkpoints import save_checkpoint
+from rnnviz.training.config import RunConfig
+from rnnviz.training.record import RunRecord
 from tests.conftest import ROOT, app_test, real_data_dir, shown
 
 PAGE = "pages/inside.py"

@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 
-from rnnviz import urlstate
-from rnnviz.config import TrainConfig
-from rnnviz.data import DATASETS, default_dataset
-from rnnviz.devices import resolve_device
-from rnnviz.models import ModelConfig
-from rnnviz.presets import PRESETS, first_run
+from rnnviz.classroom import urlstate
+from rnnviz.common.devices import resolve_device
+from rnnviz.data.datasets import DATASETS, default_dataset
+from rnnviz.models.network import ModelConfig
+from rnnviz.training.config import TrainConfig
+from rnnviz.training.presets import PRESETS, first_run
 from tests.conftest import app_test, shown
 
 TINY = {
@@ -34,7 +34,7 @@ STEPS = 2 * (1293 // 32)  # 2 epochs over the 1,293 digits left for training aft
 
 @dataclass(frozen=True)
 class Ended:
-    """A job's outcome (`rnnviz.jobs.Outcome`) for a job that trains nothing."""
+    """A job's outcome (`rnnviz.jobs.manager.Outcome`) for a job that trains nothing."""
 
     status: str
     message: str
@@ -296,7 +296,7 @@ def test_a_queued_run_shows_its_place_and_can_be_cancelled(
 ) -> None:
     monkeypatch.setenv("RNNVIZ_MAX_JOBS", "1")
     at = app_test("pages/train.py", query=TINY)
-    from pages._shared import job_manager
+    from pages.parts.shared import job_manager
 
     def blocker(control: Any, emit: Any) -> Ended:
         while not control.stopped:

@@ -12,15 +12,15 @@ import pytest
 import safetensors.torch
 import torch
 
-from rnnviz.archive import export_zip, import_zip
-from rnnviz.checkpoints import (
+from rnnviz.models.network import ModelConfig
+from rnnviz.storage.archive import export_zip, import_zip
+from rnnviz.storage.checkpoints import (
     CheckpointError,
     load_checkpoint,
     read_meta,
     save_checkpoint,
 )
-from rnnviz.meta import MAX_META_BYTES
-from rnnviz.models import ModelConfig
+from rnnviz.storage.meta import MAX_META_BYTES
 
 from .saved import Hostile, make_model, make_record, save_small
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from rnnviz.bench import _lines_97, run_bench, time_to_accuracy
-from rnnviz.presets import get_preset
+from rnnviz.bench.speed import _lines_97, run_bench
+from rnnviz.bench.time_to import time_to_accuracy
+from rnnviz.training.presets import get_preset
 from tests.conftest import real_data_dir
 
 EVERY = 600  # training images between scorings: a few steps, so the test stays short

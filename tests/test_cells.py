@@ -1,4 +1,4 @@
-"""rnnviz.cells: one row of facts per cell, one builder, and the rnn alias."""
+"""rnnviz.models.cells: one row of facts per cell, one builder, and the rnn alias."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from rnnviz.cells import (
+from rnnviz.models.cells import (
     ALIASES,
     CELLS,
     SEQUENCE_CELLS,

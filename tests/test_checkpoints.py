@@ -13,7 +13,10 @@ import safetensors.torch
 import torch
 
 import rnnviz
-from rnnviz.checkpoints import (
+from rnnviz.analysis.metrics import compute_metrics
+from rnnviz.data.sources import FILES
+from rnnviz.models.network import ModelConfig
+from rnnviz.storage.checkpoints import (
     CheckpointError,
     best_checkpoint,
     delete_checkpoint,
@@ -24,11 +27,8 @@ from rnnviz.checkpoints import (
     rename_checkpoint,
     save_checkpoint,
 )
-from rnnviz.events import History
-from rnnviz.meta import FORMAT, FORMAT_VERSION
-from rnnviz.metrics import compute_metrics
-from rnnviz.models import ModelConfig
-from rnnviz.sources import FILES
+from rnnviz.storage.meta import FORMAT, FORMAT_VERSION
+from rnnviz.training.events import History
 
 from .conftest import ROOT
 from .saved import CLASS_NAMES, Hostile, make_model, make_record, rewrite_meta, save_small
@@ -282,7 +282,7 @@ def test_weights_that_are_not_finite_are_refused(tmp_path: Path, bad: float) -> 
 def test_weights_sent_back_by_a_worker_are_validated_before_anything_is_written(
     tmp_path: Path,
 ) -> None:
-    from rnnviz.checkpoints import save_weights, weights_of
+    from rnnviz.storage.checkpoints import save_weights, weights_of
 
     config = ModelConfig(cell="gru", hidden_size=8)
     record, model = make_record(config), make_model(config)

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from rnnviz import comparison
-from rnnviz.cells import group_of
-from rnnviz.checkpoints import CheckpointInfo
-from rnnviz.config import RunConfig
-from rnnviz.events import History
-from rnnviz.metrics import Metrics, compute_metrics
-from rnnviz.models import ModelConfig
-from rnnviz.record import RunRecord
+from rnnviz.analysis.metrics import Metrics, compute_metrics
+from rnnviz.models.cells import group_of
+from rnnviz.models.network import ModelConfig
+from rnnviz.storage import comparison
+from rnnviz.storage.checkpoints import CheckpointInfo
+from rnnviz.training.config import RunConfig
+from rnnviz.training.events import History
+from rnnviz.training.record import RunRecord
 
 CLASSES = [str(i) for i in range(10)]
 

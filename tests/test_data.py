@@ -1,4 +1,5 @@
-"""Tests for rnnviz.data: IDX reading, the search for files, splits, the digits set and the cache.
+"""Tests for rnnviz.data.datasets: IDX reading, the search for files, splits, the digits set and
+the cache.
 
 Everything runs offline on tiny IDX files the tests write; the tests on real MNIST and
 Fashion-MNIST run only when $RNNVIZ_DATA_DIR points at a folder that holds them.
@@ -19,8 +20,9 @@ import numpy as np
 import pytest
 import torch
 
-from rnnviz import data, sources
-from rnnviz.data import (
+from rnnviz.data import datasets as data
+from rnnviz.data import sources
+from rnnviz.data.datasets import (
     DATASETS,
     DataConfig,
     Dataset,
@@ -356,8 +358,8 @@ def test_real_dataset(key: str) -> None:
 def test_warm_up_reads_the_default_dataset_ahead_of_the_first_run(
     fake_root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from rnnviz import data
-    from rnnviz.runs import warm_up
+    from rnnviz.data import datasets as data
+    from rnnviz.jobs.runs import warm_up
 
     key = ("mnist", str(fake_root.resolve()), "cpu")
     monkeypatch.setattr(data, "_LOADED", {})

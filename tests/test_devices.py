@@ -1,11 +1,11 @@
-"""rnnviz.devices: one meaning of "auto", and a clear error for a GPU that is not there."""
+"""rnnviz.common.devices: one meaning of "auto", and a clear error for a GPU that is not there."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from rnnviz.devices import DEVICES, device_name, resolve_device
+from rnnviz.common.devices import DEVICES, device_name, resolve_device
 
 
 def test_auto_means_the_gpu_when_there_is_one() -> None:

@@ -1,4 +1,5 @@
-"""rnnviz.events: every event survives plain JSON, and History is the fold of the events."""
+"""rnnviz.training.events: every event survives plain JSON, and History is the fold of the
+events."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import math
 
 import pytest
 
-from rnnviz.events import (
+from rnnviz.training.events import (
     EVENTS,
     EpochEnded,
     Event,
@@ -22,7 +23,7 @@ from rnnviz.events import (
     Stepped,
     event_from_dict,
 )
-from rnnviz.events import Tested as Scored  # not a name pytest would collect as tests
+from rnnviz.training.events import Tested as Scored  # not a name pytest would collect as tests
 
 WINDOW = Stepped(
     first_step=9, losses=(0.5, 0.25, 0.125), epoch=2, steps_per_epoch=8, total_steps=16, lr=1e-3,

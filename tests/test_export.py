@@ -13,10 +13,10 @@ from types import ModuleType
 import pytest
 import torch
 
-from rnnviz.checkpoints import load_checkpoint, save_checkpoint
 from rnnviz.cli import main
-from rnnviz.export import export_checkpoint
-from rnnviz.models import ModelConfig
+from rnnviz.models.network import ModelConfig
+from rnnviz.storage.checkpoints import load_checkpoint, save_checkpoint
+from rnnviz.storage.export import export_checkpoint
 
 from .conftest import real_data_dir
 from .saved import make_model, make_record
@@ -97,7 +97,7 @@ def test_the_code_zip_holds_one_folder_with_the_four_files(tmp_path: Path) -> No
     import io
     import zipfile
 
-    from rnnviz.export import code_zip
+    from rnnviz.storage.export import code_zip
 
     config = ModelConfig(cell="gru", hidden_size=8)
     saved = save_checkpoint(make_model(config), make_record(config), root=tmp_path, name="g")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from rnnviz.files import UnsafeFileError, check_name, read_capped, safe_name, write_replacing
+from rnnviz.common.files import UnsafeFileError, check_name, read_capped, safe_name, write_replacing
 
 from .saved import save_small
 

@@ -1,8 +1,8 @@
-"""rnnviz.identity: a browser's owner id is stable over its reloads and its own."""
+"""rnnviz.classroom.identity: a browser's owner id is stable over its reloads and its own."""
 
 from __future__ import annotations
 
-from rnnviz.identity import owner_from_account, owner_from_xsrf, valid_owner
+from rnnviz.classroom.identity import owner_from_account, owner_from_xsrf, valid_owner
 
 # Two page loads of one browser (the same token, masked anew), then another browser's: as seen.
 FIRST = "2|2582a06a|245891a8148b59da6085788e76f52e90|1796159295"

@@ -1,4 +1,5 @@
-"""rnnviz.inference: predictions in batches, scores on a test set, checkpoints and picture files."""
+"""rnnviz.analysis.inference and rnnviz.storage.scoring: predictions in batches, scores on a test
+set, checkpoints and picture files."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ import torch
 from PIL import Image
 from torch.nn import functional as F
 
-from rnnviz.checkpoints import load_checkpoint
-from rnnviz.inference import evaluate, evaluate_checkpoint, predict, predict_files
-from rnnviz.models import ModelConfig, build_model
+from rnnviz.analysis.inference import evaluate, predict
+from rnnviz.models.network import ModelConfig, build_model
+from rnnviz.storage.checkpoints import load_checkpoint
+from rnnviz.storage.scoring import evaluate_checkpoint, predict_files
 
 from .conftest import ROOT
 

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 import torch
 
-from rnnviz.control import Control
-from rnnviz.events import EmitFn, MemoryStepped
-from rnnviz.jobs import JobManager
-from rnnviz.snapshots import JobRefused, OwnerLimits
+from rnnviz.jobs.manager import JobManager
+from rnnviz.jobs.snapshots import JobRefused, OwnerLimits
+from rnnviz.training.control import Control
+from rnnviz.training.events import EmitFn, MemoryStepped
 
 
 @dataclass(frozen=True)

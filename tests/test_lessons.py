@@ -12,11 +12,7 @@ from typing import Any
 
 import pytest
 
-from rnnviz.checkpoints import list_checkpoints
-from rnnviz.config import RunConfig, TrainConfig
-from rnnviz.control import Control
-from rnnviz.data import DataConfig
-from rnnviz.events import ignore_event
+from rnnviz.data.datasets import DataConfig
 from rnnviz.lessons import (
     LESSONS,
     Experiment,
@@ -33,8 +29,12 @@ from rnnviz.lessons import (
     show,
 )
 from rnnviz.memory import NOTEBOOK_RECALL, Sweep
-from rnnviz.models import ModelConfig
-from rnnviz.presets import PRESETS
+from rnnviz.models.network import ModelConfig
+from rnnviz.storage.checkpoints import list_checkpoints
+from rnnviz.training.config import RunConfig, TrainConfig
+from rnnviz.training.control import Control
+from rnnviz.training.events import ignore_event
+from rnnviz.training.presets import PRESETS
 
 
 def tiny_run(cell: str = "lstm", **train: Any) -> RunConfig:

@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from rnnviz.checkpoints import list_checkpoints
-from rnnviz.control import Control
-from rnnviz.events import ignore_event
 from rnnviz.lessons import Lesson, Result, get_lesson, lesson_jobs, lesson_results
+from rnnviz.storage.checkpoints import list_checkpoints
+from rnnviz.training.control import Control
+from rnnviz.training.events import ignore_event
 from tests.conftest import real_data_dir
 
 pytestmark = pytest.mark.slow

@@ -14,8 +14,6 @@ from hypothesis import strategies as st
 
 import rnnviz.memory.training as lab_training
 from rnnviz.cli import main
-from rnnviz.control import Control
-from rnnviz.events import Event, MemoryEvaluated, MemoryStepped
 from rnnviz.memory import (
     MEMORY_CELLS,
     NOTEBOOK_RECALL,
@@ -37,6 +35,8 @@ from rnnviz.memory import (
     train_recall,
 )
 from rnnviz.memory.tasks import carry_bits, int_to_bits
+from rnnviz.training.control import Control
+from rnnviz.training.events import Event, MemoryEvaluated, MemoryStepped
 
 FAST = settings(max_examples=40, deadline=None)
 

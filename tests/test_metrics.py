@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from rnnviz.metrics import Metrics, compute_metrics, confusion_pairs, misclassified
+from rnnviz.analysis.metrics import Metrics, compute_metrics, confusion_pairs, misclassified
 
 NAMES = ["a", "b", "c"]
 # Worked by hand below: 10 examples, 6 right.

@@ -1,4 +1,5 @@
-"""rnnviz.models: config validation, every cell's shapes, a readout that uses both directions."""
+"""rnnviz.models.network: config validation, every cell's shapes, a readout that uses both
+directions."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from typing import Any
 import pytest
 import torch
 
-from rnnviz.cells import CELLS
-from rnnviz.models import ModelConfig, RowReader, as_input, build_model
+from rnnviz.models.cells import CELLS
+from rnnviz.models.network import ModelConfig, RowReader, as_input, build_model
 
 RECURRENT = [key for key, cell in CELLS.items() if cell.recurrent]
 PLAIN_CELLS = ["rnn_tanh", "rnn_relu", "lstm", "gru"]  # features are the identity

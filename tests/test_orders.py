@@ -1,4 +1,5 @@
-"""rnnviz.orders: each reading order's sequence, the fixed permutation, and a run in every order."""
+"""rnnviz.models.orders: each reading order's sequence, the fixed permutation, and a run in every
+order."""
 
 from __future__ import annotations
 
@@ -9,11 +10,9 @@ from typing import Any
 import pytest
 import torch
 
-from rnnviz.checkpoints import load_checkpoint, save_checkpoint
-from rnnviz.config import RunConfig, TrainConfig
-from rnnviz.data import DataConfig
-from rnnviz.models import ModelConfig, build_model
-from rnnviz.orders import (
+from rnnviz.data.datasets import DataConfig
+from rnnviz.models.network import ModelConfig, build_model
+from rnnviz.models.orders import (
     ORDERS,
     PERMUTATION_SEED,
     permutation,
@@ -21,7 +20,9 @@ from rnnviz.orders import (
     seen_masks,
     to_sequence,
 )
-from rnnviz.training import train
+from rnnviz.storage.checkpoints import load_checkpoint, save_checkpoint
+from rnnviz.training.config import RunConfig, TrainConfig
+from rnnviz.training.trainer import train
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -149,7 +150,7 @@ def test_conv_cells_and_bidirectional_models_keep_to_what_they_can_read() -> Non
 
 
 def test_a_model_sized_on_the_meta_device_first_leaves_the_permutation_real() -> None:
-    from rnnviz.orders import permutation
+    from rnnviz.models.orders import permutation
 
     permutation.cache_clear()  # as in a fresh process whose first permuted model is sized
     with torch.device("meta"):

@@ -6,8 +6,8 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
+from rnnviz.analysis.rows import locks_in_at
 from rnnviz.plots import inside as plots
-from rnnviz.rows import locks_in_at
 
 from .drawn import image, traced
 

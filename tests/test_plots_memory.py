@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 
-from rnnviz.events import Event, MemoryEvaluated, MemoryStepped
 from rnnviz.memory import NOTEBOOK_RECALL_FIGURES
 from rnnviz.plots.memory import (
     add_example_figure,
@@ -19,6 +18,7 @@ from rnnviz.plots.memory import (
     seed_spread_figure,
     sweep_rows,
 )
+from rnnviz.training.events import Event, MemoryEvaluated, MemoryStepped
 
 EVENTS: list[Event] = [
     MemoryStepped(step=1, loss=2.3, accuracy=0.1, progress=0.5),

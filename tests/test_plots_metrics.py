@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rnnviz.comparison import Curve
-from rnnviz.metrics import compute_metrics
+from rnnviz.analysis.metrics import compute_metrics
 from rnnviz.plots import metrics as plots
+from rnnviz.storage.comparison import Curve
 
 FASHION = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat"]
 

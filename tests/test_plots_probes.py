@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 
-from rnnviz.events import Probed, ProbeSet
 from rnnviz.plots import probes as plots
 from rnnviz.plots.training import loss_figure
+from rnnviz.training.events import Probed, ProbeSet
 
 NAMES = [str(i) for i in range(10)]
 PROBES = ProbeSet(dataset="mnist", indices=(4, 9), labels=(3, 7), kinds=("easy", "hard"),

@@ -7,9 +7,9 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
+from rnnviz.analysis.rows import locks_in_at
+from rnnviz.data.preprocess import preprocess
 from rnnviz.plots import reading as plots
-from rnnviz.preprocess import preprocess
-from rnnviz.rows import locks_in_at
 
 from .drawn import traced
 

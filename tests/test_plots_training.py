@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from rnnviz.events import EpochEnded, Event, History, Stepped
-from rnnviz.metrics import compute_metrics
+from rnnviz.analysis.metrics import compute_metrics
+from rnnviz.common.series import ema
 from rnnviz.plots.training import (
     accuracy_figure,
     curves,
@@ -17,8 +17,8 @@ from rnnviz.plots.training import (
     per_class_figure,
     rows_figure,
 )
-from rnnviz.record import RunRecord
-from rnnviz.series import ema
+from rnnviz.training.events import EpochEnded, Event, History, Stepped
+from rnnviz.training.record import RunRecord
 
 
 def test_loss_figure_has_raw_and_smoothed_traces() -> None:

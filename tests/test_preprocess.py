@@ -1,4 +1,4 @@
-"""Tests for rnnviz.preprocess: MNIST's recipe applied to canvas drawings and files."""
+"""Tests for rnnviz.data.preprocess: MNIST's recipe applied to canvas drawings and files."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageDraw
 
-from rnnviz import preprocess as pp
-from rnnviz.preprocess import (
+from rnnviz.data import preprocess as pp
+from rnnviz.data.preprocess import (
     BlankImageError,
     ImageReadError,
     load_picture,

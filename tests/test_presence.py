@@ -1,11 +1,12 @@
-"""rnnviz.presence: an owner is gone only when a grace period passes after their last departure."""
+"""rnnviz.jobs.presence: an owner is gone only when a grace period passes after their last
+departure."""
 
 from __future__ import annotations
 
 import threading
 import time
 
-from rnnviz.presence import Presence
+from rnnviz.jobs.presence import Presence
 
 
 def watch() -> tuple[Presence, list[str], threading.Event]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rnnviz.data import DATASETS
-from rnnviz.presets import FIRST_RUNS, PRESETS, first_run, get_preset
+from rnnviz.data.datasets import DATASETS
+from rnnviz.training.presets import FIRST_RUNS, PRESETS, first_run, get_preset
 
 DEVICE_TYPES = ("cpu", "cuda")
 

@@ -1,4 +1,4 @@
-"""rnnviz.probes: fixed probe images, read as a run learns, kept in its record."""
+"""rnnviz.training.probes: fixed probe images, read as a run learns, kept in its record."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ import json
 import pytest
 import torch
 
-from rnnviz.checkpoints import load_checkpoint
-from rnnviz.data import DataConfig, Dataset, load_dataset
-from rnnviz.events import Probed, ProbeSet
-from rnnviz.probes import PROBE_TABLE, Probes, probe_set, probe_steps, read_probes
-from rnnviz.record import RunRecord
-from rnnviz.training import train
+from rnnviz.data.datasets import DataConfig, Dataset, load_dataset
+from rnnviz.storage.checkpoints import load_checkpoint
+from rnnviz.training.events import Probed, ProbeSet
+from rnnviz.training.probes import PROBE_TABLE, Probes, probe_set, probe_steps, read_probes
+from rnnviz.training.record import RunRecord
+from rnnviz.training.trainer import train
 
 from .conftest import real_data_dir
 from .test_training import tiny_run, toy  # noqa: F401  (toy is a fixture)

@@ -1,4 +1,4 @@
-"""rnnviz.races and `python -m rnnviz race`: lanes on the same batches, every model saved."""
+"""rnnviz.jobs.races and `python -m rnnviz race`: lanes on the same batches, every model saved."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from rnnviz import training
-from rnnviz.checkpoints import load_checkpoint
 from rnnviz.cli import main
-from rnnviz.control import Control
-from rnnviz.data import Dataset
-from rnnviz.events import EpochEnded, Event, Started
-from rnnviz.races import RaceConfig, RaceJob, RaceRecord
+from rnnviz.data.datasets import Dataset
+from rnnviz.jobs.races import RaceConfig, RaceJob, RaceRecord
+from rnnviz.storage.checkpoints import load_checkpoint
+from rnnviz.training import trainer as training
+from rnnviz.training.control import Control
+from rnnviz.training.events import EpochEnded, Event, Started
 
 from .test_training import tiny_run, toy  # noqa: F401  (toy is a fixture)
 
@@ -111,8 +111,8 @@ def test_the_race_command_refuses_a_lone_cell_in_one_line(
 
 
 def test_the_race_pace_sums_the_lanes_and_follows_the_one_behind() -> None:
-    from rnnviz.events import Stepped
-    from rnnviz.races import race_pace
+    from rnnviz.jobs.races import race_pace
+    from rnnviz.training.events import Stepped
 
     def report(lane: int, step: int, rate: float, eta: float) -> Stepped:
         return Stepped(first_step=step, losses=(1.0,), epoch=1, steps_per_epoch=100,

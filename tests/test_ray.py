@@ -19,22 +19,22 @@ from typing import Any
 
 import pytest
 
-from rnnviz import events
-from rnnviz.backends import BackendUnavailable, ThreadBackend
-from rnnviz.config import RunConfig, TrainConfig
-from rnnviz.data import DataConfig
-from rnnviz.events import EpochEnded, MemoryStepped, Started, Stepped
-from rnnviz.jobs import JobManager
-from rnnviz.models import ModelConfig
-from rnnviz.record import RunRecord
-from rnnviz.runs import training_job
-from rnnviz.snapshots import OwnerLimits
+from rnnviz.data.datasets import DataConfig
+from rnnviz.jobs.backends import BackendUnavailable, ThreadBackend
+from rnnviz.jobs.manager import JobManager
+from rnnviz.jobs.runs import training_job
+from rnnviz.jobs.snapshots import OwnerLimits
+from rnnviz.models.network import ModelConfig
+from rnnviz.training import events
+from rnnviz.training.config import RunConfig, TrainConfig
+from rnnviz.training.events import EpochEnded, MemoryStepped, Started, Stepped
+from rnnviz.training.record import RunRecord
 from tests import ray_jobs
 from tests.conftest import app_test, shown
 from tests.ray_jobs import Boom, Hold
 
 ray = pytest.importorskip("ray", reason="Ray is optional: pip install -r requirements-ray.txt")
-from rnnviz.ray_backend import DIED, RayBackend  # noqa: E402
+from rnnviz.jobs.ray_backend import DIED, RayBackend  # noqa: E402
 
 TINY = RunConfig(
     model=ModelConfig(cell="lstm", hidden_size=16),
@@ -281,8 +281,8 @@ def test_a_memory_lab_run_trains_on_a_worker(cluster: None) -> None:
 def test_a_race_runs_on_a_worker_and_takes_a_new_learning_rate(
     cluster: None, tmp_path: Path
 ) -> None:
-    from rnnviz.events import LrChanged
-    from rnnviz.races import RaceConfig, RaceRecord, race_job
+    from rnnviz.jobs.races import RaceConfig, RaceRecord, race_job
+    from rnnviz.training.events import LrChanged
 
     jobs = manager()
     config = RaceConfig(replace(TINY, train=replace(TINY.train, epochs=3)), ("rnn_tanh", "gru"))

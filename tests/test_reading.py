@@ -1,4 +1,5 @@
-"""rnnviz.reading: what the Inside and Draw pages compute, on known inputs and small models."""
+"""rnnviz.analysis.reading: what the Inside and Draw pages compute, on known inputs and small
+models."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
-from rnnviz import explain, reading
-from rnnviz.models import ModelConfig, build_model
-from rnnviz.preprocess import BlankImageError
+from rnnviz.analysis import explain, reading
+from rnnviz.data.preprocess import BlankImageError
+from rnnviz.models.network import ModelConfig, build_model
 
 CANVAS = 280
 

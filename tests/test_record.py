@@ -1,4 +1,5 @@
-"""rnnviz.record: one record per run, its plain data, and the first meta.json format upgraded."""
+"""rnnviz.training.record: one record per run, its plain data, and the first meta.json format
+upgraded."""
 
 from __future__ import annotations
 
@@ -6,13 +7,13 @@ import json
 
 import pytest
 
-from rnnviz.config import RunConfig, TrainConfig
-from rnnviz.data import DataConfig
-from rnnviz.events import History
-from rnnviz.meta import upgrade_meta
-from rnnviz.metrics import compute_metrics
-from rnnviz.models import ModelConfig
-from rnnviz.record import RunRecord, run_title
+from rnnviz.analysis.metrics import compute_metrics
+from rnnviz.data.datasets import DataConfig
+from rnnviz.models.network import ModelConfig
+from rnnviz.storage.meta import upgrade_meta
+from rnnviz.training.config import RunConfig, TrainConfig
+from rnnviz.training.events import History
+from rnnviz.training.record import RunRecord, run_title
 
 from .conftest import ROOT
 

@@ -1,4 +1,5 @@
-"""rnnviz.rows: row edits, row experiments, row importance and the lock-in row, on known inputs."""
+"""rnnviz.analysis.rows: row edits, row experiments, row importance and the lock-in row, on known
+inputs."""
 
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from rnnviz import rows
-from rnnviz.models import ModelConfig, RowReader, build_model
-from rnnviz.rows import erase_rows, first_rows, locks_in_at, reverse_rows, row_importance
-from rnnviz.trace import trace
+from rnnviz.analysis import rows
+from rnnviz.analysis.rows import erase_rows, first_rows, locks_in_at, reverse_rows, row_importance
+from rnnviz.analysis.trace import trace
+from rnnviz.models.network import ModelConfig, RowReader, build_model
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -1,4 +1,4 @@
-"""rnnviz.runs: a run trained, saved and recorded; and a cap on the runs one person keeps."""
+"""rnnviz.jobs.runs: a run trained, saved and recorded; and a cap on the runs one person keeps."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from rnnviz.config import RunConfig, TrainConfig
-from rnnviz.control import Control
-from rnnviz.data import DataConfig
-from rnnviz.events import ignore_event
-from rnnviz.models import ModelConfig
-from rnnviz.runs import MAX_RUNS_ENV, check_room, max_runs, train_and_save, training_job
+from rnnviz.data.datasets import DataConfig
+from rnnviz.jobs.runs import MAX_RUNS_ENV, check_room, max_runs, train_and_save, training_job
+from rnnviz.models.network import ModelConfig
+from rnnviz.training.config import RunConfig, TrainConfig
+from rnnviz.training.control import Control
+from rnnviz.training.events import ignore_event
 
 TINY = RunConfig(
     model=ModelConfig(cell="gru", hidden_size=8),

@@ -1,4 +1,5 @@
-"""rnnviz.series: smoothing that starts where the data starts, thinning that keeps the end."""
+"""rnnviz.common.series: smoothing that starts where the data starts, thinning that keeps the
+end."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import math
 
 import pytest
 
-from rnnviz.series import ema, is_number, thin
+from rnnviz.common.series import ema, is_number, thin
 
 
 def test_ema_is_bias_corrected() -> None:

@@ -1,4 +1,4 @@
-"""rnnviz.settings: a setting declared once validates, normalises and describes itself."""
+"""rnnviz.common.settings: a setting declared once validates, normalises and describes itself."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 import pytest
 
-from rnnviz.config import TrainConfig
-from rnnviz.data import DataConfig
-from rnnviz.models import ModelConfig
-from rnnviz.settings import Config, check_value, declared, setting
+from rnnviz.common.settings import Config, check_value, declared, setting
+from rnnviz.data.datasets import DataConfig
+from rnnviz.models.network import ModelConfig
+from rnnviz.training.config import TrainConfig
 
 
 @dataclass(frozen=True)

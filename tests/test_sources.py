@@ -1,4 +1,5 @@
-"""rnnviz.sources: MNIST's IDX files read exactly, and refused with the path when they are bad."""
+"""rnnviz.data.sources: MNIST's IDX files read exactly, and refused with the path when they are
+bad."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rnnviz.sources import read_idx
+from rnnviz.data.sources import read_idx
 
 from .test_data import numbered_images, write_idx
 

@@ -1,10 +1,10 @@
-"""rnnviz.text: user text is cut to a readable length and shown as typed, never rendered."""
+"""rnnviz.common.text: user text is cut to a readable length and shown as typed, never rendered."""
 
 from __future__ import annotations
 
 import re
 
-from rnnviz.text import MAX_MESSAGE, clip, plain, shown
+from rnnviz.common.text import MAX_MESSAGE, clip, plain, shown
 
 HOSTILE = "[log in here](http://evil.example) ![t](http://evil.example/t.png) **now** <b>x</b>"
 

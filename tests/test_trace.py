@@ -1,4 +1,4 @@
-"""rnnviz.trace: the unrolled states must be nn.RNN/LSTM/GRU's own, step by step."""
+"""rnnviz.analysis.trace: the unrolled states must be nn.RNN/LSTM/GRU's own, step by step."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import functools
 import pytest
 import torch
 
-from rnnviz.cells import CELLS
-from rnnviz.models import ModelConfig, RowReader, as_input, build_model
-from rnnviz.rows import first_rows
-from rnnviz.trace import Trace, trace
+from rnnviz.analysis.rows import first_rows
+from rnnviz.analysis.trace import Trace, trace
+from rnnviz.models.cells import CELLS
+from rnnviz.models.network import ModelConfig, RowReader, as_input, build_model
 
 RECURRENT = [key for key, cell in CELLS.items() if cell.recurrent]
 HIDDEN = 5  # odd and unlike any input width, so a wrong chunk or transpose shows

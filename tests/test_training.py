@@ -8,16 +8,16 @@ from dataclasses import replace
 import pytest
 import torch
 
-from rnnviz import training
-from rnnviz.cells import CELLS
-from rnnviz.config import RunConfig, TrainConfig
-from rnnviz.control import Control
-from rnnviz.data import DATASETS, DataConfig, Dataset, Split
-from rnnviz.devices import resolve_device
-from rnnviz.events import EpochEnded, Event, Failed, History, LrChanged, Started, Stepped
-from rnnviz.events import Tested as Scored  # not a name pytest would collect as tests
-from rnnviz.models import ModelConfig
-from rnnviz.training import train
+from rnnviz.common.devices import resolve_device
+from rnnviz.data.datasets import DATASETS, DataConfig, Dataset, Split
+from rnnviz.models.cells import CELLS
+from rnnviz.models.network import ModelConfig
+from rnnviz.training import trainer as training
+from rnnviz.training.config import RunConfig, TrainConfig
+from rnnviz.training.control import Control
+from rnnviz.training.events import EpochEnded, Event, Failed, History, LrChanged, Started, Stepped
+from rnnviz.training.events import Tested as Scored  # not a name pytest would collect as tests
+from rnnviz.training.trainer import train
 
 from .conftest import real_data_dir
 
@@ -191,7 +191,7 @@ def test_cuda_without_gpu_is_a_clear_error() -> None:
 
 @pytest.mark.slow
 def test_quick_cpu_preset_reaches_97_percent_on_real_mnist() -> None:
-    from rnnviz.presets import preset_run
+    from rnnviz.training.presets import preset_run
 
     run = preset_run("quick-cpu", data_dir=real_data_dir(), device="cpu")
     record = train(run).record

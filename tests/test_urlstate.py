@@ -1,4 +1,5 @@
-"""Tests for rnnviz.urlstate: a run written as query parameters reads back as the same run."""
+"""Tests for rnnviz.classroom.urlstate: a run written as query parameters reads back as the same
+run."""
 
 from __future__ import annotations
 
@@ -7,11 +8,7 @@ from typing import Any
 
 import pytest
 
-from rnnviz.config import RunConfig, TrainConfig
-from rnnviz.data import DataConfig
-from rnnviz.models import ModelConfig
-from rnnviz.presets import PRESETS
-from rnnviz.urlstate import (
+from rnnviz.classroom.urlstate import (
     FIELDS,
     GROUPS,
     PARAM_KEYS,
@@ -21,6 +18,10 @@ from rnnviz.urlstate import (
     run_to_params,
     values_of,
 )
+from rnnviz.data.datasets import DataConfig
+from rnnviz.models.network import ModelConfig
+from rnnviz.training.config import RunConfig, TrainConfig
+from rnnviz.training.presets import PRESETS
 
 MACHINE_ONLY = {("data", "data_dir"), ("data", "download"), ("train", "cuda_graphs")}
 
@@ -140,8 +141,8 @@ def test_fields_are_the_declared_settings_with_a_link_key() -> None:
 
 
 def test_one_config_class_reads_and_writes_its_own_keys() -> None:
+    from rnnviz.classroom.urlstate import config_from_params, config_to_params
     from rnnviz.memory import NOTEBOOK_RECALL, RecallConfig, lab_from_params, lab_params
-    from rnnviz.urlstate import config_from_params, config_to_params
 
     assert config_to_params(NOTEBOOK_RECALL) == {"position": "2"}  # only what differs
     params = lab_params(NOTEBOOK_RECALL)

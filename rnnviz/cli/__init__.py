@@ -2,8 +2,8 @@
 
 A teacher prepares models before class with it, and other tools rely on its flags and on the last
 line of `--json` output, so both are a stable contract. The training flags come from the settings'
-declarations (`rnnviz.settings`). Bad arguments or files end with exit code 2 and one readable line
-on stderr, never a traceback.
+declarations (`rnnviz.common.settings`). Bad arguments or files end with exit code 2 and one
+readable line on stderr, never a traceback.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from typing import NoReturn
 
 import torch
 
-from rnnviz.checkpoints import CheckpointError
 from rnnviz.cli import commands, lesson, memory, race
-from rnnviz.data import DatasetUnavailableError
-from rnnviz.text import clip
+from rnnviz.common.text import clip
+from rnnviz.data.datasets import DatasetUnavailableError
+from rnnviz.storage.checkpoints import CheckpointError
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "presets": commands.cmd_presets,

@@ -13,13 +13,13 @@ import os
 import sys
 import time
 
-from rnnviz.cli.commands import Progress
-from rnnviz.config import RunConfig
-from rnnviz.events import EpochEnded
-from rnnviz.jobs import JobManager
-from rnnviz.record import RunRecord, run_title
-from rnnviz.runs import train_and_save, training_job
-from rnnviz.snapshots import JobSnapshot, OwnerLimits
+from rnnviz.cli.progress import Progress
+from rnnviz.jobs.manager import JobManager
+from rnnviz.jobs.runs import train_and_save, training_job
+from rnnviz.jobs.snapshots import JobSnapshot, OwnerLimits
+from rnnviz.training.config import RunConfig
+from rnnviz.training.events import EpochEnded
+from rnnviz.training.record import RunRecord, run_title
 
 OWNER = "c11c11c1"  # the command line's own jobs; it is the only owner of its manager
 
@@ -36,7 +36,7 @@ def train_here(runs: list[RunConfig], names: list[str | None], args: argparse.Na
 
 def train_on_ray(runs: list[RunConfig], names: list[str | None], args: argparse.Namespace,
                  ) -> list[RunRecord]:  # fmt: skip
-    from rnnviz.backends import (
+    from rnnviz.jobs.backends import (
         CPUS_PER_JOB_ENV,
         GPUS_PER_JOB_ENV,
         RAY_ADDRESS_ENV,

@@ -11,16 +11,14 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 from dataclasses import replace
 from typing import Any
 
 from rnnviz.cli.flags import add_flags, given
-from rnnviz.config import RunConfig, TrainConfig
-from rnnviz.data import DataConfig
-from rnnviz.devices import DEVICES
-from rnnviz.events import EpochEnded, Event, Started, Stepped
-from rnnviz.models import ModelConfig
+from rnnviz.common.devices import DEVICES
+from rnnviz.data.datasets import DataConfig
+from rnnviz.models.network import ModelConfig
+from rnnviz.training.config import RunConfig, TrainConfig
 
 
 def json_line(data: dict[str, Any]) -> None:
@@ -93,7 +91,7 @@ def run_configs_from_args(args: argparse.Namespace) -> list[RunConfig]:
 
 def run_config_from_args(args: argparse.Namespace, preset: str | None = None) -> RunConfig:
     """The preset (or the defaults) with every flag the user gave applied on top."""
-    from rnnviz.presets import preset_run
+    from rnnviz.training.presets import preset_run
 
     run = preset_run(preset) if preset else RunConfig()
     train = given(args, TrainConfig) | ({"cuda_graphs": False} if args.no_cuda_graphs else {})
@@ -104,37 +102,6 @@ def run_config_from_args(args: argparse.Namespace, preset: str | None = None) ->
         data=replace(run.data, **data),
         train=replace(run.train, **train),
     )
-
-
-class Progress:
-    """A tqdm bar on a terminal's stderr, and one line per epoch."""
-
-    def __init__(self, title: str) -> None:
-        from tqdm import tqdm
-
-        self.title = title
-        self.bar = tqdm(
-            total=None, unit="step", desc=title, file=sys.stderr, leave=False,
-            mininterval=0.5, disable=not sys.stderr.isatty(),
-        )  # fmt: skip
-
-    def __call__(self, event: Event) -> None:
-        if isinstance(event, Started):
-            self.bar.reset(total=event.total_steps)
-            self.bar.write(
-                f"{self.title} on {event.device} · {event.parameters:,} parameters",
-                file=sys.stderr,
-            )
-        elif isinstance(event, Stepped):
-            self.bar.n = event.step
-            self.bar.set_postfix(loss=f"{event.loss:.3f}", refresh=False)
-            self.bar.refresh()
-        elif isinstance(event, EpochEnded):
-            self.bar.write(
-                f"epoch {event.epoch}/{event.epochs}  train {event.train_acc:.2%}  "
-                f"val {event.val_acc:.2%}  {event.elapsed_s:.1f} s",
-                file=sys.stderr,
-            )
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -158,7 +125,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from rnnviz.export import export_checkpoint
+    from rnnviz.storage.export import export_checkpoint
 
     folder = export_checkpoint(args.checkpoint, args.out)
     print(f"exported {args.checkpoint} to {folder}: model.safetensors, model.py, train.py, "
@@ -167,7 +134,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_presets(args: argparse.Namespace) -> int:
-    from rnnviz.presets import PRESETS
+    from rnnviz.training.presets import PRESETS
 
     if args.json:
         for p in PRESETS.values():
@@ -180,7 +147,7 @@ def cmd_presets(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from rnnviz.inference import evaluate_checkpoint
+    from rnnviz.storage.scoring import evaluate_checkpoint
 
     report = evaluate_checkpoint(args.checkpoint, data_dir=args.data_dir, device=args.device)
     accuracy, dataset = report["test_accuracy"], report["dataset"]
@@ -197,7 +164,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from rnnviz.inference import predict_files
+    from rnnviz.storage.scoring import predict_files
 
     rows = predict_files(args.checkpoint, args.images, device=args.device, naive=args.naive)
     for row in rows:
@@ -211,7 +178,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from rnnviz.bench import run_bench
+    from rnnviz.bench.speed import run_bench
 
     report = run_bench(
         device=args.device,

@@ -11,7 +11,7 @@ import argparse
 from collections.abc import Iterable
 from typing import Any
 
-from rnnviz.settings import Setting, declared
+from rnnviz.common.settings import Setting, declared
 
 _TYPES: dict[str, type] = {"int": int, "float": float}
 

@@ -15,13 +15,13 @@ import sys
 import time
 from typing import Any
 
-from rnnviz.checkpoints import list_checkpoints
 from rnnviz.cli.commands import json_line
-from rnnviz.control import Control
-from rnnviz.devices import DEVICES, resolve_device
-from rnnviz.events import EpochEnded, Event
+from rnnviz.common.devices import DEVICES, resolve_device
 from rnnviz.lessons import LESSONS, get_lesson, lesson_jobs, lesson_results
 from rnnviz.memory import Sweep
+from rnnviz.storage.checkpoints import list_checkpoints
+from rnnviz.training.control import Control
+from rnnviz.training.events import EpochEnded, Event
 
 
 def add_parser(sub: Any) -> None:

@@ -19,8 +19,8 @@ import torch
 
 from rnnviz.cli.commands import json_line
 from rnnviz.cli.flags import add_flag, given
-from rnnviz.devices import DEVICES, resolve_device
-from rnnviz.events import Event, MemoryEvaluated
+from rnnviz.common.devices import DEVICES, resolve_device
+from rnnviz.common.settings import Setting, declared
 from rnnviz.memory import (
     AddConfig,
     MemoryRun,
@@ -32,7 +32,7 @@ from rnnviz.memory import (
     train_add,
     train_recall,
 )
-from rnnviz.settings import Setting, declared
+from rnnviz.training.events import Event, MemoryEvaluated
 
 TASKS: dict[str, type[RecallConfig] | type[AddConfig]] = {"recall": RecallConfig, "add": AddConfig}
 

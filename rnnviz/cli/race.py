@@ -15,17 +15,17 @@ import time
 from dataclasses import replace
 from typing import Any
 
-from rnnviz.cells import CELLS
 from rnnviz.cli.commands import json_line
 from rnnviz.cli.flags import add_flag, add_flags, given
-from rnnviz.config import RunConfig, TrainConfig
-from rnnviz.control import Control
-from rnnviz.data import DataConfig
-from rnnviz.events import EpochEnded, Event
-from rnnviz.models import ModelConfig
-from rnnviz.races import RACE_CELLS, RaceConfig, RaceRecord, race_job
-from rnnviz.settings import declared
-from rnnviz.snapshots import OwnerLimits
+from rnnviz.common.settings import declared
+from rnnviz.data.datasets import DataConfig
+from rnnviz.jobs.races import RACE_CELLS, RaceConfig, RaceRecord, race_job
+from rnnviz.jobs.snapshots import OwnerLimits
+from rnnviz.models.cells import CELLS
+from rnnviz.models.network import ModelConfig
+from rnnviz.training.config import RunConfig, TrainConfig
+from rnnviz.training.control import Control
+from rnnviz.training.events import EpochEnded, Event
 
 OWNER = "c11c11c1"
 
@@ -93,8 +93,8 @@ def _progress(config: RaceConfig) -> Any:
 
 
 def _on_ray(job: Any, config: RaceConfig, address: str) -> Any:
-    from rnnviz.backends import RAY_ADDRESS_ENV, backend_from_env
-    from rnnviz.jobs import JobManager
+    from rnnviz.jobs.backends import RAY_ADDRESS_ENV, backend_from_env
+    from rnnviz.jobs.manager import JobManager
 
     backend = backend_from_env({**os.environ, RAY_ADDRESS_ENV: address})
     jobs = JobManager(backend=backend, limits=OwnerLimits(running=1, queued=0))

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
-from rnnviz.config import RunConfig
 from rnnviz.memory.tasks import RecallConfig
-from rnnviz.models import ModelConfig
+from rnnviz.models.network import ModelConfig
+from rnnviz.training.config import RunConfig
 
 PAGES: dict[str, str] = {  # a step's page -> the page file that shows it
     "train": "pages/train.py",

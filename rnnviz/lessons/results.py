@@ -16,15 +16,15 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from rnnviz.checkpoints import CheckpointInfo
-from rnnviz.comparison import seconds_per_epoch
-from rnnviz.config import RunConfig
+from rnnviz.jobs.races import RaceConfig, race_job
+from rnnviz.jobs.runs import training_job
+from rnnviz.jobs.snapshots import JobFn
 from rnnviz.lessons.lesson import PERCENT_METRICS, Experiment, Figure, Lesson
 from rnnviz.memory import MemoryJob, Sweep, spread, sweep_seeds
-from rnnviz.races import RaceConfig, race_job
-from rnnviz.record import RunRecord, run_title
-from rnnviz.runs import training_job
-from rnnviz.snapshots import JobFn
+from rnnviz.storage.checkpoints import CheckpointInfo
+from rnnviz.storage.comparison import seconds_per_epoch
+from rnnviz.training.config import RunConfig
+from rnnviz.training.record import RunRecord, run_title
 
 SPREAD = "spread"  # the LessonJob.experiment of a lesson's Memory lab spread
 _MACHINE = {"data": ("data_dir", "download"), "train": ("device", "cuda_graphs")}

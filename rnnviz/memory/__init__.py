@@ -10,11 +10,10 @@ The names below are the lab's whole API, so a page or the CLI imports from one p
 from dataclasses import dataclass
 from typing import Any
 
-from rnnviz.control import Control
-from rnnviz.devices import resolve_device
-from rnnviz.events import EmitFn
+from rnnviz.common.devices import resolve_device
 from rnnviz.memory.links import LAB_KEY, LAB_PAGE, LABS, lab_from_params, lab_params
 from rnnviz.memory.scoring import add_example, recall_examples
+from rnnviz.memory.sweeps import Sweep, spread, sweep_distance, sweep_hidden, sweep_seeds
 from rnnviz.memory.tasks import (
     ADD_LOSSES,
     MAX_BITS,
@@ -29,16 +28,9 @@ from rnnviz.memory.tasks import (
     bits_to_int,
     recall_batch,
 )
-from rnnviz.memory.training import (
-    MemoryRun,
-    Sweep,
-    spread,
-    sweep_distance,
-    sweep_hidden,
-    sweep_seeds,
-    train_add,
-    train_recall,
-)
+from rnnviz.memory.training import MemoryRun, train_add, train_recall
+from rnnviz.training.control import Control
+from rnnviz.training.events import EmitFn
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from rnnviz.classroom.urlstate import config_from_params, config_to_params
 from rnnviz.memory.tasks import AddConfig, RecallConfig
-from rnnviz.urlstate import config_from_params, config_to_params
 
 LAB_PAGE = "pages/memory_lab.py"
 LAB_KEY = "lab"  # which task: a key of LABS

@@ -21,7 +21,7 @@ from rnnviz.memory.tasks import (
     int_to_bits,
     recall_batch,
 )
-from rnnviz.models import evaluating
+from rnnviz.models.network import evaluating
 
 EXAMPLE_SEED = 7  # offset from config.seed for the sample sequences shown to a reader
 

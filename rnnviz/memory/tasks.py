@@ -18,9 +18,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from rnnviz.cells import ALIASES, CELLS, SEQUENCE_CELLS, cell_key, recurrent_layer
-from rnnviz.config import SCHEDULES
-from rnnviz.settings import Config, setting
+from rnnviz.common.settings import Config, setting
+from rnnviz.models.cells import ALIASES, CELLS, SEQUENCE_CELLS, cell_key, recurrent_layer
+from rnnviz.training.config import SCHEDULES
 
 MEMORY_CELLS = SEQUENCE_CELLS  # one plain recurrent layer: RNN (tanh, ReLU), LSTM, GRU
 ADD_LOSSES: dict[str, str] = {"ce": "cross-entropy", "mse": "squared error"}  # 2-class CE per

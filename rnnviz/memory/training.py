@@ -4,15 +4,13 @@
 config's schedule, gradients clipped) on batches generated on the device, report progress as
 `MemoryStepped` / `MemoryEvaluated` events through `emit`, stop within one step of
 `control.stop()`, and end with a `MemoryRun` (scores, recall's accuracy per length, history, the
-trained weights). The sweeps repeat recall over hidden sizes, distances or seeds and end with a
-`Sweep`; `spread` sums a seed sweep up per hidden size.
+trained weights). The sweeps that repeat recall are `rnnviz.memory.sweeps`.
 """
 
 from __future__ import annotations
 
-import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -20,8 +18,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from rnnviz.control import Control
-from rnnviz.events import EmitFn, Event, MemoryEvaluated, MemoryStepped, ignore_event
 from rnnviz.memory.scoring import bit_accuracy, prob_one, recall_accuracy
 from rnnviz.memory.tasks import (
     AddConfig,
@@ -31,8 +27,10 @@ from rnnviz.memory.tasks import (
     recall_batch,
     recall_model,
 )
-from rnnviz.models import evaluating
-from rnnviz.stepper import lr_schedule
+from rnnviz.models.network import evaluating
+from rnnviz.training.control import Control
+from rnnviz.training.events import EmitFn, MemoryEvaluated, MemoryStepped, ignore_event
+from rnnviz.training.stepper import lr_schedule
 
 TEST_SEED = 20_240_601  # the held-out sets are the same for every run, whatever its seed
 Batch = tuple[torch.Tensor, torch.Tensor]  # (inputs, targets)
@@ -76,15 +74,6 @@ class MemoryRun:
                 "seconds": self.seconds, "config": self.config.to_dict(),
                 "status": self.status, "message": self.message,
                 **(per_length if self.task == "recall" else {})}  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Sweep:
-    """A finished or stopped sweep: one row per run that finished, with its labels and score."""
-
-    rows: list[dict[str, Any]] = field(default_factory=list)
-    status: str = "done"  # or "stopped"
-    message: str = ""
 
 
 def _generator(seed: int, device: torch.device) -> torch.Generator:
@@ -258,108 +247,3 @@ def train_add(
     )  # fmt: skip
     # "test_accuracy" is an alias of bit_accuracy, kept in the events for the live chart only.
     return replace(run, scores={k: v for k, v in run.scores.items() if k != "test_accuracy"})
-
-
-def _sweep(
-    runs: list[tuple[dict[str, Any], RecallConfig]],
-    *,
-    device: torch.device | str,
-    control: Control | None,
-    emit: EmitFn,
-) -> Sweep:
-    """Train each labelled config in turn; a stop ends the sweep with the rows finished so far."""
-    rows: list[dict[str, Any]] = []
-    for index, (labels, config) in enumerate(runs):
-
-        def relay(event: Event, index: int = index, labels: dict[str, Any] = labels) -> None:
-            if isinstance(event, MemoryStepped):  # progress through the whole sweep
-                progress = (index + event.progress) / len(runs)
-                event = replace(event, progress=progress, run=index, runs=len(runs), labels=labels)
-            elif isinstance(event, MemoryEvaluated):
-                event = replace(event, run=index, runs=len(runs), labels=labels)
-            emit(event)
-
-        result = train_recall(config, device=device, control=control, emit=relay)
-        if result.stopped:
-            return Sweep(
-                rows, "stopped", f"stopped by request after {len(rows)} of {len(runs)} runs"
-            )
-        rows.append({**labels, "test_accuracy": result.scores["test_accuracy"],
-                     "seconds": result.seconds})  # fmt: skip
-    return Sweep(rows, "done", f"{len(rows)} runs")
-
-
-def sweep_hidden(
-    cell_list: Sequence[str],
-    hidden_list: Sequence[int],
-    base: RecallConfig,
-    *,
-    device: torch.device | str,
-    control: Control | None = None,
-    emit: EmitFn = ignore_event,
-) -> Sweep:
-    """Recall accuracy per (cell, hidden size): rows {"cell", "hidden_size", "test_accuracy"}."""
-    runs = [
-        ({"cell": cell, "hidden_size": hidden}, replace(base, cell=cell, hidden_size=hidden))
-        for cell in cell_list
-        for hidden in hidden_list
-    ]  # every config is validated before any training starts
-    return _sweep(runs, device=device, control=control, emit=emit)
-
-
-def sweep_distance(
-    cell_list: Sequence[str],
-    distances: Sequence[int],
-    base: RecallConfig,
-    *,
-    device: torch.device | str,
-    control: Control | None = None,
-    emit: EmitFn = ignore_event,
-) -> Sweep:
-    """Recall accuracy per (cell, distance L - K) at the base length, moving the position K.
-
-    Rows {"cell", "distance", "test_accuracy"}.
-    """
-    bad = [d for d in distances if not 0 <= d < base.length]
-    if bad:
-        raise ValueError(f"distances {bad} must be between 0 and length - 1 = {base.length - 1}")
-    runs = [
-        ({"cell": cell, "distance": d}, replace(base, cell=cell, position=base.length - d))
-        for cell in cell_list
-        for d in distances
-    ]
-    return _sweep(runs, device=device, control=control, emit=emit)
-
-
-def sweep_seeds(
-    hidden_list: Sequence[int],
-    seeds: Sequence[int],
-    base: RecallConfig,
-    *,
-    device: torch.device | str,
-    control: Control | None = None,
-    emit: EmitFn = ignore_event,
-) -> Sweep:
-    """Recall accuracy per (hidden size, seed) at the base setting: how much a run depends on
-    its seed. Rows {"hidden_size", "seed", "test_accuracy", "seconds"}; `spread` sums them up."""
-    runs = [
-        ({"hidden_size": hidden, "seed": seed}, replace(base, hidden_size=hidden, seed=seed))
-        for hidden in hidden_list
-        for seed in seeds
-    ]
-    return _sweep(runs, device=device, control=control, emit=emit)
-
-
-def spread(rows: Sequence[dict[str, Any]]) -> dict[int, dict[str, float]]:
-    """A seed sweep's rows summed up per hidden size, in the order the sizes first appear:
-    {hidden size: {"runs", "min", "median", "max", "mean"}} of the test accuracies."""
-    by_size: dict[int, list[float]] = {}
-    for row in rows:
-        by_size.setdefault(int(row["hidden_size"]), []).append(float(row["test_accuracy"]))
-    return {size: _spread_of(acc) for size, acc in by_size.items()}
-
-
-def _spread_of(accuracies: list[float]) -> dict[str, float]:
-    return {"runs": len(accuracies), "min": min(accuracies),
-            "median": statistics.median(accuracies), "max": max(accuracies),
-            "mean": statistics.fmean(accuracies)}  # fmt: skip

@@ -21,10 +21,11 @@ import plotly.graph_objects as go
 from PIL import Image
 from plotly.subplots import make_subplots
 
-from rnnviz.orders import ORDERS, reading_index, seen_masks
+from rnnviz.analysis.rows import locks_in_at
+from rnnviz.analysis.trace import Trace
+from rnnviz.models.orders import ORDERS, reading_index, seen_masks
+from rnnviz.plots.controls import frame_slider, play_buttons
 from rnnviz.plots.reading import GREY, HIGHLIGHT, _bars, _belief_traces, _ref, _steps
-from rnnviz.rows import locks_in_at
-from rnnviz.trace import Trace
 
 __all__ = ["FRAMES", "frame_steps", "reading_animation"]
 
@@ -280,50 +281,7 @@ def reading_animation(
         margin={"t": 70, "b": 120, "l": 30, "r": 130},
         **layouts[0],
         legend={"x": 1.01, "xanchor": "left", "y": 1.0, "yanchor": "top", "font": {"size": 11}},
-        updatemenus=[_buttons(play)],
-        sliders=[_slider(names, play, order.step_name)],
+        updatemenus=[play_buttons(play)],
+        sliders=[frame_slider(names, play, order.step_name)],
     )
     return fig
-
-
-def _buttons(play: dict) -> dict:
-    pause = {
-        "frame": {"duration": 0, "redraw": False},
-        "mode": "immediate",
-        "transition": {"duration": 0},
-    }
-    return {
-        "type": "buttons",
-        "direction": "left",
-        "x": 0.0,
-        "y": 0.0,
-        "xanchor": "left",
-        "yanchor": "top",
-        "pad": {"t": 40, "r": 10},
-        "showactive": False,
-        "buttons": [
-            {
-                "label": "▶ Play",
-                "method": "animate",
-                "args": [None, {**play, "fromcurrent": True, "mode": "immediate"}],
-            },
-            {"label": "❚❚ Pause", "method": "animate", "args": [[None], pause]},
-        ],
-    }
-
-
-def _slider(names: list[str], play: dict, step: str) -> dict:
-    return {
-        "active": 0,
-        "x": 0.2,
-        "y": 0.0,
-        "len": 0.8,
-        "xanchor": "left",
-        "yanchor": "top",
-        "pad": {"t": 30},
-        "currentvalue": {"prefix": f"{step.capitalize()} ", "visible": True, "xanchor": "right"},
-        "steps": [
-            {"label": n, "method": "animate", "args": [[n], {**play, "mode": "immediate"}]}
-            for n in names
-        ],
-    }

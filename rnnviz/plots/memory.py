@@ -17,11 +17,11 @@ from typing import Any
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from rnnviz.cells import group_of
-from rnnviz.events import Event, MemoryEvaluated, MemoryStepped
 from rnnviz.memory.tasks import NOTEBOOK_RECALL_FIGURES
+from rnnviz.models.cells import group_of
 from rnnviz.plots.metrics import GROUP_COLORS, RIGHT, WRONG
 from rnnviz.plots.training import MARGIN
+from rnnviz.training.events import Event, MemoryEvaluated, MemoryStepped
 
 Events = Sequence[Event]  # a memory job's events, oldest first
 Row = Mapping[str, Any]

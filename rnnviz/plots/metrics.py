@@ -13,10 +13,10 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from rnnviz.cells import group_colors
-from rnnviz.comparison import Curve
-from rnnviz.metrics import Metrics
-from rnnviz.sources import IMAGE_SIZE
+from rnnviz.analysis.metrics import Metrics
+from rnnviz.data.sources import IMAGE_SIZE
+from rnnviz.models.cells import group_colors
+from rnnviz.storage.comparison import Curve
 
 RIGHT = "#1a7f37"  # green: a correct prediction
 WRONG = "#cf222e"  # red: a mistake

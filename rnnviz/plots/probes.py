@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import plotly.graph_objects as go
 
-from rnnviz.events import Probed, ProbeSet
+from rnnviz.training.events import Probed, ProbeSet
 
 RIGHT, WRONG = "#2ca02c", "#d62728"
 _MARGIN = dict(l=10, r=10, t=50, b=10)

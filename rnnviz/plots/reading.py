@@ -18,8 +18,8 @@ import torch
 from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
-from rnnviz.preprocess import Preprocessed
-from rnnviz.rows import locks_in_at
+from rnnviz.analysis.rows import locks_in_at
+from rnnviz.data.preprocess import Preprocessed
 
 __all__ = [
     "belief_figure",

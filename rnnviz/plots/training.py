@@ -17,10 +17,10 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from rnnviz.events import Event, History
+from rnnviz.common.series import ema
 from rnnviz.plots.metrics import SCORE_COLORS
-from rnnviz.record import RunRecord
-from rnnviz.series import ema
+from rnnviz.training.events import Event, History
+from rnnviz.training.record import RunRecord
 
 LOSS_COLOR, SMOOTH_COLOR = "rgba(99, 110, 250, 0.45)", "#636efa"
 TRAIN_COLOR, VAL_COLOR = "#636efa", "#ef553b"

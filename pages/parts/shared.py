@@ -1,0 +1,231 @@
+"""What every page shares: the job manager, the tab's owner id, the selected model, the sidebar.
+
+Layout helpers only; everything computed lives in `rnnviz`. The job manager and loaded models are
+process-wide (`st.cache_resource`), so jobs survive reruns, page switches and reloads. The owner
+comes from the browser (its account where the server signs users in, else its XSRF cookie;
+`rnnviz.classroom.identity`), never from the URL: a reload finds its jobs, a copied link gets none
+of them.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from pathlib import Path
+
+import streamlit as st
+import torch
+from streamlit.errors import StreamlitAPIException
+from streamlit.runtime.pages_manager import PagesManager
+
+from rnnviz.classroom.identity import XSRF_COOKIE, owner_from_account, owner_from_xsrf, valid_owner
+from rnnviz.common.text import plain
+from rnnviz.jobs.backends import backend_from_env
+from rnnviz.jobs.manager import JobManager
+from rnnviz.jobs.runs import warm_up
+from rnnviz.storage.checkpoints import (
+    Checkpoint,
+    CheckpointInfo,
+    best_checkpoint,
+    list_checkpoints,
+    load_checkpoint,
+)
+
+
+def run_through_the_frame() -> None:
+    """Make a fresh server's first visit to a page URL run app.py like every later visit.
+
+    Until some run calls `st.navigation`, Streamlit treats a `pages/` folder as a legacy
+    multipage app and runs a requested page file directly, without app.py's frame and sidebar.
+    Every page calls this first, so such a run switches that mode off and reruns through app.py
+    (AppTest, too, starts each run in that mode).
+    """
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+run_through_the_frame()
+
+ROOT = Path(__file__).resolve().parents[2]  # pages/parts/ -> the checkout
+SHIPPED_DIR = Path(os.environ.get("RNNVIZ_CHECKPOINTS_DIR", ROOT / "checkpoints"))
+RUNS_DIR = Path(os.environ.get("RNNVIZ_RUNS_DIR", ROOT / "runs"))
+CHECKPOINT_KEY = "checkpoint_path"
+_PICKER_KEY = "sidebar_model"
+_SYNCED_KEY = "sidebar_model_synced"  # what the picker and CHECKPOINT_KEY last agreed on
+
+
+@st.cache_resource
+def job_manager() -> JobManager:
+    """One per server process; its backend (threads, or a Ray cluster) comes from the environment
+    (see `rnnviz.jobs.backends`)."""
+    return JobManager(backend=backend_from_env())
+
+
+@st.cache_resource
+def warm_up_in_background() -> threading.Thread:
+    """Once per process: what a first training run would otherwise wait for (see `warm_up`)."""
+    thread = threading.Thread(target=warm_up, args=(data_dir(),), name="rnnviz-warmup", daemon=True)
+    thread.start()
+    return thread
+
+
+class _Lease:
+    """Lives as long as one browser session; its end hands the owner's jobs a grace period."""
+
+    def __init__(self, owner: str) -> None:
+        self.owner = owner
+        job_manager().attach(owner)
+
+    def release(self) -> None:
+        job_manager().detach(self.owner)
+
+
+@st.cache_resource(scope="session", on_release=lambda lease: lease.release())
+def _lease(owner: str) -> _Lease:
+    return _Lease(owner)
+
+
+def owner_id() -> str:
+    """This browser's owner id: its account, else its XSRF cookie's, else this session's own.
+
+    A link never carries it: an `owner=` that an old link brings is dropped from the URL unread.
+    """
+    if not valid_owner(st.session_state.get("owner")):
+        cookie = st.context.cookies.get(XSRF_COOKIE)
+        st.session_state.owner = _account() or owner_from_xsrf(cookie) or uuid.uuid4().hex[:16]
+    owner: str = st.session_state.owner
+    if "owner" in st.query_params:
+        del st.query_params["owner"]
+    _lease(owner)
+    return owner
+
+
+def auth_configured() -> bool:
+    """True when `.streamlit/secrets.toml` names an OpenID Connect provider (`[auth]`)."""
+    try:
+        return "auth" in st.secrets
+    except (FileNotFoundError, StreamlitAPIException, KeyError):
+        return False
+
+
+def _account() -> str | None:
+    """The signed-in account's owner id, where the server signs users in."""
+    if not auth_configured():
+        return None
+    try:
+        if st.user.is_logged_in:
+            return owner_from_account(str(st.user.get("sub") or st.user.get("email")))
+    except (AttributeError, KeyError, StreamlitAPIException):
+        pass
+    return None
+
+
+def runs_dir() -> Path:
+    """This tab's own runs; each owner sees only theirs (plus the shipped models)."""
+    return RUNS_DIR / owner_id()
+
+
+def data_dir() -> str | None:
+    return os.environ.get("RNNVIZ_DATA_DIR")
+
+
+def checkpoints() -> list[CheckpointInfo]:
+    own = list_checkpoints(runs_dir())
+    return own + list_checkpoints(SHIPPED_DIR)
+
+
+def checkpoint_label(info: CheckpointInfo) -> str:
+    """Shipped models by their title; own runs by their folder name, which a rename changes."""
+    acc = f" · {info.test_accuracy:.1%}" if info.test_accuracy is not None else ""
+    if info.path.parent == SHIPPED_DIR:
+        return f"{info.record.title or info.name}{acc} (shipped)"
+    return f"{info.name}{acc}"
+
+
+def select_checkpoint(path: Path | str) -> None:
+    """Make `path` the selected model; the sidebar picker shows it from the next rerun on."""
+    st.session_state[CHECKPOINT_KEY] = str(path)
+
+
+def selected_info() -> CheckpointInfo | None:
+    infos = checkpoints()
+    chosen = st.session_state.get(CHECKPOINT_KEY)
+    for info in infos:
+        if str(info.path) == chosen:
+            return info
+    return best_checkpoint(infos, data_dir=data_dir())  # none chosen yet: the best for this data
+
+
+@st.cache_resource(max_entries=16)
+def _load(path: str, mtime: float) -> Checkpoint:
+    return load_checkpoint(path, device="cpu")
+
+
+def selected_checkpoint() -> Checkpoint | None:
+    """The selected model, loaded once per process (inference runs on CPU: one image is tiny)."""
+    info = selected_info()
+    if info is None:
+        return None
+    weights = info.path / "model.safetensors"
+    return _load(str(info.path), weights.stat().st_mtime)
+
+
+def device_label() -> str:
+    if job_manager().backend.name == "ray":
+        return "the Ray cluster"
+    if torch.cuda.is_available():
+        return f"GPU · {torch.cuda.get_device_name(0)}"
+    return "CPU"
+
+
+def controls_locked() -> bool:
+    """The server keeps everyone in class mode, with no way to the full controls."""
+    return os.environ.get("RNNVIZ_LOCK_CONTROLS") == "1"
+
+
+def class_mode() -> bool:
+    """Projector mode: presets and Start/Stop only, large charts.
+
+    On with `?class=1`; `RNNVIZ_CLASS_MODE=1` makes it the default (then `?class=0` turns it off);
+    `RNNVIZ_LOCK_CONTROLS=1` keeps it on whatever the link says.
+    """
+    if controls_locked():
+        return True
+    default = "1" if os.environ.get("RNNVIZ_CLASS_MODE") == "1" else "0"
+    return st.query_params.get("class", default) in ("1", "true", "yes")
+
+
+def sidebar() -> None:
+    warm_up_in_background()
+    owner_id()
+    with st.sidebar:
+        if auth_configured():
+            if getattr(st.user, "is_logged_in", False):
+                st.button("Sign out", on_click=st.logout)
+            else:
+                st.button("Sign in", on_click=st.login, type="primary")
+        backend = job_manager().backend
+        if (problem := backend.problem(wait_s=3.0)) is not None:  # a refused address: at once
+            st.error(plain(problem), icon=":material/cloud_off:")
+        elif backend.name == "ray":
+            st.caption(plain(backend.describe()))
+        else:
+            st.caption(f"Device: **{device_label()}**")
+        infos = checkpoints()
+        if not infos:
+            st.info("No models yet: train one on the Train page.")
+            return
+        paths = [str(i.path) for i in infos]
+        chosen = st.session_state.get(CHECKPOINT_KEY)
+        if chosen != st.session_state.get(_SYNCED_KEY) and chosen in paths:
+            st.session_state[_PICKER_KEY] = chosen  # a page selected a model since the last run
+        elif st.session_state.get(_PICKER_KEY) not in paths:
+            best = best_checkpoint(infos, data_dir=data_dir()) or infos[0]  # the best for this data
+            st.session_state[_PICKER_KEY] = str(best.path)
+        labels = {str(i.path): checkpoint_label(i) for i in infos}
+        choice = st.selectbox("Model", paths, key=_PICKER_KEY, format_func=labels.__getitem__)
+        st.session_state[CHECKPOINT_KEY] = st.session_state[_SYNCED_KEY] = choice
+        info = infos[paths.index(choice)]
+        st.caption(f"Dataset: **{info.dataset}** · cell **{info.cell}**")

@@ -1,0 +1,1 @@
+"""The speed benchmark: the seeds' training loop against rnnviz's trainer."""

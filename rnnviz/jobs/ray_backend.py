@@ -1,0 +1,292 @@
+"""The Ray backend: each job in a process of its own on a cluster node, one actor per job.
+
+The actor (`JobWorker`, `max_restarts=0`) runs the job's function in its default concurrency group
+and answers `poll` and `set_state` in a second one, so a training actor still takes control calls.
+Events are kept in the actor as plain dicts and pulled in batches, one poll at a time. A stop is
+cooperative first (the job's own `Control`); `ray.kill` always follows in `finally`, since an actor
+holds its CPU and GPU share for its whole life. A worker that dies ends its job as failed.
+
+The connection is made, and kept, by a daemon thread of its own, never by a page's script thread:
+a Ray cluster started from a thread dies with that thread, and Streamlit's script threads are
+short-lived. `local` starts a cluster inside this process that way; tests and the CLI may also
+connect first themselves (`ray.is_initialized()`), and the backend then uses that connection.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import platform
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from rnnviz.jobs.snapshots import BackendUnavailable, Crashed, JobFn, Outcome
+from rnnviz.training.control import Control
+from rnnviz.training.events import EmitFn, Event, event_from_dict
+
+log = logging.getLogger(__name__)
+CONTROL = "control"  # the actor's concurrency group for poll and set_state
+DIED = (
+    "the Ray worker running this job died (its process was killed or ran out of memory); "
+    "this run is lost, every saved run is kept, and other jobs go on"
+)
+
+
+@dataclass(frozen=True)
+class Ended:
+    """A job the backend ended itself (cancelled before it was placed, or hard-stopped)."""
+
+    status: str
+    message: str
+
+
+class JobWorker:
+    """The actor's body: run one job, keep its events until the server pulls them."""
+
+    def __init__(self) -> None:
+        self._control = Control()
+        self._lock = threading.Lock()
+        self._events: list[dict[str, Any]] = []
+        self._dropped = 0  # events before this index were pulled and are let go
+
+    def run(self, fn: JobFn) -> Outcome:
+        try:
+            return fn(self._control, self._emit)
+        except Exception as exc:  # the job's failure is its outcome, as on the thread backend
+            log.exception("job failed on a Ray worker")
+            return Crashed(f"{type(exc).__name__}: {exc}")
+
+    def poll(self, since: int) -> list[dict[str, Any]]:
+        """Events from index `since` on; those before it were received and are dropped."""
+        with self._lock:
+            cut = max(0, min(since - self._dropped, len(self._events)))
+            del self._events[:cut]
+            self._dropped += cut
+            return list(self._events)
+
+    def set_state(self, paused: bool, stopped: bool, lr: float | None = None) -> None:
+        if lr is not None:  # a new learning rate, taken by the job before its next step
+            self._control.set_lr(lr)
+        if stopped:
+            self._control.stop()
+        elif paused:
+            self._control.pause()
+        else:
+            self._control.resume()
+
+    def where(self) -> dict[str, Any]:
+        return {"pid": os.getpid(), "host": platform.node()}
+
+    def _emit(self, event: Event) -> None:
+        with self._lock:
+            self._events.append(event.to_dict())
+
+
+class RayBackend:
+    """Runs each job in a Ray actor with `cpus_per_job` CPUs and `gpus_per_job` of a GPU."""
+
+    name = "ray"
+
+    def __init__(
+        self,
+        address: str,
+        *,
+        gpus_per_job: float | None = None,
+        cpus_per_job: float = 1.0,
+        max_jobs: int | None = None,
+        connect_timeout_s: float = 20.0,
+        poll_s: float = 0.2,
+        stop_grace_s: float = 30.0,
+        retry_s: float = 10.0,
+    ) -> None:
+        self.address = address
+        self.gpus_per_job, self.cpus_per_job, self.max_jobs = gpus_per_job, cpus_per_job, max_jobs
+        self.connect_timeout_s, self.poll_s = connect_timeout_s, poll_s
+        self.stop_grace_s, self.retry_s = stop_grace_s, retry_s
+        self._tried = threading.Event()  # the first connection attempt has ended, either way
+        self._closed = threading.Event()
+        self._borrowed = False  # the connection was made by this process's own ray.init
+        self._error: str | None = "connecting"
+        self._resources: dict[str, float] = {}
+        self._actor_cls: Any = None
+        self.where: dict[str, dict[str, Any]] = {}  # a running job's worker pid and host, by id
+        threading.Thread(target=self._stay_connected, name="rnnviz-ray", daemon=True).start()
+
+    def capacity(self) -> int:
+        if self.max_jobs:
+            return self.max_jobs
+        gpus, cpus = self._resources.get("GPU", 0.0), self._resources.get("CPU", 0.0)
+        if self.gpus_per_job and gpus:
+            return max(1, math.floor(gpus / self.gpus_per_job + 1e-9))
+        return max(1, math.floor(cpus / self.cpus_per_job + 1e-9))
+
+    def check(self) -> None:
+        if not self._tried.wait(self.connect_timeout_s):
+            raise BackendUnavailable(
+                f"no answer yet from the Ray cluster at {self.address!r} after "
+                f"{self.connect_timeout_s:.0f} s; jobs do not start until it answers"
+            )
+        if (problem := self.problem()) is not None:
+            raise BackendUnavailable(problem)
+
+    def problem(self, wait_s: float = 0.0) -> str | None:
+        if not self._tried.wait(wait_s):
+            return None  # still connecting: `check` waits for it
+        if self._error is not None:
+            return self._error
+        if self.gpus_per_job and not self._resources.get("GPU"):
+            return (
+                f"each job asks for {self.gpus_per_job:g} of a GPU (RNNVIZ_RAY_GPUS_PER_JOB), "
+                "but the Ray cluster has no GPUs; unset it to train on CPUs"
+            )
+        return None
+
+    def describe(self) -> str:
+        if not self._tried.is_set():
+            return f"Connecting to the Ray cluster at {self.address!r}…"
+        if (problem := self.problem()) is not None:
+            return problem
+        nodes = int(sum(1 for k in self._resources if k.startswith("node:")) - 1)
+        gpus, cpus = self._resources.get("GPU", 0.0), self._resources.get("CPU", 0.0)
+        return (
+            f"Jobs train on the Ray cluster at {self.address!r}: {max(nodes, 1)} node(s), "
+            f"{cpus:g} CPUs, {gpus:g} GPUs, {self.capacity()} jobs at a time."
+        )
+
+    def run(self, fn: JobFn, control: Control, emit: EmitFn, job_id: str) -> Outcome:
+        import ray
+        from ray.exceptions import RayActorError, RayError
+
+        self.check()
+        actor = (
+            self._actor()
+            .options(num_cpus=self.cpus_per_job, num_gpus=self.gpus_per_job or 0, max_restarts=0)
+            .remote()
+        )
+        try:
+            return self._drive(actor, actor.run.remote(fn), control, emit, job_id)
+        except RayActorError:
+            return Crashed(DIED)
+        except (RayError, ConnectionError) as exc:
+            return Crashed(f"the Ray cluster failed this job: {type(exc).__name__}: {exc}")
+        finally:
+            self.where.pop(job_id, None)
+            try:
+                if ray.is_initialized():  # else a Ray call would start a new cluster here
+                    ray.kill(actor)
+            except Exception:  # already gone with its worker, or the cluster
+                log.debug("ray.kill of a finished actor", exc_info=True)
+
+    def _drive(self, actor: Any, run_ref: Any, control: Control, emit: EmitFn,
+               job_id: str) -> Outcome:  # fmt: skip
+        import ray
+
+        def ask(method: str, *args: Any) -> Any:  # control calls reach a busy actor
+            return getattr(actor, method).options(concurrency_group=CONTROL).remote(*args)
+
+        since, pending, stop_at = 0, None, None
+        pushed: tuple[bool, bool, tuple[int, float] | None] = (False, False, None)
+
+        def take(events: list[dict[str, Any]]) -> None:
+            nonlocal since
+            since += len(events)
+            for data in events:
+                emit(event_from_dict(data))
+
+        while True:
+            if not ray.is_initialized():
+                return Crashed("the connection to the Ray cluster was closed while it ran")
+            wanted = (control.paused, control.stopped, control.lr_request)
+            if wanted != pushed:
+                lr = wanted[2][1] if wanted[2] is not None and wanted[2] != pushed[2] else None
+                ask("set_state", *wanted[:2], lr)
+                pushed = wanted
+            if control.stopped and stop_at is None:
+                stop_at = time.monotonic()
+                if job_id not in self.where:  # still waiting for room on the cluster
+                    return Ended("stopped", "cancelled before it started")
+            if stop_at is not None and time.monotonic() - stop_at > self.stop_grace_s:
+                grace = f"{self.stop_grace_s:.0f} s"
+                return Ended("stopped", f"stopped: the worker did not stop within {grace} and "
+                             "was ended; nothing was saved")  # fmt: skip
+            if ray.wait([run_ref], timeout=0)[0]:
+                take(ray.get(ask("poll", since)))  # sent after the end: nothing is left behind
+                outcome: Outcome = ray.get(run_ref)
+                return outcome
+            if pending is None:
+                pending = ask("poll", since)
+            if ray.wait([pending], timeout=self.poll_s)[0]:
+                if job_id not in self.where:  # the first answer: the actor is placed
+                    self.where[job_id] = ray.get(ask("where"))
+                take(ray.get(pending))
+                pending = None
+                time.sleep(self.poll_s)
+
+    def _actor(self) -> Any:
+        if self._actor_cls is None:
+            import ray
+
+            groups = {CONTROL: 1}
+            self._actor_cls = ray.remote(concurrency_groups=groups)(JobWorker)  # type: ignore[call-overload]
+        return self._actor_cls
+
+    def close(self) -> None:
+        """Stop watching the cluster (the connection itself stays, as `ray.init` made it)."""
+        self._closed.set()
+
+    def _stay_connected(self) -> None:
+        # Lives as long as the process: the connection, and a cluster started here, belong to it.
+        while not self._closed.is_set():
+            try:
+                self._connect()
+                self._resources = _cluster_resources()
+                self._error = None
+            except Exception as exc:  # a message for the sidebar and for Start; retried below
+                self._error = (
+                    f"cannot reach the Ray cluster at {self.address!r} ({_short(exc)}); "
+                    "jobs do not start until it can be reached (check RNNVIZ_RAY_ADDRESS and "
+                    "`ray status` on the head node)"
+                )
+            self._tried.set()
+            self._closed.wait(self.retry_s)
+
+    def _connect(self) -> None:
+        import ray
+
+        if self.address not in ("auto", "local"):
+            _probe(self.address)
+        if ray.is_initialized():
+            self._borrowed = self._borrowed or not self._tried.is_set()
+            return
+        if self._borrowed:  # whoever connected this process has shut Ray down: so are we
+            self._closed.set()
+            raise ConnectionError("the process's Ray connection was shut down")
+        options: dict[str, Any] = {"namespace": "rnnviz", "log_to_driver": False}
+        if self.address == "local":
+            options["include_dashboard"] = False
+        ray.init(address=self.address, logging_level=logging.WARNING, **options)
+
+
+def _cluster_resources() -> dict[str, float]:
+    import ray
+
+    return {k: float(v) for k, v in ray.cluster_resources().items()}
+
+
+def _probe(address: str, timeout_s: float = 3.0) -> None:
+    """ConnectionError at once when nothing listens at host:port (Ray would retry for a minute)."""
+    target = address.removeprefix("ray://")
+    host, _, port = target.rpartition(":")
+    if not host or not port.isdigit():
+        raise ConnectionError(f"{address!r} is not host:port, ray://host:port, auto or local")
+    with socket.create_connection((host, int(port)), timeout=timeout_s):
+        pass
+
+
+def _short(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 200 else text[:199] + "…"

@@ -1,0 +1,293 @@
+"""Saved runs on disk: one folder per run, holding `model.safetensors` and `meta.json`.
+
+A checkpoint is plain data. Weights are read with safetensors' own header parser and never with
+`torch.load` or pickle, so opening a file someone handed in cannot run code. `meta.json` is the
+run's `RunRecord` (the config that rebuilds the model, class names, history, test metrics) plus
+bookkeeping (format version, creation time, versions); every tensor's name, shape and dtype is
+checked against the model that config builds before any weights are loaded. Format version 1
+files are read through `record.upgrade_meta`. Folders are written atomically
+(`rnnviz.common.files`).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import safetensors.torch
+import torch
+from torch import nn
+
+from rnnviz.common.files import (
+    UnsafeFileError,
+    check_name,
+    read_capped,
+    write_atomically,
+    write_replacing,
+)
+from rnnviz.data.datasets import DATASETS, dataset_available, default_dataset
+from rnnviz.models.network import ModelConfig, build_model
+from rnnviz.storage.meta import (
+    FORMAT,
+    MAX_META_BYTES,
+    MetaError,
+    meta_bytes,
+    meta_of,
+    parse_meta,
+)
+from rnnviz.storage.weights import (
+    MAX_WEIGHTS_BYTES,
+    SAFETENSORS_ERRORS,
+    WeightsError,
+    check_finite,
+    check_weights_size,
+    compare_headers,
+    expected_header,
+    header_of,
+    read_header,
+)
+from rnnviz.training.record import RunRecord
+
+WEIGHTS_FILE = "model.safetensors"
+META_FILE = "meta.json"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint (or a would-be one) is invalid; the message names the file and the problem."""
+
+
+@contextmanager
+def checkpoint_errors() -> Iterator[None]:
+    """The lower layers' refusals (a name, a size, weights that do not fit) as CheckpointError."""
+    try:
+        yield
+    except (UnsafeFileError, WeightsError, MetaError) as e:
+        raise CheckpointError(str(e)) from None
+
+
+@dataclass(frozen=True)
+class CheckpointInfo:
+    """What a listing needs to know about a checkpoint, read from its meta.json alone."""
+
+    path: Path
+    meta: dict[str, Any]  # as today's format, whichever version is on disk
+    record: RunRecord
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def dataset(self) -> str:
+        return self.record.dataset
+
+    @property
+    def cell(self) -> str:
+        return self.record.config.model.cell
+
+    @property
+    def test_accuracy(self) -> float | None:
+        return self.record.test_accuracy
+
+    @property
+    def created(self) -> str:
+        created = self.meta.get("created")
+        return created if isinstance(created, str) else ""
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A loaded checkpoint; `model` is in eval mode on the device that was asked for."""
+
+    path: Path
+    meta: dict[str, Any]
+    record: RunRecord
+    model: nn.Module
+
+    @property
+    def config(self) -> ModelConfig:
+        return self.record.config.model
+
+    @property
+    def class_names(self) -> list[str]:
+        return list(self.record.class_names)
+
+
+def save_checkpoint(model: nn.Module, record: RunRecord, *, root: Path | str, name: str) -> Path:
+    """Write `model`'s weights and `record` to `root/name` (or `name-2`, ...); returns the folder.
+
+    `record.config.model` must describe `model` (its state dict must match the one it builds).
+    """
+    return _save_tensors(_cpu_tensors(model), record, root=Path(root), name=name,
+                         source="the model")  # fmt: skip
+
+
+def save_weights(weights: bytes, record: RunRecord, *, root: Path | str, name: str) -> Path:
+    """Write safetensors `weights` made elsewhere (a Ray worker) with `record`, as
+    `save_checkpoint` does; validated first: size, format, every tensor against
+    `record.config.model`, and finite values."""
+    source = "the job's weights"
+    if len(weights) > MAX_WEIGHTS_BYTES:
+        raise CheckpointError(f"{source}: {len(weights)} bytes, over the {MAX_WEIGHTS_BYTES} limit")
+    try:
+        tensors = safetensors.torch.load(weights)
+    except SAFETENSORS_ERRORS as e:
+        raise CheckpointError(f"{source}: not a valid safetensors file ({e})") from e
+    with checkpoint_errors():
+        check_finite(tensors, source)
+    return _save_tensors(tensors, record, root=Path(root), name=name, source=source)
+
+
+def weights_of(model: nn.Module) -> bytes:
+    """`model`'s weights as the bytes of a safetensors file (what a remote job sends back)."""
+    return safetensors.torch.save(_cpu_tensors(model))
+
+
+def _cpu_tensors(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+
+
+def _save_tensors(
+    tensors: dict[str, torch.Tensor], record: RunRecord, *, root: Path, name: str, source: str
+) -> Path:
+    with checkpoint_errors():
+        check_name(name)
+        compare_headers(expected_header(record.config.model), header_of(tensors), source)
+        content = meta_bytes(meta_of(record, name))
+
+    def write(folder: Path) -> None:
+        safetensors.torch.save_file(tensors, str(folder / WEIGHTS_FILE))
+        (folder / META_FILE).write_bytes(content)
+
+    return write_atomically(root, name, write)
+
+
+def load_checkpoint(path: Path | str, *, device: str | torch.device = "cpu") -> Checkpoint:
+    """Validate and load the checkpoint folder at `path`; the model comes back in eval mode."""
+    path = Path(path)
+    meta, record = _read_meta_and_record(path)
+    weights, config = path / WEIGHTS_FILE, record.config.model
+    with checkpoint_errors():
+        check_weights_size(weights)
+        try:
+            found = read_header(weights)
+        except SAFETENSORS_ERRORS as e:
+            raise CheckpointError(f"{weights}: not a valid safetensors file ({e})") from e
+        compare_headers(expected_header(config), found, str(weights))
+    try:
+        tensors = safetensors.torch.load_file(str(weights), device="cpu")
+    except SAFETENSORS_ERRORS as e:
+        raise CheckpointError(f"{weights}: could not load the weights ({e})") from e
+    with checkpoint_errors():
+        check_finite(tensors, str(weights))
+    model = build_model(config)
+    model.load_state_dict(tensors)
+    return Checkpoint(path=path, meta=meta, record=record, model=model.to(device).eval())
+
+
+def read_meta(path: Path | str) -> dict[str, Any]:
+    """The validated meta.json of the checkpoint folder at `path` in today's format, without
+    touching the weights."""
+    return _read_meta_and_record(Path(path))[0]
+
+
+def read_record(path: Path | str) -> RunRecord:
+    """The run record of the checkpoint folder at `path`, its `checkpoint` set to that folder."""
+    return _read_meta_and_record(Path(path))[1]
+
+
+def list_checkpoints(*roots: Path | str) -> list[CheckpointInfo]:
+    """Every valid checkpoint folder directly under each root, newest first.
+
+    Missing roots, hidden folders (temporary writes) and invalid folders are skipped silently.
+    """
+    found: dict[Path, CheckpointInfo] = {}
+    for root in map(Path, roots):
+        if not root.is_dir():
+            continue
+        for folder in root.iterdir():
+            if folder.name.startswith(".") or not folder.is_dir():
+                continue
+            try:
+                meta, record = _read_meta_and_record(folder)
+                check_weights_size(folder / WEIGHTS_FILE)
+            except (CheckpointError, WeightsError, OSError):
+                continue
+            found[folder.resolve()] = CheckpointInfo(path=folder, meta=meta, record=record)
+    return sorted(found.values(), key=lambda info: (info.created, info.name), reverse=True)
+
+
+def best_checkpoint(
+    infos: Sequence[CheckpointInfo], *, data_dir: str | None = None
+) -> CheckpointInfo | None:
+    """The model to select before anyone chose one: the best reader of the data that is here.
+
+    Among the checkpoints whose dataset is on this machine, those of the default dataset (MNIST
+    when its files are here) come first, then any other downloaded one, the offline digits only
+    when nothing else is here; within those, the highest test accuracy. With none of their
+    datasets here, the first of `infos`.
+    """
+    default = default_dataset(data_dir)
+
+    def rank(info: CheckpointInfo) -> tuple[bool, bool, float]:
+        return (info.dataset != "digits", info.dataset == default, info.test_accuracy or 0.0)
+
+    here = [i for i in infos if i.dataset in DATASETS and dataset_available(i.dataset, data_dir)]
+    if not here:
+        return infos[0] if infos else None
+    return max(here, key=rank)
+
+
+def delete_checkpoint(path: Path | str) -> None:
+    """Delete a checkpoint folder; anything that is not clearly one is refused."""
+    path = Path(path)
+    meta_file = path / META_FILE
+    if path.is_symlink() or not path.is_dir() or not meta_file.is_file():
+        raise CheckpointError(f"{path}: not a checkpoint folder (no {META_FILE}); not deleting")
+    try:
+        with checkpoint_errors():
+            meta = json.loads(read_capped(meta_file, MAX_META_BYTES))
+    except (ValueError, OSError) as e:
+        raise CheckpointError(f"{meta_file}: unreadable ({e}); not deleting") from e
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise CheckpointError(f"{meta_file}: format is not {FORMAT!r}; not deleting {path}")
+    for entry in path.iterdir():
+        if entry.is_symlink() or not entry.is_file():
+            raise CheckpointError(f"{path}: contains {entry.name!r}, not a file; not deleting")
+    shutil.rmtree(path)
+
+
+def rename_checkpoint(path: Path | str, new_name: str) -> Path:
+    """Rename a checkpoint folder (and the name in its meta.json); returns the new folder."""
+    path = Path(path)
+    with checkpoint_errors():
+        check_name(new_name)
+    meta = read_meta(path)
+    target = path.parent / new_name
+    if target.exists() or target.is_symlink():
+        raise CheckpointError(f"{target}: already exists; choose another name")
+    path.rename(target)
+    with checkpoint_errors():
+        write_replacing(target / META_FILE, meta_bytes({**meta, "name": new_name}))
+    return target
+
+
+def _read_meta_and_record(path: Path) -> tuple[dict[str, Any], RunRecord]:
+    if not path.is_dir():
+        raise CheckpointError(f"{path}: no checkpoint folder here")
+    meta_file = path / META_FILE
+    if not meta_file.is_file():
+        raise CheckpointError(f"{meta_file}: missing; {path} is not a checkpoint folder")
+    try:
+        with checkpoint_errors():
+            raw = read_capped(meta_file, MAX_META_BYTES)
+    except OSError as e:
+        raise CheckpointError(f"{meta_file}: unreadable ({e})") from e
+    with checkpoint_errors():
+        meta, record = parse_meta(raw, str(meta_file))
+    return meta, record.with_checkpoint(str(path), path.name)
