@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 import torch
 
-from rnnviz import training
-from rnnviz.config import RunConfig, TrainConfig
-from rnnviz.data import DATASETS, Dataset, Split
-from rnnviz.events import Event, History, Stepped
-from rnnviz.models import ModelConfig
-from rnnviz.training import OOM_ADVICE, train
+from rnnviz.data.datasets import DATASETS, Dataset, Split
+from rnnviz.models.network import ModelConfig
+from rnnviz.training import trainer as training
+from rnnviz.training.config import RunConfig, TrainConfig
+from rnnviz.training.events import Event, History, Stepped
+from rnnviz.training.trainer import OOM_ADVICE, train
 
 from .test_training import split
 
@@ -110,10 +110,10 @@ def test_out_of_memory_fails_with_advice_and_gives_the_memory_back(
 
 def test_a_quarter_gpu_ray_job_trains_on_the_gpu(tmp_path: Any) -> None:
     ray = pytest.importorskip("ray", reason="Ray is optional: pip install -r requirements-ray.txt")
-    from rnnviz.jobs import JobManager
-    from rnnviz.ray_backend import RayBackend
-    from rnnviz.record import RunRecord
-    from rnnviz.runs import training_job
+    from rnnviz.jobs.manager import JobManager
+    from rnnviz.jobs.ray_backend import RayBackend
+    from rnnviz.jobs.runs import training_job
+    from rnnviz.training.record import RunRecord
 
     run = RunConfig(
         model=ModelConfig(cell="lstm", hidden_size=32),
@@ -140,27 +140,42 @@ def test_a_quarter_gpu_ray_job_trains_on_the_gpu(tmp_path: Any) -> None:
 
 @pytest.mark.parametrize("schedule", ["constant", "one_cycle"])
 def test_a_new_rate_reaches_the_captured_graph_as_it_does_the_eager_step(schedule: str) -> None:
-    from rnnviz.control import Control
+    from rnnviz.training.control import Control
+    from rnnviz.training.stepper import current_lr, lr_schedule
 
     data = toy_on_gpu()
     run = RunConfig(
         model=ModelConfig(cell="lstm", hidden_size=64),
         train=TrainConfig(epochs=2, batch_size=64, lr=3e-3, schedule=schedule, device="cuda"),
     )  # 8 steps an epoch
+    # The rate before the first step (a one-cycle starts at its peak / 25); the new rate is 30x
+    # lower, and a schedule goes on scaled by the same factor.
+    probe = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=run.train.lr)
+    lr_schedule(probe, schedule, run.train.lr, 16)
+    new_lr = current_lr(probe) / 30
 
-    def changed(config: RunConfig) -> Any:
-        control = Control()
-        control.set_lr(1e-4)  # taken before the first step
-        return train(config, dataset=data, control=control).record
+    def trained(config: RunConfig, lr: float | None) -> tuple[Any, list[float]]:
+        control, rates = Control(), []
+        if lr is not None:
+            control.set_lr(lr)  # taken before the first step
 
-    graphed = changed(run)
-    eager = changed(replace(run, train=replace(run.train, cuda_graphs=False)))
+        def emit(event: Event) -> None:
+            if isinstance(event, Stepped):
+                rates.append(event.lr)
+
+        return train(config, dataset=data, control=control, emit=emit).record, rates
+
+    graphed, graphed_rates = trained(run, new_lr)
+    eager, _ = trained(replace(run, train=replace(run.train, cuda_graphs=False)), new_lr)
     assert graphed.fast_path == "cuda-graph" and graphed.history["lr_step"] == [1]
     torch.testing.assert_close(
         torch.tensor(graphed.history["loss"]), torch.tensor(eager.history["loss"]),
         rtol=1e-3, atol=1e-4,
     )  # fmt: skip
-    untouched = train(run, dataset=data).record  # a rate 30x lower learns differently
+    untouched, untouched_rates = trained(run, None)
+    assert len(graphed_rates) == len(untouched_rates) > 0
+    for got, was in zip(graphed_rates, untouched_rates, strict=True):
+        assert got == pytest.approx(was / 30, rel=1e-4, abs=1e-12)
     assert graphed.history["loss"][-1] != pytest.approx(untouched.history["loss"][-1], rel=1e-3)
 
 
