@@ -28,7 +28,11 @@ ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
 
-torch.set_num_threads(min(2, torch.get_num_threads()))
+# Under pytest-xdist each worker process gets one core's worth of threads: two workers with two
+# threads each on two cores would only wait on each other.
+torch.set_num_threads(
+    1 if os.environ.get("PYTEST_XDIST_WORKER") else min(2, torch.get_num_threads())
+)
 
 
 def real_data_dir() -> str:

@@ -11,6 +11,7 @@ import torch
 
 from rnnviz.data.datasets import DATASETS, Dataset, Split
 from rnnviz.models.network import ModelConfig
+from rnnviz.training import loop
 from rnnviz.training import trainer as training
 from rnnviz.training.config import RunConfig, TrainConfig
 from rnnviz.training.events import Event, History, Stepped
@@ -94,7 +95,7 @@ def test_out_of_memory_fails_with_advice_and_gives_the_memory_back(
 ) -> None:
     data = toy_on_gpu()
     stepper = _RunsOutOfMemory()
-    monkeypatch.setattr(training, "make_stepper", lambda *args, **kwargs: stepper)
+    monkeypatch.setattr(loop, "make_stepper", lambda *args, **kwargs: stepper)
     gc.collect()
     torch.cuda.empty_cache()
     before = torch.cuda.memory_allocated()

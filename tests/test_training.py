@@ -12,6 +12,7 @@ from rnnviz.common.devices import resolve_device
 from rnnviz.data.datasets import DATASETS, DataConfig, Dataset, Split
 from rnnviz.models.cells import CELLS
 from rnnviz.models.network import ModelConfig
+from rnnviz.training import loop
 from rnnviz.training import trainer as training
 from rnnviz.training.config import RunConfig, TrainConfig
 from rnnviz.training.control import Control
@@ -119,7 +120,7 @@ def test_running_out_of_memory_fails_with_the_advice(
         def step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
             raise torch.OutOfMemoryError("out of memory (a test's step)")
 
-    monkeypatch.setattr(training, "make_stepper", lambda *args, **kwargs: RunsOutOfMemory())
+    monkeypatch.setattr(loop, "make_stepper", lambda *args, **kwargs: RunsOutOfMemory())
     events: list[Event] = []
     record = train(tiny_run(), dataset=toy, emit=events.append).record
     assert record.status == "failed" and record.message == training.OOM_ADVICE
