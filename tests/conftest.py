@@ -35,6 +35,21 @@ torch.set_num_threads(
 )
 
 
+# Under pytest-xdist (`--dist loadgroup`) a test file's tests stay in one worker, so its module
+# fixtures (a Ray cluster, a signed-in server) start once; the browser tests share one worker and
+# its one app server. The files below hold independent, slow tests and are spread one by one.
+SPREAD = {"test_lessons_real.py", "test_cli.py", "test_bench.py"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        name = item.path.name
+        if name in SPREAD:
+            continue
+        shared = name.startswith("test_browser_") and name != "test_browser_signin.py"
+        item.add_marker(pytest.mark.xdist_group("browser" if shared else name))
+
+
 def real_data_dir() -> str:
     """The folder with real MNIST/Fashion-MNIST, or skip the test that needs it."""
     folder = os.environ.get("RNNVIZ_DATA_DIR")

@@ -94,19 +94,24 @@ def test_flags_come_from_the_settings_and_rnn_means_rnn_tanh(
 
 
 def test_bad_arguments_exit_2_with_one_line_and_no_traceback() -> None:
-    for args in (["train", "--cell", "transformer"], ["train", "--hidden", "0",
-                 "--dataset", "digits"], ["evaluate", "/nonexistent/ckpt"],
-                 ["bench", "--rounds", "0"]):  # fmt: skip
-        proc = run_cli(*args)
-        assert proc.returncode == 2, proc
-        assert "Traceback" not in proc.stderr
-        assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
-    assert "hidden_size=0" in run_cli("train", "--hidden", "0", "--dataset", "digits").stderr
-    assert "rounds must be at least 1, got 0" in run_cli("bench", "--rounds", "0").stderr
-    assert (
-        "cell='transformer' is not one of ['rnn_tanh'"
-        in run_cli("train", "--cell", "transformer").stderr
-    )
+    said = {  # the arguments, and what their one line says ("" where any line will do)
+        ("train", "--cell", "transformer"): "cell='transformer' is not one of ['rnn_tanh'",
+        ("train", "--hidden", "0", "--dataset", "digits"): "hidden_size=0",
+        ("evaluate", "/nonexistent/ckpt"): "",
+        ("bench", "--rounds", "0"): "rounds must be at least 1, got 0",
+    }
+    # Each is its own process, as a user's shell starts it; they start side by side.
+    procs = {
+        args: subprocess.Popen([sys.executable, "-m", "rnnviz", *args], cwd=ROOT, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for args in said
+    }  # fmt: skip
+    for args, proc in procs.items():
+        _, err = proc.communicate(timeout=600)
+        assert proc.returncode == 2, (args, err)
+        assert "Traceback" not in err
+        assert len(err.strip().splitlines()) == 1, err
+        assert said[args] in err, (args, err)
 
 
 def test_hostile_checkpoint_is_refused_and_runs_nothing(tmp_path: Path) -> None:
