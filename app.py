@@ -10,6 +10,7 @@ import streamlit as st
 from streamlit import config
 
 from pages.parts.shared import sidebar
+from pages.parts.teacher import sidebar_section as class_section
 
 # A full gc.collect() after every script run (Streamlit's default) holds the GIL ~140 ms with torch
 # loaded and starves training threads; .streamlit/config.toml turns it off, and so does this for a
@@ -27,8 +28,11 @@ PAGES = [
     st.Page("pages/draw.py", title="Draw", icon=":material/draw:"),
     st.Page("pages/memory_lab.py", title="Memory lab", icon=":material/memory:"),
     st.Page("pages/lessons.py", title="Lessons", icon=":material/school:"),
+    st.Page("pages/class_board.py", title="Class", icon=":material/groups:", url_path="class"),
 ]
 
 page = st.navigation(PAGES)
 sidebar()
+with st.sidebar:
+    class_section()
 page.run()

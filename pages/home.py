@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from pages.parts import shared as app
+from pages.parts import start
 from rnnviz.classroom import urlstate
 from rnnviz.common.devices import resolve_device
 from rnnviz.common.text import plain
@@ -14,7 +15,6 @@ from rnnviz.data.datasets import (
     default_dataset,
     load_dataset,
 )
-from rnnviz.jobs.runs import training_job
 from rnnviz.plots.training import rows_figure
 from rnnviz.training.presets import PRESETS, first_run, preset_run
 from rnnviz.training.record import run_title
@@ -41,17 +41,10 @@ def quick_preset() -> str:
 def train_quick_model() -> None:
     key = quick_preset()
     run = preset_run(key, data_dir=app.data_dir())
-    try:
-        job = training_job(run, out=app.runs_dir())
-    except ValueError as exc:  # no room for another saved run
-        st.warning(plain(exc), icon=":material/front_hand:")
-        return
     title = f"{run_title(run)} (preset {key})"
-    try:
-        st.session_state["train_job"] = app.job_manager().submit(
-            job, owner=app.owner_id(), title=title, config=run.to_dict()
-        )
-    except ValueError as exc:  # JobRefused: this tab has as many jobs as one person may
+    try:  # the same quick run another student started is joined, not trained again
+        st.session_state["train_job"] = start.submit(run, [], title=title)
+    except ValueError as exc:  # JobRefused, or no room for another saved run
         st.warning(plain(exc), icon=":material/front_hand:")
         return
     keep = {k: v for k, v in st.query_params.to_dict().items() if k not in urlstate.PARAM_KEYS}

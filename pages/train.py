@@ -9,13 +9,12 @@ from typing import Any
 import streamlit as st
 
 from pages.parts import shared as app
-from pages.parts import watch
+from pages.parts import start, watch
 from rnnviz.classroom import urlstate
 from rnnviz.common.devices import resolve_device
 from rnnviz.common.text import plain
 from rnnviz.data.datasets import DATASETS, dataset_available, default_dataset
-from rnnviz.jobs.races import RaceConfig, RaceRecord, race_job, race_pace
-from rnnviz.jobs.runs import training_job
+from rnnviz.jobs.races import RaceRecord, race_pace
 from rnnviz.jobs.snapshots import JobSnapshot
 from rnnviz.models.orders import ORDERS
 from rnnviz.plots import training as plots
@@ -23,11 +22,12 @@ from rnnviz.training.admission import admit
 from rnnviz.training.config import RunConfig
 from rnnviz.training.events import EpochEnded, LrChanged, Started, Stepped
 from rnnviz.training.presets import PRESETS, first_run
-from rnnviz.training.record import RunRecord, run_title
+from rnnviz.training.record import RunRecord
 
 app.run_through_the_frame()
 
 JOB, VALUES, WRITTEN, ADOPTED = "train_job", "train_values", "train_params", "train_adopted"
+USED = "train_used"  # a finished run with the same settings, used instead of training it
 
 
 def fill(values: dict[str, Any]) -> None:
@@ -132,6 +132,15 @@ def status(snap: JobSnapshot) -> None:
         say(f"{text}; the model `{name}` is now selected in the sidebar.")
 
 
+def charts_of(record: RunRecord, big: bool) -> None:
+    """A finished run's curves, replayed from its history."""
+    c = plots.curves([], record)
+    figs = [plots.loss_figure(c.steps, c.losses, lr_changes=(c.lr_steps, c.lr_values)),
+            plots.accuracy_figure(c.epochs, c.train_acc, c.val_acc)]  # fmt: skip
+    for place, fig, name in zip(st.columns(2), figs, ("loss", "accuracy"), strict=True):
+        place.plotly_chart(plots.for_projector(fig) if big else fig, key=f"chart_{name}")
+
+
 def charts(snap: JobSnapshot | None, big: bool) -> None:
     """The run's curves; empty ones before any run, so the browser loads its chart code early."""
     record = record_of(snap) if snap else None
@@ -146,45 +155,50 @@ def charts(snap: JobSnapshot | None, big: bool) -> None:
         place.plotly_chart(plots.for_projector(fig) if big else fig, key=f"chart_{name}")
 
 
-def submit(run: RunConfig, cells: list[str]) -> str:
-    """Queue one run, or a race of `cells` on the same settings; the job's id."""
-    jobs, owner = app.job_manager(), app.owner_id()
-    if not cells:
-        job, title = training_job(run, out=app.runs_dir()), run_title(run)
-        return jobs.submit(job, owner=owner, title=title, config=run.to_dict())
-    race = RaceConfig(run, tuple(cells))
-    config = {**run.to_dict(), "race_cells": list(race.cells)}
-    return jobs.submit(race_job(race, out=app.runs_dir()), owner=owner, title=race.title(),
-                       kind="race", config=config)  # fmt: skip
-
-
 def live(run: RunConfig, cells: list[str], blocked: bool, big: bool, ticking: bool) -> None:
     jobs, snap = app.job_manager(), latest_job()
     active = snap is not None and snap.active
     row = st.container(horizontal=True)
     label = "Start race" if cells else "Start training"
     if row.button(label, type="primary", disabled=blocked or active):
-        try:
-            st.session_state[JOB] = submit(run, cells)
-        except ValueError as exc:  # JobRefused, or no room for another saved run
-            st.warning(plain(exc), icon=":material/front_hand:")
-        else:
-            st.rerun()  # the whole page, so this view refreshes itself from now on
+        st.session_state[start.OFFER] = start.work_key(run, cells=cells)
+        if start.finished(run, cells) is None:
+            try:
+                st.session_state[JOB] = start.submit(run, cells)
+            except ValueError as exc:  # JobRefused, or no room for another saved run
+                st.warning(plain(exc), icon=":material/front_hand:")
+            else:
+                st.session_state.pop(start.OFFER, None)
+                st.session_state.pop(USED, None)
+                st.rerun()  # the whole page, so this view refreshes itself from now on
     job_id, paused = (snap.id, snap.state == "paused") if snap else ("", False)
+    owner, steer = app.owner_id(), active and snap is not None and snap.watchers == 1
     if not big:
         act = jobs.resume if paused else jobs.pause
-        row.button(
-            "Resume" if paused else "Pause", on_click=act, args=[job_id], disabled=not active
-        )
-    row.button("Stop", on_click=jobs.cancel, args=[job_id], disabled=not active)
+        row.button("Resume" if paused else "Pause", on_click=act, args=[job_id, owner],
+                   disabled=not steer)  # fmt: skip
+    row.button("Stop", on_click=jobs.cancel, args=[job_id, owner], disabled=not active)
     if not big:
-        watch.lr_control(jobs, snap, row)
+        watch.lr_control(jobs, None if snap and snap.watchers > 1 else snap, row, owner)
+    offered = st.session_state.get(start.OFFER) == start.work_key(run, cells=cells)
+    if offered and not active and (match := start.finished(run, cells)) is not None:
+        if (used := start.offer(run, match)) is not None:
+            st.session_state.pop(start.OFFER, None)
+            st.session_state[USED] = used
+            st.rerun()
+        return
+    if (used := st.session_state.get(USED)) is not None and (snap is None or not active):
+        st.success(f"Using **{plain(used.title)}**, trained before with the same settings: its "
+                   "model is selected in the sidebar, and its curves are below.")  # fmt: skip
+        charts_of(used, big)
+        return
     if snap is None:
         st.caption(f"Nothing trained yet in this tab. Training runs on: {app.device_label()}.")
         charts(None, big)
         return
     st.markdown(f"**{plain(snap.title)}**")
     status(snap)
+    start.shared_note(snap)
     cells_raced = snap.config.get("race_cells") or []
     if snap.state != "queued" and cells_raced:  # a queued run has nothing to draw yet
         watch.race_charts(snap, cells_raced, big)
@@ -214,11 +228,20 @@ def use_preset() -> None:
 st.title("Train")
 load_url()
 lecture, locked = app.class_mode(), app.controls_locked()
-hint = "Choose a preset: a seed experiment and the test accuracy it reported"
-preset = st.selectbox("Preset", list(PRESETS), index=None, key="w.preset", on_change=use_preset,
-                      placeholder=hint, format_func=lambda k: PRESETS[k].describe())  # fmt: skip
-if preset:
-    st.caption(PRESETS[preset].lesson)
+if (part := start.sweep_part()) is not None:  # the class sweep fixes every setting but one
+    sweep, index = part
+    fill(urlstate.values_of(sweep.run_for(index)))
+    st.info(f"Your part of the class sweep: **{plain(sweep.label(index))}**; the rest of the "
+            "run is the same for everyone. Start it, then see the class's results on Class.",
+            icon=":material/groups:")  # fmt: skip
+    lecture, locked = True, True
+else:
+    hint = "Choose a preset: a seed experiment and the test accuracy it reported"
+    preset = st.selectbox("Preset", list(PRESETS), index=None, key="w.preset",
+                          on_change=use_preset, placeholder=hint,
+                          format_func=lambda k: PRESETS[k].describe())  # fmt: skip
+    if preset:
+        st.caption(PRESETS[preset].lesson)
 show_all = not lecture or (not locked and st.toggle("Show all controls"))
 if show_all:
     for column, group in zip(st.columns(len(urlstate.GROUPS)), urlstate.GROUPS, strict=True):

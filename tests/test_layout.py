@@ -125,7 +125,7 @@ def test_no_library_module_is_over_the_line_limit() -> None:
 def test_pages_holds_only_the_pages_app_py_navigates_to() -> None:
     navigated = re.findall(r'st\.Page\("pages/(\w+)\.py"', (ROOT / "app.py").read_text())
     files = sorted(p.stem for p in (ROOT / "pages").glob("*.py"))
-    assert len(navigated) == 8 and files == sorted(navigated)
+    assert len(navigated) == 9 and files == sorted(navigated)
     assert sorted(p.stem for p in (ROOT / "pages" / "parts").glob("*.py")) == [
-        "checkpoints", "lessons", "memory", "shared", "watch",
+        "checkpoints", "lessons", "memory", "shared", "start", "teacher", "watch",
     ]  # fmt: skip

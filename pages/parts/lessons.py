@@ -10,6 +10,7 @@ from pages.parts import shared as app
 from pages.parts import watch
 from rnnviz.classroom import urlstate
 from rnnviz.common.text import plain
+from rnnviz.jobs.sharing import delivery
 from rnnviz.lessons import PAGES, Lesson, Result, Step, lesson_jobs, lesson_results
 from rnnviz.memory import Sweep
 from rnnviz.storage.checkpoints import CheckpointInfo
@@ -23,7 +24,8 @@ def _job_ids(lesson: Lesson) -> list[str]:
 
 def _snapshots(lesson: Lesson) -> list:
     jobs = app.job_manager()
-    return [s for s in (jobs.snapshot(i) for i in _job_ids(lesson)) if s is not None]
+    owner = app.owner_id()
+    return [s for s in (jobs.snapshot(i, owner) for i in _job_ids(lesson)) if s is not None]
 
 
 def run_button(lesson: Lesson, device_type: str) -> None:
@@ -33,11 +35,12 @@ def run_button(lesson: Lesson, device_type: str) -> None:
     if not st.button("Run this lesson", type="primary", icon=icon, disabled=busy):
         return
     jobs, owner, ids = app.job_manager(), app.owner_id(), []
+    deliver = delivery(app.runs_dir())  # a job another student started is joined, not repeated
     try:
         for job in lesson_jobs(lesson, device_type=device_type, out=app.runs_dir(),
                                data_dir=app.data_dir()):  # fmt: skip
             ids.append(jobs.submit(job.fn, owner=owner, title=job.title, kind=job.kind,
-                                   config=job.config))  # fmt: skip
+                                   config=job.config, key=job.key, deliver=deliver))  # fmt: skip
     except ValueError as exc:  # JobRefused, or no room for the models
         st.warning(f"Not all of the lesson was queued: {plain(exc)}", icon=":material/front_hand:")
     if ids:
@@ -66,7 +69,7 @@ def _status(lesson: Lesson, ended_before: int) -> None:
     running = [s.id for s in snaps if s.active]
     if running and st.button("Stop the lesson's runs"):
         for job_id in running:
-            app.job_manager().cancel(job_id)
+            app.job_manager().cancel(job_id, app.owner_id())
     if sum(not s.active for s in snaps) > ended_before:
         st.rerun()  # the whole page: its steps and figures read the new model
 

@@ -46,7 +46,7 @@ def submit(view: str, jobs: list[tuple[str, JobFn, dict[str, Any]]]) -> None:
 
 def stop(*views: str) -> None:
     for snap in (s for view in views for s in jobs_of(view) if s.active):
-        app.job_manager().cancel(snap.id)
+        app.job_manager().cancel(snap.id, app.owner_id())
 
 
 def buttons(tab: str, views: tuple[str, ...], blocked: bool) -> str | None:

@@ -117,7 +117,7 @@ def race_table(record: RaceRecord) -> None:
     )
 
 
-def lr_control(jobs: JobManager, snap: JobSnapshot | None, row: Any) -> None:
+def lr_control(jobs: JobManager, snap: JobSnapshot | None, row: Any, owner: str) -> None:
     """A popover beside Pause: a new learning rate from the next step on."""
     active = snap is not None and snap.active and snap.state != "queued"
     last = snap.last(Stepped) if snap else None
@@ -130,7 +130,7 @@ def lr_control(jobs: JobManager, snap: JobSnapshot | None, row: Any) -> None:
         st.caption(f"The rate now: {last.lr:.3g}" if last else "No step has run yet.")
         if st.button("Set learning rate", disabled=not active) and snap is not None:
             try:
-                jobs.set_lr(snap.id, float(st.session_state["w.new_lr"]))
+                jobs.set_lr(snap.id, float(st.session_state["w.new_lr"]), owner)
             except ValueError as exc:
                 st.warning(plain(exc))
             else:

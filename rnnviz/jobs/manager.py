@@ -17,11 +17,11 @@ import logging
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
 from typing import Any
 
 from rnnviz.common.settings import check_value
 from rnnviz.jobs.backends import Backend, ThreadBackend, default_max_running, parts
+from rnnviz.jobs.job import Deliver, Job
 from rnnviz.jobs.presence import Presence
 from rnnviz.jobs.snapshots import (
     FINAL_STATES,
@@ -33,34 +33,10 @@ from rnnviz.jobs.snapshots import (
     OwnerLimits,
 )
 from rnnviz.training.config import LR_SETTING
-from rnnviz.training.control import Control
 from rnnviz.training.events import Event
 
 log = logging.getLogger(__name__)
 LR_KINDS = ("train", "race")  # the jobs whose trainer takes a new learning rate mid-run
-
-
-@dataclass
-class _Job:
-    id: str
-    owner: str
-    title: str
-    kind: str
-    fn: JobFn
-    config: dict[str, Any]
-    control: Control = field(default_factory=Control)
-    state: str = "queued"
-    progress: float = 0.0
-    message: str = "queued"
-    events: dict[str, list[Event]] = field(default_factory=dict)
-    result: Outcome | None = None
-    created: float = field(default_factory=time.time)
-    started: float | None = None
-    finished: float | None = None
-
-    @property
-    def active(self) -> bool:
-        return self.state not in FINAL_STATES
 
 
 __all__ = ["JobManager", "default_max_running"]
@@ -84,7 +60,7 @@ class JobManager:
         self.limits = limits or OwnerLimits()
         self.presence = Presence(self.cancel_owner)
         self._lock = threading.Lock()
-        self._jobs: dict[str, _Job] = {}
+        self._jobs: dict[str, Job] = {}
         self._queue: deque[str] = deque()
         self._running: set[str] = set()
         self._ids = itertools.count(1)
@@ -110,52 +86,77 @@ class JobManager:
         title: str,
         kind: str = "train",
         config: dict[str, Any] | None = None,
+        key: str | None = None,
+        deliver: Deliver | None = None,
     ) -> str:
-        """Queue a job; JobRefused when its owner already has as many as one person may, and
-        BackendUnavailable (a JobRefused) when the backend cannot run jobs now."""
+        """Queue a job, or join the live one with the same `key` (the same work: it trains once
+        for everyone who asked, and `deliver` makes its result this owner's own when it ends).
+
+        JobRefused when the owner already has as many jobs as one person may (a joined job counts
+        once), and BackendUnavailable (a JobRefused) when the backend cannot run jobs now."""
         self.backend.check()
         with self._lock:
-            active = [j for j in self._jobs.values() if j.owner == owner and j.active]
+            same = next(
+                (j for j in self._jobs.values() if key is not None and j.key == key and j.joinable),
+                None,
+            )
+            if same is not None and owner in same.watchers:
+                return same.id  # a second click of the same person
+            active = [j for j in self._jobs.values() if owner in j.watchers and j.active]
             most = self.limits.running + self.limits.queued
             if len(active) >= most:
                 raise JobRefused(
                     f"you already have {len(active)} jobs running or waiting, the most one person "
                     "may have at once; wait for one to finish, or stop one"
                 )
-            job = _Job(f"job-{next(self._ids)}", owner, title, kind, fn, dict(config or {}))
+            if same is not None:
+                same.watchers.append(owner)
+                if deliver is not None:
+                    same.deliveries[owner] = deliver
+                return same.id
+            job = Job(f"job-{next(self._ids)}", owner, title, kind, fn, dict(config or {}), key)
             self._jobs[job.id] = job
             self._queue.append(job.id)
             self._prune()
             self._pump()
         return job.id
 
-    def snapshot(self, job_id: str) -> JobSnapshot | None:
+    def snapshot(self, job_id: str, owner: str | None = None) -> JobSnapshot | None:
+        """The job as `owner` sees it (their own copy of a shared job's result); None: unknown."""
         with self._lock:
             job = self._jobs.get(job_id)
-            return None if job is None else self._snap(job)
+            return None if job is None else self._snap(job, owner)
 
-    def jobs(self, owner: str | None = None) -> list[JobSnapshot]:
+    def jobs(self, owner: str | None = None, *, events: bool = True) -> list[JobSnapshot]:
+        """Every job, or the ones `owner` started or joined and still watches, oldest first
+        (`events=False`: without their events, for a list of everyone's)."""
         with self._lock:
-            return [self._snap(j) for j in self._jobs.values() if owner in (None, j.owner)]
+            return [
+                self._snap(j, owner, events=events)
+                for j in self._jobs.values()
+                if owner is None or owner in j.watchers
+            ]
 
-    def pause(self, job_id: str) -> None:
-        """Pause a running job; an unknown or finished job is left alone (a stale tab's click)."""
+    def pause(self, job_id: str, owner: str | None = None) -> None:
+        """Pause a running job; an unknown or finished job is left alone (a stale tab's click),
+        and so is one `owner` shares with others (it would pause it for everyone)."""
         with self._lock:
             job = self._jobs.get(job_id)
-            if job is not None and job.state == "running":
+            if job is not None and job.state == "running" and job.steered_by(owner):
                 job.control.pause()
                 job.state, job.message = "paused", "paused"
 
-    def resume(self, job_id: str) -> None:
+    def resume(self, job_id: str, owner: str | None = None) -> None:
         with self._lock:
             job = self._jobs.get(job_id)
-            if job is not None and job.state == "paused":
+            if job is not None and job.state == "paused" and job.steered_by(owner):
                 job.control.resume()
                 job.state, job.message = "running", "running"
 
-    def set_lr(self, job_id: str, lr: float) -> None:
+    def set_lr(self, job_id: str, lr: float, owner: str | None = None) -> None:
         """A running or paused training job uses learning rate `lr` from its next step on;
-        ValueError for a rate outside the setting's bounds, or a job that has no rate."""
+        ValueError for a rate outside the setting's bounds, a job that has no rate, or one that
+        `owner` shares with others."""
         lr = check_value("lr", LR_SETTING, lr)
         with self._lock:
             job = self._jobs.get(job_id)
@@ -163,37 +164,51 @@ class JobManager:
                 return  # a stale tab's click on a job that has ended
             if job.kind not in LR_KINDS:
                 raise ValueError(f"a {job.kind} job has no learning rate to change")
+            if not job.steered_by(owner):
+                raise ValueError(
+                    f"{len(job.watchers)} people watch this run: a new rate would change it for "
+                    "all of them"
+                )
             job.control.set_lr(lr)
 
-    def cancel(self, job_id: str) -> None:
-        """A queued job never starts; a running or paused one stops within one step."""
+    def cancel(self, job_id: str, owner: str | None = None) -> None:
+        """Stop a job for `owner`: a shared job goes on for the others, the last one to leave
+        stops it (a queued job never starts; a running or paused one stops within one step).
+        Without `owner` (the server, a teacher) the job stops for everyone."""
         with self._lock:
             job = self._jobs.get(job_id)
-            if job is None:
+            if job is None or (owner is not None and owner not in job.watchers):
+                return  # unknown, or not this owner's to stop
+            if owner is not None and job.shared():
+                job.watchers.remove(owner)
+                job.deliveries.pop(owner, None)
                 return
-            if job.state == "queued":
-                self._queue.remove(job_id)
-                job.state, job.message, job.finished = (
-                    "stopped",
-                    "cancelled before it started",
-                    time.time(),
-                )
-            elif job.state in ("running", "paused"):
-                job.control.stop()
-                job.message = "stopping"
+            self._stop(job)
 
     def cancel_owner(self, owner: str) -> int:
-        """Cancel every unfinished job of one owner (a browser session that ended): the queued
-        ones first and at once, so none of them starts when the running one stops."""
+        """An owner left (every browser session of theirs ended): they leave the jobs they share,
+        and their own stop, the queued ones first and at once, so none of them starts when the
+        running one stops. How many jobs they left or stopped."""
         with self._lock:
-            queued = [j for j in self._jobs.values() if j.owner == owner and j.state == "queued"]
-            for job in queued:
-                self._queue.remove(job.id)
-                job.state, job.message, job.finished = "stopped", "its owner left", time.time()
-            running = [j.id for j in self._jobs.values() if j.owner == owner and j.active]
-        for job_id in running:
-            self.cancel(job_id)
-        return len(queued) + len(running)
+            mine = [j for j in self._jobs.values() if owner in j.watchers and j.active]
+            for job in sorted(mine, key=lambda j: j.state != "queued"):
+                if job.shared():
+                    job.watchers.remove(owner)
+                    job.deliveries.pop(owner, None)
+                elif job.state == "queued":
+                    self._stop(job, "its owner left")
+                else:
+                    self._stop(job)
+        return len(mine)
+
+    def _stop(self, job: Job, why: str = "cancelled before it started") -> None:
+        # Called with the lock held.
+        if job.state == "queued":
+            self._queue.remove(job.id)
+            job.state, job.message, job.finished = "stopped", why, time.time()
+        elif job.state in ("running", "paused"):
+            job.control.stop()
+            job.message = "stopping"
 
     def forget(self, job_id: str) -> None:
         with self._lock:
@@ -229,7 +244,7 @@ class JobManager:
             name = f"rnnviz-{job.id}"
             threading.Thread(target=self._work, args=(job,), name=name, daemon=True).start()
 
-    def _work(self, job: _Job) -> None:
+    def _work(self, job: Job) -> None:
         def emit(event: Event) -> None:
             self._record(job, event)
 
@@ -245,6 +260,10 @@ class JobManager:
         if result.status not in FINAL_STATES:
             log.error("job %s ended with status %r", job.id, result.status)
             result = Crashed(f"the job ended with an unknown status {result.status!r}")
+        with self._lock:
+            job.ending = True
+            job.deliveries = {who: d for who, d in job.deliveries.items() if who in job.watchers}
+        job.deliver(result)  # each joiner's copy, before anyone sees the job end
         with self._lock:
             job.result, job.message, job.finished = result, result.message, time.time()
             job.state = result.status
@@ -266,7 +285,7 @@ class JobManager:
             if seen[job.owner] > kept.finished or now - (job.finished or now) > kept.finished_s:
                 del self._jobs[job.id]
 
-    def _record(self, job: _Job, event: Event) -> None:
+    def _record(self, job: Job, event: Event) -> None:
         progress = getattr(event, "progress", None)
         with self._lock:
             events = job.events.setdefault(event.kind, [])
@@ -276,23 +295,6 @@ class JobManager:
             if progress is not None:
                 job.progress = float(progress)
 
-    def _snap(self, job: _Job) -> JobSnapshot:
-        position = None
-        if job.state == "queued":
-            position = self._queue.index(job.id) + 1
-        return JobSnapshot(
-            id=job.id,
-            owner=job.owner,
-            title=job.title,
-            kind=job.kind,
-            state=job.state,
-            position=position,
-            progress=job.progress,
-            message=job.message if position is None else f"queued, position {position}",
-            config=dict(job.config),
-            events={k: list(v) for k, v in job.events.items()},
-            result=job.result,
-            created=job.created,
-            started=job.started,
-            finished=job.finished,
-        )
+    def _snap(self, job: Job, viewer: str | None = None, *, events: bool = True) -> JobSnapshot:
+        position = self._queue.index(job.id) + 1 if job.state == "queued" else None
+        return job.snap(position, viewer, events=events)

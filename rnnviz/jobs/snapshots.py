@@ -58,6 +58,8 @@ class JobSnapshot:
     created: float
     started: float | None
     finished: float | None
+    watchers: int = 1  # people watching it: the one who started it and those who joined
+    joined: bool = False  # the viewer joined a job someone else started
 
     @property
     def active(self) -> bool:

@@ -18,25 +18,16 @@ from typing import Any
 
 from rnnviz.jobs.races import RaceConfig, race_job
 from rnnviz.jobs.runs import training_job
+from rnnviz.jobs.sharing import work_key
 from rnnviz.jobs.snapshots import JobFn
 from rnnviz.lessons.lesson import PERCENT_METRICS, Experiment, Figure, Lesson
 from rnnviz.memory import MemoryJob, Sweep, spread, sweep_seeds
 from rnnviz.storage.checkpoints import CheckpointInfo
 from rnnviz.storage.comparison import seconds_per_epoch
-from rnnviz.training.config import RunConfig
+from rnnviz.training.config import run_key
 from rnnviz.training.record import RunRecord, run_title
 
 SPREAD = "spread"  # the LessonJob.experiment of a lesson's Memory lab spread
-_MACHINE = {"data": ("data_dir", "download"), "train": ("device", "cuda_graphs")}
-
-
-def run_key(run: RunConfig) -> str:
-    """The run's settings without the machine's, as text: equal for the same experiment."""
-    plain = run.to_dict()
-    for section, names in _MACHINE.items():
-        for name in names:
-            plain[section].pop(name, None)
-    return json.dumps(plain, sort_keys=True)
 
 
 @dataclass(frozen=True)
@@ -48,6 +39,7 @@ class LessonJob:
     fn: JobFn
     kind: str  # "train" or "race"
     config: dict[str, Any]
+    key: str | None = None  # the same work: a class's identical clicks train it once
 
 
 def lesson_jobs(
@@ -70,17 +62,19 @@ def lesson_jobs(
         title = f"Lesson {lesson.number}: {experiment.title}"
         if not experiment.cells:
             jobs.append(LessonJob(experiment.key, title, training_job(run, out=out), "train",
-                                  run.to_dict()))  # fmt: skip
+                                  run.to_dict(), work_key(run)))  # fmt: skip
             continue
         race = RaceConfig(run, experiment.cells)
         config = {**run.to_dict(), "race_cells": list(race.cells)}
-        jobs.append(LessonJob(experiment.key, title, race_job(race, out=out), "race", config))
+        key = work_key(run, cells=race.cells)
+        jobs.append(LessonJob(experiment.key, title, race_job(race, out=out), "race", config, key))
     if lesson.spread is not None:
         sizes, seeds = list(lesson.spread_sizes), list(lesson.spread_seeds)
         job = MemoryJob(sweep_seeds, (sizes, seeds, lesson.spread), device or "auto")
         title = f"Lesson {lesson.number}: recall over {len(seeds)} seeds, hidden {sizes}"
         config = {"recall": lesson.spread.to_dict(), "hidden_sizes": sizes, "seeds": seeds}
-        jobs.append(LessonJob(SPREAD, title, job, "memory", config))
+        key = json.dumps({"memory": config, "device": device or "auto"}, sort_keys=True)
+        jobs.append(LessonJob(SPREAD, title, job, "memory", config, key))
     return jobs
 
 

@@ -8,6 +8,7 @@ registries the optimiser and schedule settings choose from.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -87,3 +88,15 @@ class RunConfig:
 
 LR_SETTING = dict(declared(TrainConfig))["lr"]  # bounds for a rate changed while a job runs
 SECTIONS: dict[str, type[Config]] = {"model": ModelConfig, "data": DataConfig, "train": TrainConfig}
+
+
+_MACHINE = {"data": ("data_dir", "download"), "train": ("device", "cuda_graphs")}
+
+
+def run_key(run: RunConfig) -> str:
+    """The run's settings without the machine's, as text: equal for the same experiment."""
+    plain = run.to_dict()
+    for section, names in _MACHINE.items():
+        for name in names:
+            plain[section].pop(name, None)
+    return json.dumps(plain, sort_keys=True)
