@@ -8,11 +8,16 @@ tab does, until its run has ended. The server runs with the backend asked for: `
 the server process) or
 `ray` (`RNNVIZ_RAY_ADDRESS=local`: a cluster started inside the server, on this machine).
 
-    python benchmarks/classroom.py --backend thread --students 30 --json
+    python benchmarks/classroom.py --backend thread --students 30 --same-run --json
 
-It prints what it measured: whether every run finished, Start to first progress (median, p95),
-page rerun latency (p95), the server's CPU and peak memory (and the cluster's, for Ray), and one
-job's samples/s alone and among the others. It starts the server itself and stops it by its pid.
+Each student's run has a seed of its own (no two the same), unless `--same-run` (every student
+the same settings: the class's runs join one job); `--run quick` starts the quick-cpu preset
+(over 1,000 steps, probes on) instead of the small run. It prints what it measured: whether every
+run finished, Start to first progress (median, p95), page rerun latency (p95), the server's CPU
+time per refresh of the live fragment (`rerun_cpu_ms_median`, `rerun_cpu_ms_p95`, from the
+server's own thread clock), how many jobs actually trained (`jobs_trained`), the server's CPU and
+peak memory (and the cluster's, for Ray), and one job's samples/s alone and among the others. It
+starts the server itself and stops it by its pid.
 """
 
 from __future__ import annotations
@@ -65,13 +70,27 @@ def xsrf_cookie() -> str:
     return f"2|{hexed[0]}|{hexed[1]}|{int(time.time())}"
 
 
+def student_query(number: int, run: str, same: bool) -> str:
+    """A student's link: the small run (or the quick preset), with a seed of their own unless
+    every student starts the same settings."""
+    if run == "quick":
+        from rnnviz.classroom.urlstate import run_to_params
+        from rnnviz.training.presets import preset_run
+
+        base = "&".join(f"{k}={v}" for k, v in run_to_params(preset_run("quick-cpu")).items())
+        base += "&device=cpu"
+    else:
+        base = RUN
+    return base if same else f"{base}&seed={number + 1}"
+
+
 async def rerun(
-    ws: Any, triggers: tuple[str, ...] = (), fragment: str = ""
+    ws: Any, query: str, triggers: tuple[str, ...] = (), fragment: str = ""
 ) -> tuple[list[Any], str]:
     """One page run, as a browser asks for it (the whole page, or one fragment's timed rerun):
     the elements it drew, and the fragment the server then asks to rerun on a timer ("" none)."""
     msg = BackMsg()
-    msg.rerun_script.query_string = RUN
+    msg.rerun_script.query_string = query
     msg.rerun_script.page_name = "train"
     if fragment:
         msg.rerun_script.fragment_id, msg.rerun_script.is_auto_rerun = fragment, True
@@ -104,16 +123,16 @@ def texts(elements: list[Any], kind: str) -> list[str]:
     return out
 
 
-async def student(s: Student, port: int, deadline: float) -> None:
+async def student(s: Student, port: int, deadline: float, query: str) -> None:
     url = f"ws://127.0.0.1:{port}/_stcore/stream"
     headers = {"Cookie": f"_streamlit_xsrf={xsrf_cookie()}", "Origin": f"http://127.0.0.1:{port}"}
     async with websockets.connect(url, subprotocols=["streamlit"], additional_headers=headers,
                                   max_size=2**26, open_timeout=120) as ws:  # fmt: skip
-        first, _ = await rerun(ws)
+        first, _ = await rerun(ws, query)
         start = next(e.button.id for e in first if e.WhichOneof("type") == "button"
                      and e.button.label == "Start training")  # fmt: skip
         s.started = time.monotonic()
-        elements, timer = await rerun(ws, (start,))
+        elements, timer = await rerun(ws, query, (start,))
         while time.monotonic() < deadline:
             progress, alerts = texts(elements, "progress"), texts(elements, "alert")
             ended = [t for t in alerts if t.startswith(("Done", "Stopped", "The run failed"))]
@@ -130,10 +149,10 @@ async def student(s: Student, port: int, deadline: float) -> None:
             await asyncio.sleep(1.0)  # the page's own timer: one refresh a second
             began = time.monotonic()
             try:
-                elements, timer = await asyncio.wait_for(rerun(ws, fragment=timer), 5)
+                elements, timer = await asyncio.wait_for(rerun(ws, query, fragment=timer), 5)
             except TimeoutError:  # the server dropped a timer of a fragment it no longer has
                 s.dropped += 1
-                elements, timer = await asyncio.wait_for(rerun(ws), 120)
+                elements, timer = await asyncio.wait_for(rerun(ws, query), 120)
             s.reruns.append(time.monotonic() - began)
         s.outcome = "did not end in time"
 
@@ -174,15 +193,18 @@ async def sample(pid: int, peaks: dict[str, float], stop: asyncio.Event) -> None
         await asyncio.sleep(0.5)
 
 
-async def classroom(port: int, pid: int, students: int, timeout_s: float) -> dict[str, Any]:
+async def classroom(
+    port: int, pid: int, students: int, timeout_s: float, queries: list[str], log: Path
+) -> dict[str, Any]:
     peaks: dict[str, float] = {}
     stop = asyncio.Event()
     sampler = asyncio.create_task(sample(pid, peaks, stop))
     cpu0, wall0 = usage(pid)[0], time.monotonic()
     group = [Student(i) for i in range(students)]
     deadline = time.monotonic() + timeout_s
-    results = await asyncio.gather(*(student(s, port, deadline) for s in group),
-                                   return_exceptions=True)  # fmt: skip
+    log.write_text("")
+    tasks = [student(s, port, deadline, q) for s, q in zip(group, queries, strict=True)]
+    results = await asyncio.gather(*tasks, return_exceptions=True)
     cpu, wall = usage(pid)[0] - cpu0, time.monotonic() - wall0
     stop.set()
     await sampler
@@ -190,6 +212,8 @@ async def classroom(port: int, pid: int, students: int, timeout_s: float) -> dic
     reruns = sorted(t for s in group for t in s.reruns)
     firsts = sorted(s.first_progress for s in group if s.first_progress is not None)
     rates = [s.samples_per_s for s in group if s.samples_per_s]
+    cpu_ms = sorted(float(line.split()[1]) for line in log.read_text().splitlines()
+                    if line.startswith("train.live "))  # fmt: skip
     return {
         "students": students,
         "finished": sum(s.outcome.startswith("Done") for s in group),
@@ -206,6 +230,8 @@ async def classroom(port: int, pid: int, students: int, timeout_s: float) -> dic
         "server_peak_mib": peaks.get("server_mib"),
         "cluster_peak_mib": peaks.get("cluster_mib"),
         "samples_per_s_median": statistics.median(rates) if rates else None,
+        "rerun_cpu_ms_median": statistics.median(cpu_ms) if cpu_ms else None,
+        "rerun_cpu_ms_p95": percentile(cpu_ms, 0.95),
     }
 
 
@@ -215,9 +241,23 @@ def percentile(values: list[float], q: float) -> float | None:
     return sorted(values)[min(len(values) - 1, round(q * (len(values) - 1)))]
 
 
-def serve(backend: str, runs: Path, log: Path) -> tuple[subprocess.Popen[bytes], int]:
+def serve(
+    backend: str, runs: Path, log: Path, cpu_log: Path
+) -> tuple[subprocess.Popen[bytes], int]:
     address = "local" if backend == "ray" else ""  # a cluster started inside the server
-    return start_app({"RNNVIZ_RUNS_DIR": str(runs), "RNNVIZ_RAY_ADDRESS": address}, log)
+    return start_app({"RNNVIZ_RUNS_DIR": str(runs), "RNNVIZ_RAY_ADDRESS": address,
+                      "RNNVIZ_RERUN_LOG": str(cpu_log)}, log)  # fmt: skip
+
+
+def jobs_trained(runs: Path) -> int:
+    """Runs that actually trained: a joined run's copies share their meta.json's `created`."""
+    created = set()
+    for meta in runs.glob("*/*/meta.json"):
+        try:
+            created.add(json.loads(meta.read_text()).get("created"))
+        except (OSError, ValueError):
+            continue
+    return len(created)
 
 
 def main() -> int:
@@ -225,20 +265,43 @@ def main() -> int:
     parser.add_argument("--backend", choices=["thread", "ray"], default="thread")
     parser.add_argument("--students", type=int, default=30)
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds for the class")
+    parser.add_argument(
+        "--same-run",
+        action="store_true",
+        help="every student starts the same settings (else a seed each)",
+    )
+    parser.add_argument(
+        "--run",
+        choices=["small", "quick"],
+        default="small",
+        help="small: a 1-epoch LSTM 1x16; quick: the quick-cpu preset",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        server, port = serve(args.backend, Path(tmp) / "runs", Path(tmp) / "server.log")
-        try:
-            alone = asyncio.run(classroom(port, server.pid, 1, args.timeout))  # also warms up
-            crowd = asyncio.run(classroom(port, server.pid, args.students, args.timeout))
+        runs, cpu_log = Path(tmp) / "runs", Path(tmp) / "cpu.log"
+        server, port = serve(args.backend, runs, Path(tmp) / "server.log", cpu_log)
+        queries = [student_query(i, args.run, args.same_run) for i in range(args.students)]
+        try:  # the lone student warms up with a run of its own (seed 0), none of the class's
+            alone = asyncio.run(
+                classroom(
+                    port, server.pid, 1, args.timeout, [student_query(-1, args.run, False)], cpu_log
+                )
+            )
+            before = jobs_trained(runs)
+            crowd = asyncio.run(classroom(port, server.pid, args.students, args.timeout, queries,
+                                          cpu_log))  # fmt: skip
+            crowd["jobs_trained"] = jobs_trained(runs) - before
         finally:
             server.send_signal(signal.SIGTERM)
             try:
                 server.wait(30)
             except subprocess.TimeoutExpired:
                 server.kill()
-    report = {"backend": args.backend, "cpus": os.cpu_count(),
+    report = {"backend": args.backend, "cpus": os.cpu_count(), "same_run": args.same_run,
+              "run": args.run, "jobs_trained": crowd["jobs_trained"],
+              "rerun_cpu_ms_median": crowd["rerun_cpu_ms_median"],
+              "rerun_cpu_ms_p95": crowd["rerun_cpu_ms_p95"],
               "samples_per_s_alone": alone["samples_per_s_median"],
               "alone": alone, "class": crowd}  # fmt: skip
     print(json.dumps(report, indent=None if args.json else 2))

@@ -11,6 +11,7 @@ import streamlit as st
 from pages.parts import shared as app
 from pages.parts import start, watch
 from rnnviz.classroom import urlstate
+from rnnviz.common.cputime import CPU_LOG
 from rnnviz.common.devices import resolve_device
 from rnnviz.common.text import plain
 from rnnviz.data.datasets import DATASETS, dataset_available, default_dataset
@@ -18,9 +19,10 @@ from rnnviz.jobs.races import RaceRecord, race_pace
 from rnnviz.jobs.snapshots import JobSnapshot
 from rnnviz.models.orders import ORDERS
 from rnnviz.plots import training as plots
+from rnnviz.plots.cache import FIGURES
 from rnnviz.training.admission import admit
 from rnnviz.training.config import RunConfig
-from rnnviz.training.events import EpochEnded, LrChanged, Started, Stepped
+from rnnviz.training.events import History, Started, Stepped
 from rnnviz.training.presets import PRESETS, first_run
 from rnnviz.training.record import RunRecord
 
@@ -142,20 +144,39 @@ def charts_of(record: RunRecord, big: bool) -> None:
 
 
 def charts(snap: JobSnapshot | None, big: bool) -> None:
-    """The run's curves; empty ones before any run, so the browser loads its chart code early."""
+    """The run's curves; empty ones before any run, so the browser loads its chart code early.
+    Each figure is built once per new step or epoch, whoever watches (`FIGURES`)."""
     record = record_of(snap) if snap else None
-    events = snap.of(Stepped) + snap.of(EpochEnded) + snap.of(LrChanged) if snap else []
-    c = plots.curves(events, record)
-    figs = [plots.loss_figure(c.steps, c.losses, lr_changes=(c.lr_steps, c.lr_values))]
-    figs.append(plots.accuracy_figure(c.epochs, c.train_acc, c.val_acc))
+    history = History(snap.histories.get(0, {})) if snap else None
+    h = history.data if history else {}
+    version = (snap.id if snap else "", record is not None, big,
+               *(len(h.get(k, ())) for k in ("step", "epoch", "lr_step")))  # fmt: skip
+
+    def loss() -> Any:
+        c = plots.curves([], record, history)
+        fig = plots.loss_figure(c.steps, c.losses, lr_changes=(c.lr_steps, c.lr_values))
+        return plots.for_projector(fig) if big else fig
+
+    def accuracy() -> Any:
+        c = plots.curves([], record, history)
+        fig = plots.accuracy_figure(c.epochs, c.train_acc, c.val_acc)
+        return plots.for_projector(fig) if big else fig
+
+    figs = [FIGURES.get(("loss", *version), loss), FIGURES.get(("accuracy", *version), accuracy)]
     if record and record.test_metrics and snap and snap.state in ("done", "stopped"):
-        figs.append(plots.per_class_figure(record.test_metrics.to_dict()["per_class"]))
+        per_class = plots.per_class_figure(record.test_metrics.to_dict()["per_class"])
+        figs.append(plots.for_projector(per_class) if big else per_class)
     places = [*st.columns(2), st.container()]
     for place, fig, name in zip(places, figs, ("loss", "accuracy", "per_class"), strict=False):
-        place.plotly_chart(plots.for_projector(fig) if big else fig, key=f"chart_{name}")
+        place.plotly_chart(fig, key=f"chart_{name}")
 
 
 def live(run: RunConfig, cells: list[str], blocked: bool, big: bool, ticking: bool) -> None:
+    with CPU_LOG.measure("train.live"):  # what each watching tab's refresh costs the server
+        live_view(run, cells, blocked, big, ticking)
+
+
+def live_view(run: RunConfig, cells: list[str], blocked: bool, big: bool, ticking: bool) -> None:
     jobs, snap = app.job_manager(), latest_job()
     active = snap is not None and snap.active
     row = st.container(horizontal=True)
@@ -209,7 +230,7 @@ def live(run: RunConfig, cells: list[str], blocked: bool, big: bool, ticking: bo
     names = DATASETS[snap.config.get("data", {}).get("dataset", "mnist")].class_names
     order = ORDERS[snap.config.get("model", {}).get("order", "rows")]
     watch.probes_section(watch.probe_lanes(snap), names, key="train_probes", replay=not active,
-                         step_name=order.step_name)  # fmt: skip
+                         step_name=order.step_name, version=snap.id)  # fmt: skip
     adopt = not active and st.session_state.get(ADOPTED) != snap.id
     if adopt:
         st.session_state[ADOPTED] = snap.id

@@ -161,11 +161,23 @@ def serving_app(env: dict[str, str], log_path: Path, *args: str) -> Iterator[str
         log.close()
 
 
+BROWSER_TEACHER_KEY = "a teacher key for the browser tests only"
+
+
 @pytest.fixture(scope="session")
-def app_url(tmp_path_factory: pytest.TempPathFactory, tiny_checkpoints: Path) -> Iterator[str]:
-    """The app served on a free loopback port, with its own runs folder."""
+def browser_runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The runs folder of the app the browser tests share."""
+    return tmp_path_factory.mktemp("browser-runs")
+
+
+@pytest.fixture(scope="session")
+def app_url(
+    tmp_path_factory: pytest.TempPathFactory, tiny_checkpoints: Path, browser_runs: Path
+) -> Iterator[str]:
+    """The app served on a free loopback port, with its own runs folder and a teacher key."""
     env = {
-        "RNNVIZ_RUNS_DIR": str(tmp_path_factory.mktemp("browser-runs")),
+        "RNNVIZ_RUNS_DIR": str(browser_runs),
+        "RNNVIZ_TEACHER_KEY": BROWSER_TEACHER_KEY,
         "RNNVIZ_CHECKPOINTS_DIR": os.environ.get(
             "RNNVIZ_BROWSER_CHECKPOINTS", str(ROOT / "checkpoints")
         ),

@@ -37,3 +37,15 @@ def test_thin_keeps_evenly_spaced_points_and_the_last() -> None:
         False,
         False,
     ]
+
+
+def test_a_long_series_of_floats_is_smoothed_the_same_in_c_and_nan_keeps_to_the_loop() -> None:
+    values = [float((i * 7919) % 101) / 10 for i in range(5000)]
+    out, avg = [], 0.0
+    for n, value in enumerate(values, 1):  # the definition, written out
+        avg = 0.9 * avg + 0.1 * value
+        out.append(avg / (1 - 0.9**n))
+    assert ema(values, 0.9) == pytest.approx(out, rel=1e-12, abs=1e-12)
+    with_nan = [*values[:100], math.nan, *values[100:200]]
+    smoothed = ema(with_nan, 0.9)
+    assert math.isnan(smoothed[100]) and smoothed[:100] == pytest.approx(out[:100])

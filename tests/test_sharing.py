@@ -162,3 +162,27 @@ def test_a_finished_run_is_found_and_copied_into_a_joiners_folder(tmp_path: Path
     second = copy_run(record, tmp_path / "bob")  # the name is taken: a free one
     assert second.checkpoint and Path(second.checkpoint).name.endswith("-2")
     assert len(list_checkpoints(tmp_path / "bob")) == 2
+
+
+def test_a_jobs_history_is_folded_as_its_events_come_lane_by_lane() -> None:
+    from rnnviz.training.events import EpochEnded, History, Stepped
+
+    events = [
+        Stepped(first_step=s, losses=(1.0 / s,), epoch=1, steps_per_epoch=4, total_steps=4,
+                lr=0.1, samples_per_s=10.0, eta_s=1.0, elapsed_s=0.1 * s, lane=s % 2)
+        for s in range(1, 5)
+    ] + [EpochEnded(epoch=1, epochs=2, train_acc=0.5, train_loss=1.0, val_acc=0.4, val_loss=1.1,
+                    elapsed_s=1.0, lane=1)]  # fmt: skip
+
+    def fn(control: Control, emit: EmitFn) -> Outcome:
+        for event in events:
+            emit(event)
+        return Ended("done", "")
+
+    manager = JobManager(max_running=1)
+    job = manager.submit(fn, owner="ann", title="t")
+    snap = manager.wait(job, timeout=20)
+    for lane in (0, 1):
+        mine = [e for e in events if e.lane == lane]
+        assert snap.histories[lane] == History.of(mine).data
+    assert snap.histories[1]["loss"] == [1.0, 1 / 3] and snap.histories[1]["val_acc"] == [0.4]

@@ -19,9 +19,10 @@ from rnnviz.jobs.snapshots import JobSnapshot
 from rnnviz.models.cells import CELLS
 from rnnviz.models.orders import ORDERS
 from rnnviz.plots import probes as plots
+from rnnviz.plots.cache import FIGURES
 from rnnviz.plots.training import for_projector
 from rnnviz.training.config import LR_SETTING, TrainConfig
-from rnnviz.training.events import EpochEnded, History, Probed, ProbeSet, Stepped
+from rnnviz.training.events import History, Probed, ProbeSet, Stepped
 from rnnviz.training.probes import Probes
 from rnnviz.training.record import RunRecord
 
@@ -84,8 +85,7 @@ def histories(snap: JobSnapshot, lanes: int) -> list[History]:
     result = snap.result
     if isinstance(result, RaceRecord):
         return [History(r.history) for r in result.records]
-    events = snap.of(Stepped) + snap.of(EpochEnded)
-    return [History.of(e for e in events if e.lane == lane) for lane in range(lanes)]
+    return [History(snap.histories.get(lane, {})) for lane in range(lanes)]
 
 
 def race_charts(snap: JobSnapshot, cells: Sequence[str], big: bool) -> None:
@@ -144,8 +144,10 @@ def probes_section(
     key: str,
     replay: bool,
     step_name: str = "row",
+    version: str | None = None,
 ) -> None:
-    """The probes of one run (or of each lane of a race) now, or replayed with a slider."""
+    """The probes of one run (or of each lane of a race) now, or replayed with a slider. With a
+    `version` (the job's id) each figure is built once per reading, whoever watches."""
     lanes = [lane for lane in lanes if lane[2]]
     if not lanes:
         return
@@ -157,20 +159,26 @@ def probes_section(
         step = st.select_slider("Replay the probes: the weights of step", steps, value=steps[-1],
                                 key=f"{key}_step")  # fmt: skip
     index = steps.index(step)
-    reading = first.readings[index]
+    reading, label = first.readings[index], lanes[0][0]
     if len(lanes) > 1:
         label = st.radio("Images read by", [lane[0] for lane in lanes], horizontal=True,
                          key=f"{key}_lane")  # fmt: skip
         chosen = next(lane for lane in lanes if lane[0] == label)[2]
         reading = chosen.readings[min(index, len(chosen.readings) - 1)]
-    st.plotly_chart(plots.probe_images_figure(first.images, reading, class_names),
-                    key=f"{key}_images")  # fmt: skip
-    grads = [plots.Lane(label, color, range(1, len(p.readings[0].row_grads) + 1),
+    grads = [plots.Lane(name, color, range(1, len(p.readings[0].row_grads) + 1),
                         p.readings[min(index, len(p.readings) - 1)].row_grads)
-             for label, color, p in lanes]  # fmt: skip
+             for name, color, p in lanes]  # fmt: skip
+    at = (version, key, tuple(class_names), step, label, len(steps), step_name)
+
+    def figure(name: str, build: Any) -> Any:
+        return build() if version is None else FIGURES.get((name, *at), build)
+
+    st.plotly_chart(figure("images", lambda: plots.probe_images_figure(first.images, reading,
+                                                                        class_names)),
+                    key=f"{key}_images")  # fmt: skip
     left, right = st.columns(2)
-    left.plotly_chart(plots.probe_belief_figure(first.images, reading, class_names,
-                                                 step=step_name),
-                      key=f"{key}_belief")  # fmt: skip
-    right.plotly_chart(plots.row_gradient_figure(grads, step=reading.step), key=f"{key}_grads")
+    left.plotly_chart(figure("belief", lambda: plots.probe_belief_figure(
+        first.images, reading, class_names, step=step_name)), key=f"{key}_belief")  # fmt: skip
+    right.plotly_chart(figure("grads", lambda: plots.row_gradient_figure(grads, step=reading.step)),
+                       key=f"{key}_grads")  # fmt: skip
     st.caption(PROBES_HELP)

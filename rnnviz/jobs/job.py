@@ -16,7 +16,7 @@ from typing import Any
 
 from rnnviz.jobs.snapshots import FINAL_STATES, JobFn, JobSnapshot, Outcome
 from rnnviz.training.control import Control
-from rnnviz.training.events import Event
+from rnnviz.training.events import EpochEnded, Event, History, LrChanged, Stepped
 
 Deliver = Callable[[Outcome], Outcome]  # a joiner's copy of a finished job's result
 
@@ -43,6 +43,9 @@ class Job:
     deliveries: dict[str, Deliver] = field(default_factory=dict)  # by joiner
     results: dict[str, Outcome] = field(default_factory=dict)  # each joiner's delivered result
     ending: bool = False  # its work has ended and its result is being delivered: no more joins
+    # Each lane's history, folded as its events arrive, so a page that draws the curves of a
+    # long run copies lists instead of folding every event again on each refresh.
+    histories: dict[int, History] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.watchers:
@@ -64,6 +67,21 @@ class Job:
         """May `owner` pause it or change its rate? Anyone but a watcher of a shared job: no
         (None is the server itself, or a teacher)."""
         return owner is None or self.watchers == [owner]
+
+    def add(self, event: Event, most: int) -> None:
+        """Keep an event (at most `most` of each kind, the newest) and fold it into its lane's
+        history; called with the manager's lock held."""
+        events = self.events.setdefault(event.kind, [])
+        events.append(event)  # frozen: shared with every snapshot, never copied
+        if len(events) > most:
+            del events[: len(events) - most]
+        if isinstance(event, Stepped | EpochEnded | LrChanged):
+            self.histories.setdefault(event.lane, History()).record(event)
+        if (progress := getattr(event, "progress", None)) is not None:
+            self.progress = float(progress)
+
+    def _histories(self) -> dict[int, dict[str, list[float]]]:
+        return {lane: {k: list(v) for k, v in h.data.items()} for lane, h in self.histories.items()}
 
     def deliver(self, result: Outcome) -> None:
         """Each joiner's own copy of the result; a delivery that fails says why, for them alone."""
@@ -90,6 +108,7 @@ class Job:
             message=self.message if position is None else f"queued, position {position}",
             config=dict(self.config),
             events={k: list(v) for k, v in self.events.items()} if events else {},
+            histories=self._histories() if events else {},
             result=result,
             created=self.created,
             started=self.started,

@@ -286,14 +286,8 @@ class JobManager:
                 del self._jobs[job.id]
 
     def _record(self, job: Job, event: Event) -> None:
-        progress = getattr(event, "progress", None)
         with self._lock:
-            events = job.events.setdefault(event.kind, [])
-            events.append(event)  # frozen: shared with every snapshot, never copied
-            if len(events) > self.max_events:
-                del events[: len(events) - self.max_events]
-            if progress is not None:
-                job.progress = float(progress)
+            job.add(event, self.max_events)
 
     def _snap(self, job: Job, viewer: str | None = None, *, events: bool = True) -> JobSnapshot:
         position = self._queue.index(job.id) + 1 if job.state == "queued" else None

@@ -9,7 +9,7 @@ running, waiting and kept, and `JobRefused` is the answer past those limits.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from rnnviz.training.control import Control
@@ -58,6 +58,7 @@ class JobSnapshot:
     created: float
     started: float | None
     finished: float | None
+    histories: dict[int, dict[str, list[float]]] = field(default_factory=dict)  # by lane
     watchers: int = 1  # people watching it: the one who started it and those who joined
     joined: bool = False  # the viewer joined a job someone else started
 

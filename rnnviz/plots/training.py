@@ -25,6 +25,7 @@ from rnnviz.training.record import RunRecord
 LOSS_COLOR, SMOOTH_COLOR = "rgba(99, 110, 250, 0.45)", "#636efa"
 TRAIN_COLOR, VAL_COLOR = "#636efa", "#ef553b"
 MARGIN = dict(l=10, r=10, t=50, b=10)
+TYPED_FROM = 256  # points per trace from which the loss curve is sent as typed arrays
 _TOP_LEGEND = dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0)
 
 
@@ -41,12 +42,18 @@ class Curves:
     lr_values: list[float] = field(default_factory=list)
 
 
-def curves(events: Iterable[Event], record: RunRecord | None = None) -> Curves:
-    """A job's curves: its record's history once it has one, else its events folded the same way.
+def curves(
+    events: Iterable[Event], record: RunRecord | None = None, history: History | None = None
+) -> Curves:
+    """A job's curves: its record's history once it has one, else `history` (the job's own, kept
+    as its events came), else its events folded the same way.
 
     `events` are the job's `Stepped`, `EpochEnded` and `LrChanged` (others are ignored).
     """
-    history = History(record.history) if record is not None else History.of(events)
+    if record is not None:
+        history = History(record.history)
+    elif history is None:
+        history = History.of(events)
     h = history.data
     return Curves(
         steps=list(h["step"]),
@@ -64,32 +71,37 @@ def loss_figure(
     losses: Sequence[float],
     *,
     smooth: float = 0.9,
-    max_points: int = 2000,
+    max_points: int = 600,
     height: int = 320,
     lr_changes: tuple[Sequence[float], Sequence[float]] = ((), ()),
 ) -> go.Figure:
     """Cross-entropy per step: the raw loss (faint) and its EMA (solid), two traces.
 
-    Long runs are thinned to at most `max_points` points per trace (the EMA is taken first).
+    Long runs are thinned to at most `max_points` points per trace (the EMA is taken first):
+    about one a pixel of the chart, so a refresh costs the same after 100 steps or 100,000.
     `lr_changes` (steps, rates): a dotted line at each step whose learning rate was set by hand.
     """
     if len(steps) != len(losses):
         raise ValueError(f"{len(steps)} steps but {len(losses)} losses")
     smoothed = ema(losses, smooth)
     keep = slice(None, None, max(1, math.ceil(len(steps) / max_points)))
-    x = list(steps)[keep]
+    x: Sequence[float] | np.ndarray = list(steps)[keep]
+    raw: Sequence[float] | np.ndarray = list(losses)[keep]
+    smooth_y: Sequence[float] | np.ndarray = smoothed[keep]
+    if len(x) > TYPED_FROM:  # a long series checks and travels as one typed array, not item by item
+        x, raw, smooth_y = (np.asarray(v, dtype=np.float64) for v in (x, raw, smooth_y))
     fig = go.Figure(
         [
             go.Scatter(
                 x=x,
-                y=list(losses)[keep],
+                y=raw,
                 name="loss",
                 mode="lines",
                 line=dict(color=LOSS_COLOR, width=1),
             ),
             go.Scatter(
                 x=x,
-                y=smoothed[keep],
+                y=smooth_y,
                 name=f"smoothed (EMA {smooth:g})",
                 mode="lines",
                 line=dict(color=SMOOTH_COLOR, width=3),

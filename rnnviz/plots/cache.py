@@ -1,0 +1,42 @@
+"""Figures built once for each version of their data.
+
+A watched run's page refreshes once a second in every tab that watches it, and most of its
+figures have not changed since the last refresh (the probes change 20 times a run; a paused run
+not at all), or are the same for every student watching the same job. `FIGURES.get(key, build)`
+returns the figure built for `key` (which names the data's version: a job, a count of its events)
+and builds it only the first time; the newest few hundred are kept.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+
+import plotly.graph_objects as go
+
+
+class FigureCache:
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._lock = threading.Lock()
+        self._figures: OrderedDict[Hashable, go.Figure] = OrderedDict()
+        self.built = 0  # figures built, not found: what the cache saved is asked - built
+
+    def get(self, key: Hashable, build: Callable[[], go.Figure]) -> go.Figure:
+        """The figure for `key`, built by `build` unless it was built before. Streamlit copies a
+        figure it draws, so the one kept here is never changed by drawing it."""
+        with self._lock:
+            if key in self._figures:
+                self._figures.move_to_end(key)
+                return self._figures[key]
+        figure = build()  # outside the lock: two threads may build the same one, once each
+        with self._lock:
+            self.built += 1
+            self._figures[key] = figure
+            while len(self._figures) > self.size:
+                self._figures.popitem(last=False)
+        return figure
+
+
+FIGURES = FigureCache()
