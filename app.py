@@ -28,7 +28,7 @@ PAGES = [
     st.Page("pages/draw.py", title="Draw", icon=":material/draw:"),
     st.Page("pages/memory_lab.py", title="Memory lab", icon=":material/memory:"),
     st.Page("pages/lessons.py", title="Lessons", icon=":material/school:"),
-    st.Page("pages/class_board.py", title="Class", icon=":material/groups:", url_path="class"),
+    st.Page("pages/class.py", title="Class", icon=":material/groups:"),
 ]
 
 page = st.navigation(PAGES)

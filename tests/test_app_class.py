@@ -83,7 +83,7 @@ def test_a_finished_run_is_offered_and_can_be_trained_again(app_env: Path) -> No
 
 
 def test_the_class_page_without_a_teacher_is_read_only(app_env: Path) -> None:
-    at = app_test("pages/class_board.py", owner=ANN)
+    at = app_test("pages/class.py", owner=ANN)
     assert not at.exception and at.title[0].value == "Class"
     assert "read-only" in texts(at) and "No runs yet" in texts(at)
     assert "Start a class" not in [b.label for b in at.button]
@@ -94,7 +94,7 @@ def test_the_teacher_key_unlocks_the_controls_in_that_browser_only(
     app_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(register.TEACHER_KEY_ENV, KEY)
-    at = app_test("pages/class_board.py", owner=TEACH)
+    at = app_test("pages/class.py", owner=TEACH)
     at.text_input(key="teacher_key").input("a guess")
     button(at, "Unlock").click().run()
     assert "That is not the teacher key." in texts(at)
@@ -103,7 +103,7 @@ def test_the_teacher_key_unlocks_the_controls_in_that_browser_only(
     button(at, "Unlock").click().run()
     assert "Start a class" in [b.label for b in at.button]
     assert not any(KEY in str(v) for v in at.query_params.values())  # never in a URL
-    student = app_test("pages/class_board.py", owner=ANN)
+    student = app_test("pages/class.py", owner=ANN)
     assert "Start a class" not in [b.label for b in student.button]
     assert not [b for b in student.button if b.label.startswith("Stop every job")]
 
@@ -124,7 +124,7 @@ def test_a_class_sweep_hands_each_student_the_next_value_and_fills_the_page(
             run_until(at, lambda at: bool(at.success))
     assert "hidden 8" in parts[ANN] and "hidden 16" in parts[BOB]
     assert "hidden 24" in parts[CY]  # and ann, back again, keeps hidden 8
-    board = app_test("pages/class_board.py", owner=BOB)
+    board = app_test("pages/class.py", owner=BOB)
     assert not board.exception
     table = board.dataframe[0].value
     assert len(table) == 3 and sorted(table["hidden"]) == [8, 16, 24]

@@ -37,7 +37,8 @@ def teacher_controls(reg: register.Register) -> None:
     if app.auth_configured():
         row.toggle("Show names", value=reg.show_names, key="class_names", on_change=names_shown)
     with st.expander("Start a class sweep"):
-        setting = st.selectbox("Setting to sweep", SWEEPABLE, format_func=LABELS.__getitem__)
+        setting = st.selectbox("Setting to sweep", SWEEPABLE, index=SWEEPABLE.index("hidden"),
+                               format_func=LABELS.__getitem__)  # fmt: skip
         values = st.text_input(
             "Its values, separated by commas",
             DEFAULT_VALUES.get(setting, ""),
