@@ -282,12 +282,9 @@ def main() -> int:
         runs, cpu_log = Path(tmp) / "runs", Path(tmp) / "cpu.log"
         server, port = serve(args.backend, runs, Path(tmp) / "server.log", cpu_log)
         queries = [student_query(i, args.run, args.same_run) for i in range(args.students)]
-        try:  # the lone student warms up with a run of its own (seed 0), none of the class's
-            alone = asyncio.run(
-                classroom(
-                    port, server.pid, 1, args.timeout, [student_query(-1, args.run, False)], cpu_log
-                )
-            )
+        try:  # the lone student warms up with a run of its own, none of the class's
+            warm_up = [student_query(999, args.run, False)]
+            alone = asyncio.run(classroom(port, server.pid, 1, args.timeout, warm_up, cpu_log))
             before = jobs_trained(runs)
             crowd = asyncio.run(classroom(port, server.pid, args.students, args.timeout, queries,
                                           cpu_log))  # fmt: skip
