@@ -24,7 +24,10 @@ POINTS_JS = """title => {
     const charts = [...document.querySelectorAll('.js-plotly-plot')];
     const named = el => el.layout && el.layout.title && el.layout.title.text.includes(title);
     const chart = charts.find(named);
-    return chart ? chart.data.map(trace => (trace.x || []).length) : [];
+    // a long trace arrives as a typed array ({dtype, bdata}); plotly's full data holds it decoded
+    const count = (trace, i) => trace.x && trace.x.length !== undefined ? trace.x.length
+        : ((chart._fullData[i] || {}).x || []).length;
+    return chart ? chart.data.map(count) : [];
 }"""
 
 
