@@ -36,8 +36,9 @@ torch.set_num_threads(
 
 
 # Under pytest-xdist (`--dist loadgroup`) a test file's tests stay in one worker, so its module
-# fixtures (a Ray cluster, a signed-in server) start once; the browser tests share one worker and
-# its one app server. The files below hold independent, slow tests and are spread one by one.
+# fixtures (a Ray cluster, a signed-in server) start once; the browser tests share one worker, so
+# two chromiums never drive live pages at once on two cores, and the app server they share starts
+# once. The files below hold independent, slow tests and are spread one by one.
 SPREAD = {"test_lessons_real.py", "test_cli.py", "test_bench.py"}
 
 
@@ -46,8 +47,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         name = item.path.name
         if name in SPREAD:
             continue
-        shared = name.startswith("test_browser_") and name != "test_browser_signin.py"
-        item.add_marker(pytest.mark.xdist_group("browser" if shared else name))
+        browser = name.startswith("test_browser_")  # one chromium-driving test at a time
+        item.add_marker(pytest.mark.xdist_group("browser" if browser else name))
 
 
 def real_data_dir() -> str:
