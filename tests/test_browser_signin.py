@@ -15,7 +15,8 @@ import pytest
 
 from tests.conftest import main_button, serving_app, shot, wait_idle
 
-RUN = "dataset=digits&hidden=16&epochs=300&batch=64&lr=0.01&device=cpu"
+# A run of minutes: still going when the second browser presses Stop, however slow the sign-ins.
+RUN = "dataset=digits&hidden=16&epochs=1000&batch=16&lr=0.01&device=cpu"
 
 
 @pytest.fixture(scope="module")
