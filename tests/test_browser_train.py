@@ -128,7 +128,8 @@ def test_markdown_in_a_link_is_text_not_a_link_or_an_image(page: Any, app_url: s
 def test_a_copied_link_carries_the_settings_but_not_the_run(
     page: Any, browser: Any, app_url: str
 ) -> None:
-    long_run = f"dataset=digits&hidden=16&epochs={EPOCHS * 10}&batch=64&lr=0.01&device=cpu"
+    # Minutes of training: still going when the first browser comes back, however busy the CPU.
+    long_run = f"dataset=digits&hidden=16&epochs={EPOCHS * 10}&batch=16&lr=0.01&device=cpu"
     page.goto(f"{app_url}/train?{long_run}")
     page.get_by_role("button", name="Start training").click()
     page.get_by_text("running · epoch").wait_for()
