@@ -134,13 +134,20 @@ def status(snap: JobSnapshot) -> None:
         say(f"{text}; the model `{name}` is now selected in the sidebar.")
 
 
+def curve_figures(record: RunRecord | None, history: History | None, big: bool) -> tuple[Any, Any]:
+    """The loss and accuracy figures of a run: from its record once it has one, else its history."""
+    c = plots.curves([], record, history)
+    figs = (plots.loss_figure(c.steps, c.losses, lr_changes=(c.lr_steps, c.lr_values)),
+            plots.accuracy_figure(c.epochs, c.train_acc, c.val_acc))  # fmt: skip
+    loss, accuracy = (plots.for_projector(f) if big else f for f in figs)
+    return loss, accuracy
+
+
 def charts_of(record: RunRecord, big: bool) -> None:
     """A finished run's curves, replayed from its history."""
-    c = plots.curves([], record)
-    figs = [plots.loss_figure(c.steps, c.losses, lr_changes=(c.lr_steps, c.lr_values)),
-            plots.accuracy_figure(c.epochs, c.train_acc, c.val_acc)]  # fmt: skip
+    figs = curve_figures(record, None, big)
     for place, fig, name in zip(st.columns(2), figs, ("loss", "accuracy"), strict=True):
-        place.plotly_chart(plots.for_projector(fig) if big else fig, key=f"chart_{name}")
+        place.plotly_chart(fig, key=f"chart_{name}")
 
 
 def charts(snap: JobSnapshot | None, big: bool) -> None:
@@ -151,18 +158,7 @@ def charts(snap: JobSnapshot | None, big: bool) -> None:
     h = history.data if history else {}
     version = (snap.id if snap else "", record is not None, big,
                *(len(h.get(k, ())) for k in ("step", "epoch", "lr_step")))  # fmt: skip
-
-    def loss() -> Any:
-        c = plots.curves([], record, history)
-        fig = plots.loss_figure(c.steps, c.losses, lr_changes=(c.lr_steps, c.lr_values))
-        return plots.for_projector(fig) if big else fig
-
-    def accuracy() -> Any:
-        c = plots.curves([], record, history)
-        fig = plots.accuracy_figure(c.epochs, c.train_acc, c.val_acc)
-        return plots.for_projector(fig) if big else fig
-
-    figs = [FIGURES.get(("loss", *version), loss), FIGURES.get(("accuracy", *version), accuracy)]
+    figs = list(FIGURES.get(("curves", *version), lambda: curve_figures(record, history, big)))
     if record and record.test_metrics and snap and snap.state in ("done", "stopped"):
         per_class = plots.per_class_figure(record.test_metrics.to_dict()["per_class"])
         figs.append(plots.for_projector(per_class) if big else per_class)
@@ -181,9 +177,11 @@ def live_view(run: RunConfig, cells: list[str], blocked: bool, big: bool, tickin
     active = snap is not None and snap.active
     row = st.container(horizontal=True)
     label = "Start race" if cells else "Start training"
-    if row.button(label, type="primary", disabled=blocked or active):
-        st.session_state[start.OFFER] = start.work_key(run, cells=cells)
-        if start.finished(run, cells) is None:
+    key, match = start.work_key(run, cells=cells), None
+    clicked = row.button(label, type="primary", disabled=blocked or active)
+    if clicked:
+        st.session_state[start.OFFER] = key
+        if (match := start.finished(run, cells)) is None:
             try:
                 st.session_state[JOB] = start.submit(run, cells)
             except ValueError as exc:  # JobRefused, or no room for another saved run
@@ -201,8 +199,9 @@ def live_view(run: RunConfig, cells: list[str], blocked: bool, big: bool, tickin
     row.button("Stop", on_click=jobs.cancel, args=[job_id, owner], disabled=not active)
     if not big:
         watch.lr_control(jobs, None if snap and snap.watchers > 1 else snap, row, owner)
-    offered = st.session_state.get(start.OFFER) == start.work_key(run, cells=cells)
-    if offered and not active and (match := start.finished(run, cells)) is not None:
+    if st.session_state.get(start.OFFER) == key and not active and not clicked:
+        match = start.finished(run, cells)  # the offer shown by an earlier run of this view
+    if match is not None:
         if (used := start.offer(run, match)) is not None:
             st.session_state.pop(start.OFFER, None)
             st.session_state[USED] = used

@@ -110,16 +110,26 @@ def auth_configured() -> bool:
         return False
 
 
-def _account() -> str | None:
-    """The signed-in account's owner id, where the server signs users in."""
+def account_claim(*claims: str) -> str | None:
+    """`claims[0] or claims[1] or ...` of the signed-in account ("sub", "email"), as text, where
+    the server signs users in; None for no one signed in."""
     if not auth_configured():
         return None
     try:
         if st.user.is_logged_in:
-            return owner_from_account(str(st.user.get("sub") or st.user.get("email")))
+            value = None
+            for claim in claims:
+                value = value or st.user.get(claim)
+            return str(value)
     except (AttributeError, KeyError, StreamlitAPIException):
         pass
     return None
+
+
+def _account() -> str | None:
+    """The signed-in account's owner id, where the server signs users in."""
+    claim = account_claim("sub", "email")
+    return None if claim is None else owner_from_account(claim)
 
 
 def runs_dir() -> Path:

@@ -19,14 +19,7 @@ ENROLLED = "class_enrolled"  # session key: this session's owner has a number in
 
 def account() -> str | None:
     """The signed-in account's name (its email, else its subject), where the server signs in."""
-    if not app.auth_configured():
-        return None
-    try:
-        if st.user.is_logged_in:
-            return str(st.user.get("email") or st.user.get("sub"))
-    except (AttributeError, KeyError, StreamlitAPIException):
-        pass
-    return None
+    return app.account_claim("email", "sub")
 
 
 def listed_teachers() -> frozenset[str]:

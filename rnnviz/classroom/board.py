@@ -59,12 +59,9 @@ def _row(student: str, run: RunConfig, status: str, created: float, **measured: 
     )  # fmt: skip
 
 
-def _record(meta: Path) -> RunRecord | None:
-    """A saved run's record, read again only when its meta.json changed (None: unreadable)."""
-    try:
-        mtime = meta.stat().st_mtime
-    except OSError:
-        return None
+def _record(meta: Path, mtime: float) -> RunRecord | None:
+    """A saved run's record, read again only when its meta.json (last changed at `mtime`) has
+    changed (None: unreadable)."""
     with _CACHE_LOCK:
         cached = _CACHE.get(meta)
     if cached is not None and cached[0] == mtime:
@@ -88,8 +85,11 @@ def saved_rows(runs_root: Path | str, since: float, label: Callable[[str], str])
             meta = run_dir / "meta.json"
             if run_dir.name.startswith(".") or not meta.is_file():
                 continue
-            created = meta.stat().st_mtime
-            record = _record(meta) if created >= since else None
+            try:
+                created = meta.stat().st_mtime
+            except OSError:  # deleted since the folder was listed
+                continue
+            record = _record(meta, created) if created >= since else None
             if record is None:
                 continue
             rows.append(_row(label(folder.name), record.config, record.status, created,

@@ -63,6 +63,11 @@ class Job:
     def shared(self) -> bool:
         return len(self.watchers) > 1
 
+    def leave(self, owner: str) -> None:
+        """`owner` stops watching a shared job; it goes on for the others."""
+        self.watchers.remove(owner)
+        self.deliveries.pop(owner, None)
+
     def steered_by(self, owner: str | None) -> bool:
         """May `owner` pause it or change its rate? Anyone but a watcher of a shared job: no
         (None is the server itself, or a teacher)."""

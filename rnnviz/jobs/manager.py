@@ -180,8 +180,7 @@ class JobManager:
             if job is None or (owner is not None and owner not in job.watchers):
                 return  # unknown, or not this owner's to stop
             if owner is not None and job.shared():
-                job.watchers.remove(owner)
-                job.deliveries.pop(owner, None)
+                job.leave(owner)
                 return
             self._stop(job)
 
@@ -193,8 +192,7 @@ class JobManager:
             mine = [j for j in self._jobs.values() if owner in j.watchers and j.active]
             for job in sorted(mine, key=lambda j: j.state != "queued"):
                 if job.shared():
-                    job.watchers.remove(owner)
-                    job.deliveries.pop(owner, None)
+                    job.leave(owner)
                 elif job.state == "queued":
                     self._stop(job, "its owner left")
                 else:

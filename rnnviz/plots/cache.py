@@ -12,20 +12,23 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
 
 import plotly.graph_objects as go
+
+F = TypeVar("F", go.Figure, tuple[go.Figure, ...])
 
 
 class FigureCache:
     def __init__(self, size: int = 256) -> None:
         self.size = size
         self._lock = threading.Lock()
-        self._figures: OrderedDict[Hashable, go.Figure] = OrderedDict()
+        self._figures: OrderedDict[Hashable, Any] = OrderedDict()
         self.built = 0  # figures built, not found: what the cache saved is asked - built
 
-    def get(self, key: Hashable, build: Callable[[], go.Figure]) -> go.Figure:
-        """The figure for `key`, built by `build` unless it was built before. Streamlit copies a
-        figure it draws, so the one kept here is never changed by drawing it."""
+    def get(self, key: Hashable, build: Callable[[], F]) -> F:
+        """The figure (or figures) for `key`, built by `build` unless it was built before.
+        Streamlit copies a figure it draws, so the one kept here is never changed by drawing it."""
         with self._lock:
             if key in self._figures:
                 self._figures.move_to_end(key)
