@@ -15,7 +15,8 @@ import pytest
 from tests.conftest import main_button, shot, wait_idle
 
 EPOCHS = 30  # a few seconds: long enough to pause part-way even on a fast machine
-TINY = f"dataset=digits&hidden=16&epochs={EPOCHS}&batch=64&lr=0.01&device=cpu"
+# Hidden 128: slow enough per step that the run is still going when the test pauses it.
+TINY = f"dataset=digits&hidden=128&epochs={EPOCHS}&batch=64&lr=0.01&device=cpu"
 STEPS = EPOCHS * (1293 // 64)  # over the 1,293 digits left for training after validation
 FIRST_POINT_S, FINISHED_S = 120, 360  # generous: the machine is shared with other work
 
