@@ -11,6 +11,7 @@ from streamlit import config
 
 from pages.parts.shared import sidebar
 from pages.parts.teacher import sidebar_section as class_section
+from rnnviz.common.cputime import CPU_LOG
 
 # A full gc.collect() after every script run (Streamlit's default) holds the GIL ~140 ms with torch
 # loaded and starves training threads; .streamlit/config.toml turns it off, and so does this for a
@@ -32,7 +33,8 @@ PAGES = [
 ]
 
 page = st.navigation(PAGES)
-sidebar()
-with st.sidebar:
-    class_section()
-page.run()
+with CPU_LOG.measure(f"page.{page.url_path or 'home'}"):  # what a whole page run costs the server
+    sidebar()
+    with st.sidebar:
+        class_section()
+    page.run()

@@ -152,13 +152,21 @@ def charts_of(record: RunRecord, big: bool) -> None:
 
 def charts(snap: JobSnapshot | None, big: bool) -> None:
     """The run's curves; empty ones before any run, so the browser loads its chart code early.
-    Each figure is built once per new step or epoch, whoever watches (`FIGURES`)."""
+    Each figure is built once per new step or epoch whoever watches, and at most twice a second
+    while the run trains (`FIGURES`)."""
     record = record_of(snap) if snap else None
     history = History(snap.histories.get(0, {})) if snap else None
     h = history.data if history else {}
     version = (snap.id if snap else "", record is not None, big,
                *(len(h.get(k, ())) for k in ("step", "epoch", "lr_step")))  # fmt: skip
-    figs = list(FIGURES.get(("curves", *version), lambda: curve_figures(record, history, big)))
+
+    def build() -> tuple[Any, Any]:
+        return curve_figures(record, history, big)
+
+    if snap is not None and snap.active:  # a new version each step: tabs share one build
+        figs = list(FIGURES.recent(("live curves", snap.id, big), version, build, max_age=0.5))
+    else:
+        figs = list(FIGURES.get(("curves", *version), build))
     if record and record.test_metrics and snap and snap.state in ("done", "stopped"):
         per_class = plots.per_class_figure(record.test_metrics.to_dict()["per_class"])
         figs.append(plots.for_projector(per_class) if big else per_class)

@@ -148,6 +148,24 @@ def test_listing_is_newest_first_across_roots(tmp_path: Path) -> None:
     assert names == ["new", "mid", "old"]
 
 
+def test_listing_reads_a_folder_again_only_when_it_changed(tmp_path: Path, monkeypatch) -> None:
+    import rnnviz.storage.checkpoints as module
+
+    read, real = [], module._read_meta_and_record
+    monkeypatch.setattr(module, "_read_meta_and_record", lambda f: read.append(f.name) or real(f))
+    save_small(tmp_path, "a")
+    save_small(tmp_path, "b")
+    for _ in range(3):  # three page runs: each folder parsed once
+        assert sorted(i.name for i in list_checkpoints(tmp_path)) == ["a", "b"]
+    assert sorted(read) == ["a", "b"]
+    renamed = rename_checkpoint(tmp_path / "a", "c")  # a new folder and a new meta.json
+    assert sorted(i.name for i in list_checkpoints(tmp_path)) == ["b", "c"]
+    assert list_checkpoints(tmp_path)[0].record.checkpoint in (str(renamed), str(tmp_path / "b"))
+    (tmp_path / "b" / "meta.json").write_text("{not json")  # broken since the last listing
+    assert [i.name for i in list_checkpoints(tmp_path)] == ["c"]
+    assert sorted(read) == ["a", "a", "b", "b", "c"]  # the rename read "a" once itself
+
+
 def test_name_collision_appends_a_number(tmp_path: Path) -> None:
     paths = [save_small(tmp_path, "run") for _ in range(3)]
     assert [p.name for p in paths] == ["run", "run-2", "run-3"]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
+import plotly.graph_objects as go
+import plotly.io as pio
 import pytest
 
 from rnnviz.analysis.metrics import compute_metrics
@@ -108,3 +111,27 @@ def test_for_projector_enlarges_type_and_height() -> None:
     fig = for_projector(loss_figure([1], [1.0]), height=600)
     assert fig.layout.height == 600 and fig.layout.font.size >= 18
     assert fig.layout.xaxis.tickfont.size >= 18 and fig.layout.legend.font.size >= 18
+
+
+@pytest.mark.parametrize("steps", [3, 500, 5000])
+def test_curves_drawn_without_checks_are_what_plotly_checks(steps):
+    """The live curves skip plotly's checks (for speed): checking them changes nothing."""
+    x = [float(i) for i in range(1, steps + 1)]
+    losses = [2.0 / (1 + 0.01 * i) + (i % 7) * 0.01 for i in range(steps)]
+    figs = [
+        loss_figure(x, losses, lr_changes=([2.0], [0.05])),
+        accuracy_figure([1, 2], [0.5, 0.7], [0.4, float("nan")]),
+        accuracy_figure([], [], []),
+    ]
+    for fig in figs:
+        assert json.loads(pio.to_json(go.Figure(fig.to_dict()))) == json.loads(pio.to_json(fig))
+    assert [t.name for t in figs[0].data] == ["loss", "smoothed (EMA 0.9)"]
+    assert figs[0].layout.shapes[0].x0 == 2.0
+    assert list(figs[1].data[1].y) == [0.4, None]
+
+
+def test_a_projector_figure_leaves_the_next_figure_as_it_was():
+    before = pio.to_json(loss_figure([1.0, 2.0], [1.0, 0.5]))
+    for_projector(loss_figure([1.0, 2.0], [1.0, 0.5]))
+    assert pio.to_json(loss_figure([1.0, 2.0], [1.0, 0.5])) == before
+    assert loss_figure([1.0, 2.0], [1.0, 0.5]).layout.height == 320

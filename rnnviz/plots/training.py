@@ -8,6 +8,7 @@ folds a training job's events into those numbers, or reads its record once it ha
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -90,18 +91,20 @@ def loss_figure(
     smooth_y: Sequence[float] | np.ndarray = smoothed[keep]
     if len(x) > TYPED_FROM:  # a long series checks and travels as one typed array, not item by item
         x, raw, smooth_y = (np.asarray(v, dtype=np.float64) for v in (x, raw, smooth_y))
+    changes = tuple(zip(*lr_changes, strict=True))
+    frame = _loss_frame(smooth, height, len(steps) <= 10, changes)
+    return _filled(frame, [(x, raw), (x, smooth_y)])
+
+
+@functools.lru_cache(maxsize=256)
+def _loss_frame(
+    smooth: float, height: int, few: bool, lr_changes: tuple[tuple[float, float], ...]
+) -> dict[str, Any]:
+    """The loss chart without its numbers: built (and checked by plotly) once per look."""
     fig = go.Figure(
         [
+            go.Scatter(name="loss", mode="lines", line=dict(color=LOSS_COLOR, width=1)),
             go.Scatter(
-                x=x,
-                y=raw,
-                name="loss",
-                mode="lines",
-                line=dict(color=LOSS_COLOR, width=1),
-            ),
-            go.Scatter(
-                x=x,
-                y=smooth_y,
                 name=f"smoothed (EMA {smooth:g})",
                 mode="lines",
                 line=dict(color=SMOOTH_COLOR, width=3),
@@ -116,12 +119,12 @@ def loss_figure(
         margin=MARGIN,
         legend=_TOP_LEGEND,
     )
-    if len(steps) <= 10:
+    if few:
         fig.update_xaxes(dtick=1)  # whole steps while there are only a few
-    for step, lr in zip(*lr_changes, strict=True):
+    for step, lr in lr_changes:
         fig.add_vline(x=step, line=dict(color="#7f7f7f", dash="dot", width=2),
                       annotation_text=f"lr → {lr:g}", annotation_position="top left")  # fmt: skip
-    return fig
+    return fig.to_dict()
 
 
 def accuracy_figure(
@@ -134,29 +137,21 @@ def accuracy_figure(
     """Accuracy (0..1, shown in %) per epoch: train, and validation where there is any."""
     if not len(epochs) == len(train_acc) == len(val_acc):
         raise ValueError(f"{len(epochs)} epochs, {len(train_acc)} train, {len(val_acc)} val")
+    x = list(epochs)
+    columns: list[tuple[Any, Any]] = [(x, list(train_acc))]
+    if has_val := any(math.isfinite(v) for v in val_acc):
+        columns.append((x, [v if math.isfinite(v) else None for v in val_acc]))
+    return _filled(_accuracy_frame(height, has_val, min(len(epochs), 21)), columns)
+
+
+@functools.lru_cache(maxsize=64)
+def _accuracy_frame(height: int, has_val: bool, epochs: int) -> dict[str, Any]:
+    """The accuracy chart without its numbers; its axis depends on how many epochs there are
+    (`epochs` up to 21: from there on it looks the same)."""
     line = dict(mode="lines+markers", marker=dict(size=9))
-    fig = go.Figure(
-        [
-            go.Scatter(
-                x=list(epochs),
-                y=list(train_acc),
-                name="train",
-                line=dict(color=TRAIN_COLOR, width=3),
-                **line,
-            )
-        ]
-    )
-    if any(math.isfinite(v) for v in val_acc):
-        val = [v if math.isfinite(v) else None for v in val_acc]
-        fig.add_trace(
-            go.Scatter(
-                x=list(epochs),
-                y=val,
-                name="validation",
-                line=dict(color=VAL_COLOR, width=3),
-                **line,
-            )
-        )
+    fig = go.Figure([go.Scatter(name="train", line=dict(color=TRAIN_COLOR, width=3), **line)])
+    if has_val:
+        fig.add_trace(go.Scatter(name="validation", line=dict(color=VAL_COLOR, width=3), **line))
     fig.update_layout(
         title="Accuracy per epoch",
         xaxis_title="epoch",
@@ -165,14 +160,25 @@ def accuracy_figure(
         margin=MARGIN,
         legend=_TOP_LEGEND,
     )
-    fig.update_xaxes(dtick=1 if len(epochs) <= 20 else None, rangemode="tozero")
+    fig.update_xaxes(dtick=1 if epochs <= 20 else None, rangemode="tozero")
     # Zoom in on the interesting range, but never past 0 % or 100 % (a little room for markers).
     fig.update_yaxes(tickformat=".0%", autorangeoptions=dict(minallowed=0.0, maxallowed=1.02))
-    if not len(epochs):
+    if not epochs:
         fig.update_yaxes(range=[0.0, 1.0])
         fig.add_annotation(text="appears after the first epoch", showarrow=False, x=0.5, y=0.5,
                            xref="paper", yref="paper", font=dict(color="grey"))  # fmt: skip
-    return fig
+    return fig.to_dict()
+
+
+def _filled(frame: Mapping[str, Any], columns: Sequence[tuple[Any, Any]]) -> go.Figure:
+    """`frame` (a checked figure without numbers) with each trace's x and y filled in.
+
+    A watched run's page redraws its curves every second; checking every property again costs
+    about 10 ms a figure, so only the numbers (plain floats, or None for a gap) are new here and
+    plotly is told not to check them (`_validate=False`). The frame itself is never changed.
+    """
+    traces = [dict(trace, x=x, y=y) for trace, (x, y) in zip(frame["data"], columns, strict=True)]
+    return go.Figure({"data": traces, "layout": frame["layout"]}, _validate=False)
 
 
 def per_class_figure(per_class: Sequence[Mapping[str, Any]], *, height: int = 360) -> go.Figure:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -214,12 +216,37 @@ def list_checkpoints(*roots: Path | str) -> list[CheckpointInfo]:
             if folder.name.startswith(".") or not folder.is_dir():
                 continue
             try:
-                meta, record = _read_meta_and_record(folder)
-                check_weights_size(folder / WEIGHTS_FILE)
+                info = _info(folder)
             except (CheckpointError, WeightsError, OSError):
                 continue
-            found[folder.resolve()] = CheckpointInfo(path=folder, meta=meta, record=record)
+            found[folder.resolve()] = info
     return sorted(found.values(), key=lambda info: (info.created, info.name), reverse=True)
+
+
+_READ: OrderedDict[Path, tuple[tuple[int, ...], CheckpointInfo]] = OrderedDict()
+_READ_LOCK = threading.Lock()
+
+
+def _info(folder: Path) -> CheckpointInfo:
+    """One folder's checkpoint, read again only when its files changed: every page run lists the
+    models in its sidebar, and parsing each meta.json (its whole history) every time was most of
+    a page's cost."""
+    meta, weights = (folder / META_FILE).stat(), (folder / WEIGHTS_FILE).stat()
+    stamp = tuple(getattr(st, f) for st in (meta, weights)
+                  for f in ("st_ino", "st_mtime_ns", "st_size"))  # fmt: skip
+    with _READ_LOCK:
+        kept = _READ.get(folder)
+        if kept is not None and kept[0] == stamp:
+            _READ.move_to_end(folder)
+            return kept[1]
+    meta_data, record = _read_meta_and_record(folder)
+    check_weights_size(folder / WEIGHTS_FILE)
+    info = CheckpointInfo(path=folder, meta=meta_data, record=record)
+    with _READ_LOCK:
+        _READ[folder] = (stamp, info)
+        while len(_READ) > 4096:
+            _READ.popitem(last=False)
+    return info
 
 
 def best_checkpoint(

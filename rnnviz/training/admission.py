@@ -10,13 +10,14 @@ is allocated.
 
 from __future__ import annotations
 
+import functools
 import os
 
 import torch
 
 from rnnviz.data.sources import IMAGE_SIZE
 from rnnviz.models.cells import CELLS
-from rnnviz.models.network import build_model
+from rnnviz.models.network import ModelConfig, build_model
 from rnnviz.training.config import RunConfig
 
 BUDGET_ENV = "RNNVIZ_MAX_JOB_MEMORY_MB"
@@ -35,8 +36,14 @@ CNN_LSTM_FEATURE_FLOATS = 62_720
 
 def parameter_count(run: RunConfig) -> int:
     """The model's parameters, counted on the meta device (nothing is allocated)."""
+    return _parameters(run.model)
+
+
+@functools.lru_cache(maxsize=256)
+def _parameters(model: ModelConfig) -> int:
+    """Counted once per model config: the Train page asks on every run of the page."""
     with torch.device("meta"):
-        return sum(p.numel() for p in build_model(run.model).parameters())
+        return sum(p.numel() for p in build_model(model).parameters())
 
 
 def estimate_bytes(run: RunConfig) -> int:
