@@ -1,6 +1,7 @@
 """rnnviz: the navigation frame and the shared sidebar. Pages live in pages/."""
 
 import os
+import sys
 
 # Training threads share the cores with Streamlit's script runs; OpenMP's spin-waiting then costs
 # a CPU job up to 4x. Waiting passively must be chosen before torch (its OpenMP) is first loaded.
@@ -17,6 +18,10 @@ from rnnviz.common.cputime import CPU_LOG
 # loaded and starves training threads; .streamlit/config.toml turns it off, and so does this for a
 # server started from another folder.
 config.set_option("runner.postScriptGC", False)
+# Each watching tab's page run holds the GIL for up to the switch interval (5 ms by default) every
+# time a training thread lets it go for a torch op; with a class watching, the training threads
+# then wait more than they work. A shorter interval hands the GIL back sooner.
+sys.setswitchinterval(0.0005)
 
 st.set_page_config(page_title="rnnviz", page_icon=":material/replay:", layout="wide")
 

@@ -15,7 +15,8 @@ the same settings: the class's runs join one job); `--run quick` starts the quic
 (over 1,000 steps, probes on) instead of the small run. It prints what it measured: whether every
 run finished, Start to first progress (median, p95), page rerun latency (p95), the server's CPU
 time per refresh of the live fragment (`rerun_cpu_ms_median`, `rerun_cpu_ms_p95`, from the
-server's own thread clock), how many jobs actually trained (`jobs_trained`), the server's CPU and
+server's own thread clock) and per whole run of the Train page (`page_cpu_ms_median`, `_p95`), how
+many jobs actually trained (`jobs_trained`), the server's CPU and
 peak memory (and the cluster's, for Ray), and one job's samples/s alone and among the others. It
 starts the server itself and stops it by its pid.
 """
@@ -212,8 +213,9 @@ async def classroom(
     reruns = sorted(t for s in group for t in s.reruns)
     firsts = sorted(s.first_progress for s in group if s.first_progress is not None)
     rates = [s.samples_per_s for s in group if s.samples_per_s]
-    cpu_ms = sorted(float(line.split()[1]) for line in log.read_text().splitlines()
-                    if line.startswith("train.live "))  # fmt: skip
+    logged = [line.split() for line in log.read_text().splitlines()]
+    cpu_ms = sorted(float(ms) for name, ms in logged if name == "train.live")
+    page_ms = sorted(float(ms) for name, ms in logged if name == "page.train")
     return {
         "students": students,
         "finished": sum(s.outcome.startswith("Done") for s in group),
@@ -232,6 +234,8 @@ async def classroom(
         "samples_per_s_median": statistics.median(rates) if rates else None,
         "rerun_cpu_ms_median": statistics.median(cpu_ms) if cpu_ms else None,
         "rerun_cpu_ms_p95": percentile(cpu_ms, 0.95),
+        "page_cpu_ms_median": statistics.median(page_ms) if page_ms else None,
+        "page_cpu_ms_p95": percentile(page_ms, 0.95),
     }
 
 

@@ -3,7 +3,8 @@
 Every student watching a run reruns the Train page's live fragment once a second; this measures
 that fragment's CPU time on the server's own thread (`time.thread_time`, so the training thread
 does not count) for a real run after 100, 1,000 and 10,000 steps, probes on, that takes a few
-steps between two refreshes (resumed for 10 ms, then paused), as a watched run does. The run is a
+steps between two refreshes a second apart (resumed for 10 ms, then paused), as a tab watching
+a run alone sees it: every refresh has new steps to draw. The run is a
 small GRU on the offline digits, so the figures are the page's cost, not the model's. The page
 runs in-process through Streamlit's AppTest, as the app tests run it.
 
@@ -69,11 +70,11 @@ def measure(steps: int, refreshes: int) -> dict[str, Any]:
     at.switch_page("pages/train.py")
     at.run()  # the first run builds what later refreshes reuse
     CPU_LOG.clear()
-    for _ in range(refreshes):  # a live run: a few new steps before each refresh
+    for _ in range(refreshes):  # a live run: a few new steps before each refresh, a second apart
         jobs.resume(job)
         time.sleep(0.01)
         jobs.pause(job)
-        time.sleep(0.05)  # the step in flight lands
+        time.sleep(1.0)  # the step in flight lands; the page's own timer ticks once a second
         at.run()
         assert not at.exception, at.exception
     ms = sorted(CPU_LOG.figures("train.live"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Hashable
 from dataclasses import replace
 from typing import Any
 
@@ -10,6 +11,7 @@ import streamlit as st
 
 from pages.parts import shared as app
 from pages.parts import start, watch
+from pages.parts.charts import chart
 from rnnviz.classroom import urlstate
 from rnnviz.common.cputime import CPU_LOG
 from rnnviz.common.devices import resolve_device
@@ -19,7 +21,7 @@ from rnnviz.jobs.races import RaceRecord, race_pace
 from rnnviz.jobs.snapshots import JobSnapshot
 from rnnviz.models.orders import ORDERS
 from rnnviz.plots import training as plots
-from rnnviz.plots.cache import FIGURES
+from rnnviz.plots.cache import LIVE
 from rnnviz.training.admission import admit
 from rnnviz.training.config import RunConfig
 from rnnviz.training.events import History, Started, Stepped
@@ -89,9 +91,11 @@ def widget(f: urlstate.Field) -> None:
 
 
 def latest_job() -> JobSnapshot | None:
-    mine = [s for s in app.job_manager().jobs(app.owner_id()) if s.kind in ("train", "race")]
-    chosen = [s for s in mine if s.id == st.session_state.get(JOB)]
-    return (chosen or mine)[-1] if mine else None  # jobs() lists them oldest first
+    """This tab's job, else the newest of this owner's runs and races, with its events."""
+    jobs, owner = app.job_manager(), app.owner_id()
+    mine = [s.id for s in jobs.jobs(owner, events=False) if s.kind in ("train", "race")]
+    chosen = [i for i in mine if i == st.session_state.get(JOB)]
+    return jobs.snapshot((chosen or mine)[-1], owner) if mine else None  # oldest first
 
 
 def record_of(snap: JobSnapshot) -> RunRecord | None:
@@ -134,45 +138,49 @@ def status(snap: JobSnapshot) -> None:
         say(f"{text}; the model `{name}` is now selected in the sidebar.")
 
 
-def curve_figures(record: RunRecord | None, history: History | None, big: bool) -> tuple[Any, Any]:
-    """The loss and accuracy figures of a run: from its record once it has one, else its history."""
+def curve_figure(name: str, record: RunRecord | None, history: History | None, big: bool) -> Any:
+    """The run's "loss" or "accuracy" figure: from its record once it has one, else its history."""
     c = plots.curves([], record, history)
-    figs = (plots.loss_figure(c.steps, c.losses, lr_changes=(c.lr_steps, c.lr_values)),
-            plots.accuracy_figure(c.epochs, c.train_acc, c.val_acc))  # fmt: skip
-    loss, accuracy = (plots.for_projector(f) if big else f for f in figs)
-    return loss, accuracy
+    if name == "loss":
+        fig = plots.loss_figure(c.steps, c.losses, lr_changes=(c.lr_steps, c.lr_values))
+    else:
+        fig = plots.accuracy_figure(c.epochs, c.train_acc, c.val_acc)
+    return plots.for_projector(fig) if big else fig
 
 
 def charts_of(record: RunRecord, big: bool) -> None:
     """A finished run's curves, replayed from its history."""
-    figs = curve_figures(record, None, big)
-    for place, fig, name in zip(st.columns(2), figs, ("loss", "accuracy"), strict=True):
-        place.plotly_chart(fig, key=f"chart_{name}")
+    for place, name in zip(st.columns(2), ("loss", "accuracy"), strict=True):
+        place.plotly_chart(curve_figure(name, record, None, big), key=f"chart_{name}")
 
 
 def charts(snap: JobSnapshot | None, big: bool) -> None:
     """The run's curves; empty ones before any run, so the browser loads its chart code early.
-    Each figure is built once per new step or epoch whoever watches, and at most twice a second
-    while the run trains (`FIGURES`)."""
+    Each is drawn once per new step or epoch whoever watches, and while the run trains at most
+    twice a second (`LIVE`): every other refresh of every tab replays a drawn chart."""
     record = record_of(snap) if snap else None
     history = History(snap.histories.get(0, {})) if snap else None
     h = history.data if history else {}
-    version = (snap.id if snap else "", record is not None, big,
-               *(len(h.get(k, ())) for k in ("step", "epoch", "lr_step")))  # fmt: skip
-
-    def build() -> tuple[Any, Any]:
-        return curve_figures(record, history, big)
-
-    if snap is not None and snap.active:  # a new version each step: tabs share one build
-        figs = list(FIGURES.recent(("live curves", snap.id, big), version, build, max_age=0.5))
-    else:
-        figs = list(FIGURES.get(("curves", *version), build))
+    made = (snap.id if snap else "", record is not None, big)
+    versions: dict[str, Hashable] = {
+        "loss": (*made, len(h.get("step", ())), len(h.get("lr_step", ()))),
+        "accuracy": (*made, len(h.get("epoch", ()))),  # new only once an epoch
+    }
+    if snap is not None and snap.active:  # a new version each step: tabs share one a moment
+        versions["loss"] = LIVE.settle(("loss", snap.id, big), versions["loss"], max_age=0.5)
+    for place, name in zip(st.columns(2), ("loss", "accuracy"), strict=True):
+        with place:
+            chart(f"chart_{name}", (name, versions[name]),
+                  lambda n=name: curve_figure(n, record, history, big))  # fmt: skip
     if record and record.test_metrics and snap and snap.state in ("done", "stopped"):
-        per_class = plots.per_class_figure(record.test_metrics.to_dict()["per_class"])
-        figs.append(plots.for_projector(per_class) if big else per_class)
-    places = [*st.columns(2), st.container()]
-    for place, fig, name in zip(places, figs, ("loss", "accuracy", "per_class"), strict=False):
-        place.plotly_chart(fig, key=f"chart_{name}")
+        metrics = record.test_metrics.to_dict()["per_class"]
+
+        def per_class() -> Any:
+            fig = plots.per_class_figure(metrics)
+            return plots.for_projector(fig) if big else fig
+
+        with st.container():
+            chart("chart_per_class", ("per_class", snap.id, big), per_class)
 
 
 def live(run: RunConfig, cells: list[str], blocked: bool, big: bool, ticking: bool) -> None:

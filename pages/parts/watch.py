@@ -6,11 +6,12 @@ numbers come from `rnnviz.training.probes`, `rnnviz.jobs.races` and the job's sn
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from typing import Any
 
 import streamlit as st
 
+from pages.parts.charts import chart
 from rnnviz.common.series import ema
 from rnnviz.common.text import plain
 from rnnviz.jobs.manager import JobManager
@@ -19,7 +20,7 @@ from rnnviz.jobs.snapshots import JobSnapshot
 from rnnviz.models.cells import CELLS
 from rnnviz.models.orders import ORDERS
 from rnnviz.plots import probes as plots
-from rnnviz.plots.cache import FIGURES
+from rnnviz.plots.cache import LIVE
 from rnnviz.plots.training import for_projector
 from rnnviz.training.config import LR_SETTING, TrainConfig
 from rnnviz.training.events import History, Probed, ProbeSet, Stepped
@@ -91,18 +92,31 @@ def histories(snap: JobSnapshot, lanes: int) -> list[History]:
 def race_charts(snap: JobSnapshot, cells: Sequence[str], big: bool) -> None:
     """Loss (smoothed) and validation accuracy of every lane, overlaid in the cells' colours."""
     h = histories(snap, len(cells))
-    loss = [plots.Lane(CELLS[c].tag, CELLS[c].color, x.data["step"], ema(x.data["loss"], 0.9))
-            for c, x in zip(cells, h, strict=True)]  # fmt: skip
-    val = [plots.Lane(CELLS[c].tag, CELLS[c].color, x.data["epoch"], x.data["val_acc"])
-           for c, x in zip(cells, h, strict=True)]  # fmt: skip
-    figs = [
-        plots.lanes_figure(loss, title="Loss per step (smoothed)", x_title="step",
-                           y_title="loss"),
-        plots.lanes_figure(val, title="Validation accuracy per epoch", x_title="epoch",
-                           y_title="accuracy", percent=True),
-    ]  # fmt: skip
-    for column, fig, name in zip(st.columns(2), figs, ("loss", "val"), strict=True):
-        column.plotly_chart(for_projector(fig) if big else fig, key=f"race_{name}")
+
+    def loss() -> Any:
+        lanes = [
+            plots.Lane(CELLS[c].tag, CELLS[c].color, x.data["step"], ema(x.data["loss"], 0.9))
+            for c, x in zip(cells, h, strict=True)
+        ]
+        return plots.lanes_figure(lanes, title="Loss per step (smoothed)", x_title="step",
+                                  y_title="loss")  # fmt: skip
+
+    def val() -> Any:
+        lanes = [
+            plots.Lane(CELLS[c].tag, CELLS[c].color, x.data["epoch"], x.data["val_acc"])
+            for c, x in zip(cells, h, strict=True)
+        ]
+        return plots.lanes_figure(lanes, title="Validation accuracy per epoch", x_title="epoch",
+                                  y_title="accuracy", percent=True)  # fmt: skip
+
+    version: Hashable = (snap.id, big, snap.result is not None,
+                         *(len(x.data["step"]) + len(x.data["epoch"]) for x in h))  # fmt: skip
+    if snap.active:
+        version = LIVE.settle(("race", snap.id, big), version, max_age=0.5)
+    for column, build, name in zip(st.columns(2), (loss, val), ("loss", "val"), strict=True):
+        with column:
+            chart(f"race_{name}", (name, version),
+                  lambda b=build: for_projector(b()) if big else b())  # fmt: skip
 
 
 def race_table(record: RaceRecord) -> None:
@@ -147,7 +161,7 @@ def probes_section(
     version: str | None = None,
 ) -> None:
     """The probes of one run (or of each lane of a race) now, or replayed with a slider. With a
-    `version` (the job's id) each figure is built once per reading, whoever watches."""
+    `version` (the job's id) each chart is drawn once per reading, whoever watches."""
     lanes = [lane for lane in lanes if lane[2]]
     if not lanes:
         return
@@ -170,15 +184,16 @@ def probes_section(
              for name, color, p in lanes]  # fmt: skip
     at = (version, key, tuple(class_names), step, label, len(steps), step_name)
 
-    def figure(name: str, build: Any) -> Any:
-        return build() if version is None else FIGURES.get((name, *at), build)
+    def drawn(name: str) -> Hashable | None:
+        return None if version is None else (name, *at)
 
-    st.plotly_chart(figure("images", lambda: plots.probe_images_figure(first.images, reading,
-                                                                        class_names)),
-                    key=f"{key}_images")  # fmt: skip
+    chart(f"{key}_images", drawn("images"),
+          lambda: plots.probe_images_figure(first.images, reading, class_names))  # fmt: skip
     left, right = st.columns(2)
-    left.plotly_chart(figure("belief", lambda: plots.probe_belief_figure(
-        first.images, reading, class_names, step=step_name)), key=f"{key}_belief")  # fmt: skip
-    right.plotly_chart(figure("grads", lambda: plots.row_gradient_figure(grads, step=reading.step)),
-                       key=f"{key}_grads")  # fmt: skip
+    with left:
+        chart(f"{key}_belief", drawn("belief"), lambda: plots.probe_belief_figure(
+            first.images, reading, class_names, step=step_name))  # fmt: skip
+    with right:
+        chart(f"{key}_grads", drawn("grads"),
+              lambda: plots.row_gradient_figure(grads, step=reading.step))  # fmt: skip
     st.caption(PROBES_HELP)

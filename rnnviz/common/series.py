@@ -23,7 +23,7 @@ def ema(values: Sequence[Any], smooth: float) -> list[float]:
     """Exponential moving average with bias correction; non-numbers pass through as NaN."""
     if not 0.0 <= smooth < 1.0:
         raise ValueError(f"smooth={smooth} must be in [0, 1)")
-    if len(values) > 64 and all(type(v) is float for v in values):
+    if len(values) > 64 and set(map(type, values)) == {float}:  # checked in C
         x = np.asarray(values, dtype=np.float64)
         fast = _ema_of_floats(x, smooth) if np.isfinite(x).all() else None
         if fast is not None:

@@ -137,10 +137,13 @@ def accuracy_figure(
     """Accuracy (0..1, shown in %) per epoch: train, and validation where there is any."""
     if not len(epochs) == len(train_acc) == len(val_acc):
         raise ValueError(f"{len(epochs)} epochs, {len(train_acc)} train, {len(val_acc)} val")
-    x = list(epochs)
+    x: Any = list(epochs)
     columns: list[tuple[Any, Any]] = [(x, list(train_acc))]
     if has_val := any(math.isfinite(v) for v in val_acc):
         columns.append((x, [v if math.isfinite(v) else None for v in val_acc]))
+    if len(x) > TYPED_FROM:  # hundreds of epochs (a small dataset): typed arrays, NaN a gap
+        columns = [(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64))
+                   for a, b in columns]  # fmt: skip
     return _filled(_accuracy_frame(height, has_val, min(len(epochs), 21)), columns)
 
 
