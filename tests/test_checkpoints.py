@@ -28,7 +28,7 @@ from rnnviz.storage.checkpoints import (
     save_checkpoint,
 )
 from rnnviz.storage.meta import FORMAT, FORMAT_VERSION
-from rnnviz.training.events import History
+from rnnviz.training.history import History
 
 from .conftest import ROOT
 from .saved import CLASS_NAMES, Hostile, make_model, make_record, rewrite_meta, save_small
