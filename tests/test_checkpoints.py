@@ -19,14 +19,13 @@ from rnnviz.models.network import ModelConfig
 from rnnviz.storage.checkpoints import (
     CheckpointError,
     best_checkpoint,
-    delete_checkpoint,
     list_checkpoints,
     load_checkpoint,
     read_meta,
     read_record,
-    rename_checkpoint,
     save_checkpoint,
 )
+from rnnviz.storage.folders import delete_checkpoint, rename_checkpoint
 from rnnviz.storage.meta import FORMAT, FORMAT_VERSION
 from rnnviz.training.history import History
 
