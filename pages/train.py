@@ -24,7 +24,8 @@ from rnnviz.plots import training as plots
 from rnnviz.plots.cache import LIVE
 from rnnviz.training.admission import admit
 from rnnviz.training.config import RunConfig
-from rnnviz.training.events import History, Started, Stepped
+from rnnviz.training.events import Started, Stepped
+from rnnviz.training.history import History
 from rnnviz.training.presets import PRESETS, first_run
 from rnnviz.training.record import RunRecord
 

@@ -36,10 +36,10 @@ _EXPORTS = {
     "analysis.metrics": ["Metrics", "compute_metrics"],
     "analysis.inference": ["evaluate", "predict"],
     "storage.scoring": ["evaluate_checkpoint", "predict_files"],
+    "storage.folders": ["best_checkpoint"],
     "storage.checkpoints": [
         "Checkpoint",
         "CheckpointError",
-        "best_checkpoint",
         "load_checkpoint",
         "save_checkpoint",
     ],

@@ -18,17 +18,15 @@ from rnnviz.data.sources import FILES
 from rnnviz.models.network import ModelConfig
 from rnnviz.storage.checkpoints import (
     CheckpointError,
-    best_checkpoint,
-    delete_checkpoint,
     list_checkpoints,
     load_checkpoint,
     read_meta,
     read_record,
-    rename_checkpoint,
     save_checkpoint,
 )
+from rnnviz.storage.folders import best_checkpoint, delete_checkpoint, rename_checkpoint
 from rnnviz.storage.meta import FORMAT, FORMAT_VERSION
-from rnnviz.training.events import History
+from rnnviz.training.history import History
 
 from .conftest import ROOT
 from .saved import CLASS_NAMES, Hostile, make_model, make_record, rewrite_meta, save_small

@@ -15,7 +15,7 @@ from rnnviz.models.network import ModelConfig
 from rnnviz.storage import comparison
 from rnnviz.storage.checkpoints import CheckpointInfo
 from rnnviz.training.config import RunConfig
-from rnnviz.training.events import History
+from rnnviz.training.history import History
 from rnnviz.training.record import RunRecord
 
 CLASSES = [str(i) for i in range(10)]

@@ -3,6 +3,7 @@ events."""
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 
@@ -11,19 +12,21 @@ import pytest
 from rnnviz.training.events import (
     EVENTS,
     EpochEnded,
+    EpochState,
     Event,
     Failed,
-    History,
     LrChanged,
     MemoryEvaluated,
     MemoryStepped,
     Probed,
     ProbeSet,
+    Resumed,
     Started,
     Stepped,
     event_from_dict,
 )
 from rnnviz.training.events import Tested as Scored  # not a name pytest would collect as tests
+from rnnviz.training.history import History
 
 WINDOW = Stepped(
     first_step=9, losses=(0.5, 0.25, 0.125), epoch=2, steps_per_epoch=8, total_steps=16, lr=1e-3,
@@ -70,6 +73,23 @@ ONE_OF_EACH: list[Event] = [
         labels={"cell": "gru", "hidden_size": 5},
     ),
     MemoryEvaluated(step=4, scores={"test_accuracy": 0.75}, labels={"distance": 3}),
+    Resumed(
+        step=16,
+        epoch=2,
+        source="lstm-1x16-digits",
+        note="a fresh adam optimiser",
+        history={"step": [15, 16], "loss": [0.5, 0.25]},
+        lane=0,
+    ),
+    EpochState(
+        epoch=1,
+        epochs=2,
+        step=8,
+        record={"status": "interrupted"},
+        weights=base64.b64encode(b"w").decode(),
+        tensors=base64.b64encode(b"t").decode(),
+        state={"step": 8, "span": [0, 16]},
+    ),
 ]
 
 
@@ -103,7 +123,7 @@ def test_bad_event_data_is_refused_naming_the_problem() -> None:
 
 
 def test_history_is_the_fold_of_the_events_in_order() -> None:
-    history = History.of(ONE_OF_EACH)
+    history = History.of(e for e in ONE_OF_EACH if not isinstance(e, Resumed))
     h = history.to_dict()
     assert h["step"] == [9, 10, 11] and h["loss"] == [0.5, 0.25, 0.125]
     assert h["step_epoch"] == [1.125, 1.25, 1.375] and h["step_seconds"] == [1.5] * 3
@@ -126,3 +146,18 @@ def test_history_keeps_each_learning_rate_change() -> None:
     assert history.data["lr_step"] == [12] and history.data["lr_value"] == [3e-4]
     assert History(history.to_dict()).data["lr_step"] == [12]
     assert History({"step": [1]}).data["lr_step"] == []  # an older record has none
+
+
+def test_a_resumed_run_continues_the_saved_history_and_marks_where() -> None:
+    resumed = next(e for e in ONE_OF_EACH if isinstance(e, Resumed))
+    later = Stepped(first_step=17, losses=(0.125,), epoch=3, steps_per_epoch=8, total_steps=24,
+                    lr=1e-3, samples_per_s=1.0, eta_s=1.0, elapsed_s=3.0)  # fmt: skip
+    h = History.of([resumed, later]).to_dict()
+    assert h["step"] == [15, 16, 17] and h["loss"] == [0.5, 0.25, 0.125]
+    assert h["resume_step"] == [16] and h["epoch"] == []
+    assert History({"step": [1]}).data["resume_step"] == []  # an older record has none
+
+
+def test_an_epoch_state_gives_its_files_back_as_bytes() -> None:
+    state = next(e for e in ONE_OF_EACH if isinstance(e, EpochState))
+    assert state.files() == (b"w", b"t")

@@ -14,7 +14,8 @@ from rnnviz.models.network import ModelConfig
 from rnnviz.training import loop
 from rnnviz.training import trainer as training
 from rnnviz.training.config import RunConfig, TrainConfig
-from rnnviz.training.events import Event, History, Stepped
+from rnnviz.training.events import Event, Stepped
+from rnnviz.training.history import History
 from rnnviz.training.trainer import OOM_ADVICE, train
 
 from .test_training import split

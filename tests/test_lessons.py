@@ -218,3 +218,16 @@ def test_figures_are_shown_as_a_teacher_reads_them() -> None:
     assert show(12.345, "seconds_per_epoch") == "12.3 s"
     assert show("lstm", "best_cell") == "lstm"
     assert show(None, "accuracy") == "-"
+
+
+def test_lesson_five_trains_on_from_its_one_epoch_model_for_nine_more(tmp_path: Path) -> None:
+    from rnnviz.jobs.runs import TrainingJob
+
+    lesson = get_lesson(5)
+    one, ten = lesson.experiment("one"), lesson.experiment("ten")
+    assert ten.after == "one" and ten.run.train.epochs == 10 and one.run.train.epochs == 1
+    jobs = {j.experiment: j for j in lesson_jobs(lesson, device_type="cpu", out=tmp_path)}
+    trains_on = jobs["ten"].fn
+    assert isinstance(trains_on, TrainingJob) and trains_on.after == one.for_device("cpu")
+    assert jobs["ten"].key != jobs["one"].key and jobs["ten"].key.endswith(" after one")
+    assert trains_on.remote.resume is None  # nothing saved yet: it would train all ten epochs

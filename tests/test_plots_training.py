@@ -20,7 +20,8 @@ from rnnviz.plots.training import (
     per_class_figure,
     rows_figure,
 )
-from rnnviz.training.events import EpochEnded, Event, History, Stepped
+from rnnviz.training.events import EpochEnded, Event, Stepped
+from rnnviz.training.history import History
 from rnnviz.training.record import RunRecord
 
 

@@ -12,7 +12,7 @@ from rnnviz.data.datasets import DataConfig
 from rnnviz.models.network import ModelConfig
 from rnnviz.storage.meta import upgrade_meta
 from rnnviz.training.config import RunConfig, TrainConfig
-from rnnviz.training.events import History
+from rnnviz.training.history import History
 from rnnviz.training.record import RunRecord, run_title
 
 from .conftest import ROOT

@@ -165,7 +165,8 @@ def test_a_finished_run_is_found_and_copied_into_a_joiners_folder(tmp_path: Path
 
 
 def test_a_jobs_history_is_folded_as_its_events_come_lane_by_lane() -> None:
-    from rnnviz.training.events import EpochEnded, History, Stepped
+    from rnnviz.training.events import EpochEnded, Stepped
+    from rnnviz.training.history import History
 
     events = [
         Stepped(first_step=s, losses=(1.0 / s,), epoch=1, steps_per_epoch=4, total_steps=4,

@@ -16,8 +16,9 @@ from rnnviz.training import loop
 from rnnviz.training import trainer as training
 from rnnviz.training.config import RunConfig, TrainConfig
 from rnnviz.training.control import Control
-from rnnviz.training.events import EpochEnded, Event, Failed, History, LrChanged, Started, Stepped
+from rnnviz.training.events import EpochEnded, Event, Failed, LrChanged, Started, Stepped
 from rnnviz.training.events import Tested as Scored  # not a name pytest would collect as tests
+from rnnviz.training.history import History
 from rnnviz.training.trainer import train
 
 from .conftest import real_data_dir

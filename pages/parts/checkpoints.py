@@ -17,13 +17,9 @@ from rnnviz.common.files import safe_name
 from rnnviz.common.text import plain
 from rnnviz.jobs.runs import check_room
 from rnnviz.storage.archive import export_zip, import_zip
-from rnnviz.storage.checkpoints import (
-    CheckpointError,
-    CheckpointInfo,
-    delete_checkpoint,
-    rename_checkpoint,
-)
+from rnnviz.storage.checkpoints import CheckpointError, CheckpointInfo
 from rnnviz.storage.export import code_zip
+from rnnviz.storage.folders import delete_checkpoint, rename_checkpoint
 
 _FLASH = "models_flash"  # (kind, message) of the last action, shown once
 _UPLOADS = "models_upload_round"  # bumped after an import, which gives a fresh, empty uploader

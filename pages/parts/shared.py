@@ -24,13 +24,8 @@ from rnnviz.common.text import plain
 from rnnviz.jobs.backends import backend_from_env
 from rnnviz.jobs.manager import JobManager
 from rnnviz.jobs.runs import warm_up
-from rnnviz.storage.checkpoints import (
-    Checkpoint,
-    CheckpointInfo,
-    best_checkpoint,
-    list_checkpoints,
-    load_checkpoint,
-)
+from rnnviz.storage.checkpoints import Checkpoint, CheckpointInfo, list_checkpoints, load_checkpoint
+from rnnviz.storage.folders import best_checkpoint
 
 
 def run_through_the_frame() -> None:

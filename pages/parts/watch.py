@@ -23,7 +23,8 @@ from rnnviz.plots import probes as plots
 from rnnviz.plots.cache import LIVE
 from rnnviz.plots.training import for_projector
 from rnnviz.training.config import LR_SETTING, TrainConfig
-from rnnviz.training.events import History, Probed, ProbeSet, Stepped
+from rnnviz.training.events import Probed, ProbeSet, Stepped
+from rnnviz.training.history import History
 from rnnviz.training.probes import Probes
 from rnnviz.training.record import RunRecord
 

@@ -1,9 +1,10 @@
 """`train` here or on a Ray cluster: one run or several (`--preset A --preset B`), each saved.
 
-Here, runs train one after another in this process. With `--ray ADDRESS` they are queued on a
-`JobManager` with the Ray backend and run side by side, as many at once as the cluster holds; each
-worker sends back its record and weights, and the checkpoints are written here, in `--out`. Every
-epoch is reported on stderr as it ends.
+Here, runs train one after another in this process, each keeping a snapshot in its folder at
+every epoch's end; `--resume CKPT` goes on from a saved run (an interrupted one in its own
+folder). With `--ray ADDRESS` they are queued on a `JobManager` with the Ray backend and run side
+by side, as many at once as the cluster holds; each worker sends back its record and weights, and
+the checkpoints are written here, in `--out`. Every epoch is reported on stderr as it ends.
 """
 
 from __future__ import annotations
@@ -12,26 +13,84 @@ import argparse
 import os
 import sys
 import time
+from dataclasses import replace
+from pathlib import Path
 
+from rnnviz.cli.flags import given
 from rnnviz.cli.progress import Progress
+from rnnviz.data.datasets import DataConfig
 from rnnviz.jobs.manager import JobManager
-from rnnviz.jobs.runs import train_and_save, training_job
+from rnnviz.jobs.resuming import train_on
+from rnnviz.jobs.runs import TrainingJob, check_room, training_job
 from rnnviz.jobs.snapshots import JobSnapshot, OwnerLimits
-from rnnviz.training.config import RunConfig
-from rnnviz.training.events import EpochEnded
+from rnnviz.models.network import ModelConfig
+from rnnviz.storage.checkpoints import read_record
+from rnnviz.training.config import RunConfig, TrainConfig
+from rnnviz.training.control import Control
+from rnnviz.training.events import EpochEnded, EpochState, Event
 from rnnviz.training.record import RunRecord, run_title
 
 OWNER = "c11c11c1"  # the command line's own jobs; it is the only owner of its manager
 
 
+class Interrupted(Exception):
+    """Ctrl-C stopped a run here; `record` is the snapshot its folder keeps (status
+    "interrupted"), which `train --resume` goes on from."""
+
+    def __init__(self, record: RunRecord) -> None:
+        super().__init__(record.message)
+        self.record = record
+
+
 def train_here(runs: list[RunConfig], names: list[str | None], args: argparse.Namespace,
                ) -> list[RunRecord]:  # fmt: skip
-    records = []
-    for run, name in zip(runs, names, strict=True):
-        progress = Progress(run_title(run))
-        records.append(train_and_save(run, out=args.out, name=name, emit=progress))
+    return [run_job(TrainingJob(run, Path(args.out), name))
+            for run, name in zip(runs, names, strict=True)]  # fmt: skip
+
+
+def run_job(job: TrainingJob) -> RunRecord:
+    """Train `job` in this process, progress on stderr, a snapshot in its folder every epoch;
+    Interrupted (with the snapshot's record) when Ctrl-C stops it after its first epoch."""
+    progress = Progress(run_title(job.run))
+
+    def emit(event: Event) -> None:
+        job.keep(event) if isinstance(event, EpochState) else progress(event)
+
+    try:
+        outcome = job(Control(), emit)
+    except KeyboardInterrupt:
+        if job.folder.path is None:
+            raise
+        raise Interrupted(read_record(job.folder.path)) from None
+    finally:
         progress.bar.close()
-    return records
+    if not isinstance(outcome, RunRecord):  # this process's own trainer sends a TrainedRun
+        raise TypeError(f"a training job ended with {outcome!r}")
+    return outcome
+
+
+RESUME_FLAGS = ("epochs", "lr", "weight_decay", "momentum", "grad_clip", "device")
+
+
+def resume_here(args: argparse.Namespace) -> RunRecord:
+    """`train --resume CKPT`: go on from a saved run, in its own folder when it is an interrupted
+    one (unless --name gives a new one), else as a new run in --out."""
+    path = Path(args.resume)
+    saved = read_record(path)
+    fixed = [*given(args, ModelConfig), *given(args, DataConfig)]
+    fixed += [n for n in given(args, TrainConfig) if n not in RESUME_FLAGS]
+    if fixed or args.preset or args.ray:
+        named = ", ".join(f"--{n.replace('_', '-')}" for n in fixed) or "--preset/--ray"
+        raise ValueError(f"{named}: a resumed run keeps the saved run's model, data and batches; "
+                         f"with --resume give only --{', --'.join(RESUME_FLAGS)}")  # fmt: skip
+    train = given(args, TrainConfig) | ({"cuda_graphs": False} if args.no_cuda_graphs else {})
+    run = train_on(saved, **train)
+    run = replace(run, data=replace(run.data, data_dir=args.data_dir))
+    in_place = saved.status == "interrupted" and not args.name
+    out, name = (path.parent, path.name) if in_place else (Path(args.out), args.name)
+    if not in_place:
+        check_room(out)
+    return run_job(TrainingJob(run, out, name, resume=path, in_place=in_place))
 
 
 def train_on_ray(runs: list[RunConfig], names: list[str | None], args: argparse.Namespace,

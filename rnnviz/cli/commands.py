@@ -52,6 +52,8 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--ray", metavar="ADDRESS", help="train on a Ray cluster: auto, host:6379, "
                    "ray://host:10001, or local (one started for this command)")  # fmt: skip
     p.add_argument("--json", action="store_true", help="one JSON object per run, last")
+    p.add_argument("--resume", metavar="CKPT", help="train on from a saved run's folder (its "
+                   "weights and optimiser state); --epochs is then its whole length")  # fmt: skip
     p = sub.add_parser("export", help="a checkpoint as code: model.py, train.py, the weights")
     p.add_argument("checkpoint")
     p.add_argument("--out", required=True, help="a new (or empty) folder to write")
@@ -105,13 +107,23 @@ def run_config_from_args(args: argparse.Namespace, preset: str | None = None) ->
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from rnnviz.cli.cluster import train_here, train_on_ray
+    from rnnviz.cli.cluster import Interrupted, resume_here, train_here, train_on_ray
 
-    runs = run_configs_from_args(args)
-    names = (
-        [args.name] if len(runs) == 1 else [args.name and f"{args.name}-{p}" for p in args.preset]
-    )
-    records = train_on_ray(runs, names, args) if args.ray else train_here(runs, names, args)
+    try:
+        if args.resume:
+            records = [resume_here(args)]
+        else:
+            runs = run_configs_from_args(args)
+            names = [args.name] if len(runs) == 1 else [args.name and f"{args.name}-{p}"
+                                                        for p in args.preset]  # fmt: skip
+            records = train_on_ray(runs, names, args) if args.ray else train_here(runs, names, args)
+    except Interrupted as stop:
+        record = stop.record
+        print(f"{record.title}: {record.status}: {record.message}; go on with: python -m rnnviz "
+              f"train --resume {record.checkpoint}")  # fmt: skip
+        if args.json:
+            json_line(record.summary())
+        return 130
     for record in records:
         line = f"{record.title}: {record.status}: {record.message} in {record.seconds:.1f} s"
         if record.test_accuracy is not None:

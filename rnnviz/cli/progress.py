@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from rnnviz.training.events import EpochEnded, Event, Started, Stepped
+from rnnviz.training.events import EpochEnded, Event, Resumed, Started, Stepped
 
 
 class Progress:
@@ -26,6 +26,10 @@ class Progress:
                 f"{self.title} on {event.device} · {event.parameters:,} parameters",
                 file=sys.stderr,
             )
+        elif isinstance(event, Resumed):
+            self.bar.n = event.step
+            self.bar.write(f"going on from {event.source} after step {event.step} (epoch "
+                           f"{event.epoch}): {event.note}", file=sys.stderr)  # fmt: skip
         elif isinstance(event, Stepped):
             self.bar.n = event.step
             self.bar.set_postfix(loss=f"{event.loss:.3f}", refresh=False)

@@ -123,3 +123,38 @@ def write_replacing(file: Path, content: bytes) -> None:
     _fsync_file(temp)
     os.replace(temp, file)
     _fsync_dir(file.parent)
+
+
+def replace_folder(folder: Path, write: Callable[[Path], None]) -> Path:
+    """Fill a hidden temporary folder beside `folder`, then put it in `folder`'s place: the old
+    one is renamed aside, the new one renamed in, the old one deleted. Between the two renames a
+    crash leaves the old one aside, which `recover_replaced` puts back."""
+    root, name = folder.parent, folder.name
+    temp = root / f".{name}.{uuid.uuid4().hex}.tmp"
+    temp.mkdir()
+    aside = root / f".{name}.{uuid.uuid4().hex}.old"
+    try:
+        write(temp)
+        for file in temp.iterdir():
+            _fsync_file(file)
+        _fsync_dir(temp)
+        os.rename(folder, aside)
+    except BaseException:
+        shutil.rmtree(temp, ignore_errors=True)
+        raise
+    os.rename(temp, folder)
+    _fsync_dir(root)
+    shutil.rmtree(aside, ignore_errors=True)
+    return folder
+
+
+def recover_replaced(root: Path) -> None:
+    """Put back a folder `replace_folder` had renamed aside when a crash stopped it."""
+    if not root.is_dir():
+        return
+    for entry in root.iterdir():
+        parts = entry.name.split(".")
+        if entry.is_dir() and entry.name.startswith(".") and parts[-1] == "old" and len(parts) > 3:
+            original = root / ".".join(parts[1:-2])
+            if not original.exists():
+                os.rename(entry, original)

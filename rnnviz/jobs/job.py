@@ -16,7 +16,8 @@ from typing import Any
 
 from rnnviz.jobs.snapshots import FINAL_STATES, JobFn, JobSnapshot, Outcome
 from rnnviz.training.control import Control
-from rnnviz.training.events import EpochEnded, Event, History, LrChanged, Stepped
+from rnnviz.training.events import EpochEnded, Event, LrChanged, Stepped
+from rnnviz.training.history import History
 
 Deliver = Callable[[Outcome], Outcome]  # a joiner's copy of a finished job's result
 

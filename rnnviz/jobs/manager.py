@@ -33,7 +33,7 @@ from rnnviz.jobs.snapshots import (
     OwnerLimits,
 )
 from rnnviz.training.config import LR_SETTING
-from rnnviz.training.events import Event
+from rnnviz.training.events import EpochState, Event
 
 log = logging.getLogger(__name__)
 LR_KINDS = ("train", "race")  # the jobs whose trainer takes a new learning rate mid-run
@@ -243,12 +243,18 @@ class JobManager:
             threading.Thread(target=self._work, args=(job,), name=name, daemon=True).start()
 
     def _work(self, job: Job) -> None:
+        keep = getattr(job.fn, "keep", None)  # a training job's snapshot writer
+
         def emit(event: Event) -> None:
+            if isinstance(event, EpochState):  # for the run's folder, not for the snapshot
+                if callable(keep):
+                    keep(event)
+                return
             self._record(job, event)
 
         result: Outcome
-        remote, finish = parts(job.fn)
         try:
+            remote, finish = parts(job.fn)  # a job going on from a saved run reads it here
             result = self.backend.run(remote, job.control, emit, job.id)
             if finish is not None:
                 result = finish(result, self.backend.name)

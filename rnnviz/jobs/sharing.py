@@ -23,10 +23,11 @@ from rnnviz.jobs.races import RaceRecord
 from rnnviz.jobs.runs import check_room
 from rnnviz.jobs.snapshots import Outcome
 from rnnviz.storage.checkpoints import CheckpointInfo
+from rnnviz.storage.states import STATE_FILE
 from rnnviz.training.config import RunConfig, run_key
 from rnnviz.training.record import RunRecord
 
-CHECKPOINT_FILES = ("model.safetensors", "meta.json")
+CHECKPOINT_FILES = ("model.safetensors", "meta.json", STATE_FILE)  # the state when it has one
 
 
 def device_kind(device: str) -> str:
@@ -49,7 +50,8 @@ def copy_run(record: RunRecord, out: Path | str) -> RunRecord:
 
     def fill(folder: Path) -> None:
         for name in CHECKPOINT_FILES:
-            shutil.copyfile(source / name, folder / name)
+            if name != STATE_FILE or (source / name).is_file():
+                shutil.copyfile(source / name, folder / name)
 
     check_room(out)  # the joiner's own cap on saved runs holds for a copy too
     path = write_atomically(Path(out), source.name, fill)
@@ -76,6 +78,7 @@ def finished_match(run: RunConfig, infos: Iterable[CheckpointInfo]) -> Checkpoin
         i
         for i in infos
         if i.record.status == "done"
+        and not i.record.resumed_from  # trained on from another run: not the same work
         and run_key(i.record.config) == key
         and _trained_on(i.record) == kind
     ]

@@ -50,6 +50,7 @@ class Experiment:
     cells: tuple[str, ...] = ()  # a race of these cells; () trains `run` itself
     cpu_subset: int = 0  # on a CPU: train on the first N training images only (0: all)
     cpu_epochs: int = 0  # on a CPU: this many epochs instead of the run's own (0: the same)
+    after: str = ""  # train on from this experiment's newest model, when there is one
 
     def __post_init__(self) -> None:
         if self.cells and len(set(self.cells)) != len(self.cells):

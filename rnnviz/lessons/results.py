@@ -24,7 +24,7 @@ from rnnviz.lessons.lesson import PERCENT_METRICS, Experiment, Figure, Lesson
 from rnnviz.memory import MemoryJob, Sweep, spread, sweep_seeds
 from rnnviz.storage.checkpoints import CheckpointInfo
 from rnnviz.storage.comparison import seconds_per_epoch
-from rnnviz.training.config import run_key
+from rnnviz.training.config import RunConfig, run_key
 from rnnviz.training.record import RunRecord, run_title
 
 SPREAD = "spread"  # the LessonJob.experiment of a lesson's Memory lab spread
@@ -61,8 +61,10 @@ def lesson_jobs(
             run = replace(run, train=replace(run.train, device=device))
         title = f"Lesson {lesson.number}: {experiment.title}"
         if not experiment.cells:
-            jobs.append(LessonJob(experiment.key, title, training_job(run, out=out), "train",
-                                  run.to_dict(), work_key(run)))  # fmt: skip
+            after = _after(lesson, experiment, device_type, data_dir)
+            key = work_key(run) + (f" after {experiment.after}" if after else "")
+            trains = training_job(run, out=out, after=after)
+            jobs.append(LessonJob(experiment.key, title, trains, "train", run.to_dict(), key))
             continue
         race = RaceConfig(run, experiment.cells)
         config = {**run.to_dict(), "race_cells": list(race.cells)}
@@ -78,6 +80,15 @@ def lesson_jobs(
     return jobs
 
 
+def _after(lesson: Lesson, experiment: Experiment, device_type: str,
+           data_dir: str | None) -> RunConfig | None:  # fmt: skip
+    """The run whose newest model `experiment` trains on from, as queued on this machine."""
+    if not experiment.after:
+        return None
+    run = lesson.experiment(experiment.after).for_device(device_type)
+    return replace(run, data=replace(run.data, data_dir=data_dir)) if data_dir else run
+
+
 def experiment_models(experiment: Experiment,
                       infos: Iterable[CheckpointInfo]) -> dict[str, CheckpointInfo]:  # fmt: skip
     """Lane ("" for a single run, else the cell) -> the newest finished model of `experiment`."""
@@ -87,7 +98,7 @@ def experiment_models(experiment: Experiment,
             wanted[run_key(run)] = name
     found: dict[str, CheckpointInfo] = {}
     for info in infos:
-        if info.record.status == "failed":
+        if info.record.status in ("failed", "interrupted"):
             continue
         lane = wanted.get(run_key(info.record.config))
         if lane is not None and (lane not in found or _created(info) > _created(found[lane])):

@@ -20,7 +20,8 @@ from plotly.subplots import make_subplots
 
 from rnnviz.common.series import ema
 from rnnviz.plots.metrics import SCORE_COLORS
-from rnnviz.training.events import Event, History
+from rnnviz.training.events import Event
+from rnnviz.training.history import History
 from rnnviz.training.record import RunRecord
 
 LOSS_COLOR, SMOOTH_COLOR = "rgba(99, 110, 250, 0.45)", "#636efa"

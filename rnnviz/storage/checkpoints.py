@@ -1,4 +1,6 @@
-"""Saved runs on disk: one folder per run, holding `model.safetensors` and `meta.json`.
+"""Saved runs on disk: one folder per run, holding `model.safetensors`, `meta.json` and, since
+states are kept, `state.safetensors` (the optimiser and random state to go on from;
+`rnnviz.storage.states`).
 
 A checkpoint is plain data. Weights are read with safetensors' own header parser and never with
 `torch.load` or pickle, so opening a file someone handed in cannot run code. `meta.json` is the
@@ -6,16 +8,14 @@ run's `RunRecord` (the config that rebuilds the model, class names, history, tes
 bookkeeping (format version, creation time, versions); every tensor's name, shape and dtype is
 checked against the model that config builds before any weights are loaded. Format version 1
 files are read through `record.upgrade_meta`. Folders are written atomically
-(`rnnviz.common.files`).
+(`rnnviz.common.files`); a running job's snapshot is replaced by the next one the same way.
 """
 
 from __future__ import annotations
 
-import json
-import shutil
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,19 +29,18 @@ from rnnviz.common.files import (
     UnsafeFileError,
     check_name,
     read_capped,
+    replace_folder,
     write_atomically,
-    write_replacing,
 )
-from rnnviz.data.datasets import DATASETS, dataset_available, default_dataset
 from rnnviz.models.network import ModelConfig, build_model
 from rnnviz.storage.meta import (
-    FORMAT,
     MAX_META_BYTES,
     MetaError,
     meta_bytes,
     meta_of,
     parse_meta,
 )
+from rnnviz.storage.states import STATE_FILE, STATE_KEY, WRITER_KEY, read_state, state_files, writer
 from rnnviz.storage.weights import (
     MAX_WEIGHTS_BYTES,
     SAFETENSORS_ERRORS,
@@ -54,6 +53,7 @@ from rnnviz.storage.weights import (
     read_header,
 )
 from rnnviz.training.record import RunRecord
+from rnnviz.training.resume import TrainState
 
 WEIGHTS_FILE = "model.safetensors"
 META_FILE = "meta.json"
@@ -120,19 +120,33 @@ class Checkpoint:
         return list(self.record.class_names)
 
 
-def save_checkpoint(model: nn.Module, record: RunRecord, *, root: Path | str, name: str) -> Path:
-    """Write `model`'s weights and `record` to `root/name` (or `name-2`, ...); returns the folder.
-
-    `record.config.model` must describe `model` (its state dict must match the one it builds).
-    """
+def save_checkpoint(
+    model: nn.Module,
+    record: RunRecord,
+    *,
+    root: Path | str,
+    name: str,
+    state: TrainState | None = None,
+) -> Path:
+    """Write `model`'s weights, `record` and its training `state` (when given) to `root/name` (or
+    `name-2`, ...); returns the folder. `record.config.model` must describe `model`."""
     return _save_tensors(_cpu_tensors(model), record, root=Path(root), name=name,
-                         source="the model")  # fmt: skip
+                         source="the model", state=state_files(state))  # fmt: skip
 
 
-def save_weights(weights: bytes, record: RunRecord, *, root: Path | str, name: str) -> Path:
-    """Write safetensors `weights` made elsewhere (a Ray worker) with `record`, as
-    `save_checkpoint` does; validated first: size, format, every tensor against
-    `record.config.model`, and finite values."""
+def save_weights(
+    weights: bytes,
+    record: RunRecord,
+    *,
+    root: Path | str,
+    name: str,
+    state: tuple[bytes, dict[str, Any]] | None = None,
+    replacing: Path | None = None,
+) -> Path:
+    """Write safetensors `weights` made elsewhere (a Ray worker) with `record` and `state` (its
+    tensors as safetensors bytes, its numbers), as `save_checkpoint` does; validated first: size,
+    format, every tensor against `record.config.model` and finite values. `replacing` names a
+    folder of the same run (its snapshot) that the new one takes the place of, atomically."""
     source = "the job's weights"
     if len(weights) > MAX_WEIGHTS_BYTES:
         raise CheckpointError(f"{source}: {len(weights)} bytes, over the {MAX_WEIGHTS_BYTES} limit")
@@ -142,7 +156,11 @@ def save_weights(weights: bytes, record: RunRecord, *, root: Path | str, name: s
         raise CheckpointError(f"{source}: not a valid safetensors file ({e})") from e
     with checkpoint_errors():
         check_finite(tensors, source)
-    return _save_tensors(tensors, record, root=Path(root), name=name, source=source)
+        if state is not None:
+            model = build_model(record.config.model)
+            read_state(state[0], state[1], model, "the job's state")
+    return _save_tensors(tensors, record, root=Path(root), name=name, source=source,
+                         state=state, replacing=replacing)  # fmt: skip
 
 
 def weights_of(model: nn.Module) -> bytes:
@@ -155,17 +173,31 @@ def _cpu_tensors(model: nn.Module) -> dict[str, torch.Tensor]:
 
 
 def _save_tensors(
-    tensors: dict[str, torch.Tensor], record: RunRecord, *, root: Path, name: str, source: str
+    tensors: dict[str, torch.Tensor],
+    record: RunRecord,
+    *,
+    root: Path,
+    name: str,
+    source: str,
+    state: tuple[bytes, dict[str, Any]] | None = None,
+    replacing: Path | None = None,
 ) -> Path:
     with checkpoint_errors():
         check_name(name)
         compare_headers(expected_header(record.config.model), header_of(tensors), source)
-        content = meta_bytes(meta_of(record, name))
+        meta = meta_of(record, name) | ({STATE_KEY: state[1]} if state else {})
+        if record.status == "interrupted":  # a snapshot: which process writes it
+            meta[WRITER_KEY] = writer()
+        content = meta_bytes(meta)
 
     def write(folder: Path) -> None:
         safetensors.torch.save_file(tensors, str(folder / WEIGHTS_FILE))
+        if state is not None:
+            (folder / STATE_FILE).write_bytes(state[0])
         (folder / META_FILE).write_bytes(content)
 
+    if replacing is not None and replacing.is_dir():
+        return replace_folder(replacing, write)
     return write_atomically(root, name, write)
 
 
@@ -247,61 +279,6 @@ def _info(folder: Path) -> CheckpointInfo:
         while len(_READ) > 4096:
             _READ.popitem(last=False)
     return info
-
-
-def best_checkpoint(
-    infos: Sequence[CheckpointInfo], *, data_dir: str | None = None
-) -> CheckpointInfo | None:
-    """The model to select before anyone chose one: the best reader of the data that is here.
-
-    Among the checkpoints whose dataset is on this machine, those of the default dataset (MNIST
-    when its files are here) come first, then any other downloaded one, the offline digits only
-    when nothing else is here; within those, the highest test accuracy. With none of their
-    datasets here, the first of `infos`.
-    """
-    default = default_dataset(data_dir)
-
-    def rank(info: CheckpointInfo) -> tuple[bool, bool, float]:
-        return (info.dataset != "digits", info.dataset == default, info.test_accuracy or 0.0)
-
-    here = [i for i in infos if i.dataset in DATASETS and dataset_available(i.dataset, data_dir)]
-    if not here:
-        return infos[0] if infos else None
-    return max(here, key=rank)
-
-
-def delete_checkpoint(path: Path | str) -> None:
-    """Delete a checkpoint folder; anything that is not clearly one is refused."""
-    path = Path(path)
-    meta_file = path / META_FILE
-    if path.is_symlink() or not path.is_dir() or not meta_file.is_file():
-        raise CheckpointError(f"{path}: not a checkpoint folder (no {META_FILE}); not deleting")
-    try:
-        with checkpoint_errors():
-            meta = json.loads(read_capped(meta_file, MAX_META_BYTES))
-    except (ValueError, OSError) as e:
-        raise CheckpointError(f"{meta_file}: unreadable ({e}); not deleting") from e
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise CheckpointError(f"{meta_file}: format is not {FORMAT!r}; not deleting {path}")
-    for entry in path.iterdir():
-        if entry.is_symlink() or not entry.is_file():
-            raise CheckpointError(f"{path}: contains {entry.name!r}, not a file; not deleting")
-    shutil.rmtree(path)
-
-
-def rename_checkpoint(path: Path | str, new_name: str) -> Path:
-    """Rename a checkpoint folder (and the name in its meta.json); returns the new folder."""
-    path = Path(path)
-    with checkpoint_errors():
-        check_name(new_name)
-    meta = read_meta(path)
-    target = path.parent / new_name
-    if target.exists() or target.is_symlink():
-        raise CheckpointError(f"{target}: already exists; choose another name")
-    path.rename(target)
-    with checkpoint_errors():
-        write_replacing(target / META_FILE, meta_bytes({**meta, "name": new_name}))
-    return target
 
 
 def _read_meta_and_record(path: Path) -> tuple[dict[str, Any], RunRecord]:

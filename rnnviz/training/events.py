@@ -1,20 +1,21 @@
 """Progress events: one frozen dataclass per moment of a run, plain data at process boundaries.
 
 A trainer says what happened by emitting `Started`, `Stepped`, `EpochEnded`, `Tested` or
-`Failed`, `LrChanged` when a person changes the learning rate, and `ProbeSet` / `Probed` for the
-probe images it reads as it learns; in a race every model's events carry its `lane`. The memory
-lab emits `MemoryStepped` and `MemoryEvaluated`. Every event has `to_dict()` (JSON-ready, with its
-`kind`) and `event_from_dict` reads one back, so events can cross threads, processes and
-machines. A `Stepped` carries every loss of its report window (one step on a CPU, a few dozen
-on a GPU, whose device is synced once per window), and `History` folds the very same events into a
-run's history: the live chart and the saved history are one series.
+`Failed`, `LrChanged` when a person changes the learning rate, `Resumed` when it goes on from a
+saved run, `EpochState` (what its folder on disk keeps) at the end of each epoch when asked, and
+`ProbeSet` / `Probed` for the probe images it reads as it learns; in a race every model's events
+carry its `lane`. The memory lab emits `MemoryStepped` and `MemoryEvaluated`. Every event has
+`to_dict()` (JSON-ready, with its `kind`) and `event_from_dict` reads one back, so events can
+cross threads, processes and machines. A `Stepped` carries every loss of its report window (one
+step on a CPU, a few dozen on a GPU, whose device is synced once per window); `History`
+(`rnnviz.training.history`) folds the very same events into a run's history.
 """
 
 from __future__ import annotations
 
+import base64
 import dataclasses
-import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self
 
@@ -143,6 +144,42 @@ class LrChanged(_Plain):
 
 
 @dataclass(frozen=True)
+class Resumed(_Plain):
+    """The run goes on from a saved one after its step `step`: `history` is the saved run's,
+    which this run's continues, and `note` says how (its optimiser state restored or fresh)."""
+
+    kind: ClassVar[str] = "resumed"
+    step: int  # steps the saved run had done; this run's first step is step + 1
+    epoch: int  # epochs it had finished
+    source: str  # the saved run's folder name
+    note: str
+    history: Mapping[str, Any] = field(default_factory=dict)
+    lane: int = 0
+
+
+@dataclass(frozen=True)
+class EpochState(_Plain):
+    """Everything needed to go on from the end of epoch `epoch`, for the run's folder on disk: its
+    record so far (status "interrupted"), its weights and state as safetensors files (base64
+    text, so the event stays plain JSON) and the state's numbers (`TrainState.plain()`). Emitted
+    only by a run asked to keep its state."""
+
+    kind: ClassVar[str] = "epoch_state"
+    epoch: int
+    epochs: int
+    step: int
+    record: Mapping[str, Any]
+    weights: str  # model.safetensors, base64
+    tensors: str  # the state's tensors as safetensors, base64
+    state: Mapping[str, Any]
+    lane: int = 0
+
+    def files(self) -> tuple[bytes, bytes]:
+        """(weights, state tensors) as safetensors bytes."""
+        return base64.b64decode(self.weights), base64.b64decode(self.tensors)
+
+
+@dataclass(frozen=True)
 class ProbeSet(_Plain):
     """The fixed test images a run reads every so often while it trains (see `Probed`)."""
 
@@ -204,12 +241,12 @@ class MemoryEvaluated(_Plain):
 
 
 Event = (
-    Started | Stepped | EpochEnded | Tested | Failed | LrChanged | ProbeSet | Probed
-    | MemoryStepped | MemoryEvaluated
+    Started | Stepped | EpochEnded | Tested | Failed | LrChanged | Resumed | EpochState
+    | ProbeSet | Probed | MemoryStepped | MemoryEvaluated
 )  # fmt: skip
 EmitFn = Callable[[Event], None]
-_KINDS = (Started, Stepped, EpochEnded, Tested, Failed, LrChanged, ProbeSet, Probed,
-          MemoryStepped, MemoryEvaluated)  # fmt: skip
+_KINDS = (Started, Stepped, EpochEnded, Tested, Failed, LrChanged, Resumed, EpochState,
+          ProbeSet, Probed, MemoryStepped, MemoryEvaluated)  # fmt: skip
 EVENTS: dict[str, type[Event]] = {cls.kind: cls for cls in _KINDS}
 
 
@@ -232,53 +269,3 @@ def event_from_dict(data: Mapping[str, Any]) -> Event:
         return cls(**fields)
     except TypeError as exc:
         raise ValueError(f"{kind} event: {exc}") from None
-
-
-HISTORY_KEYS = (
-    "step", "loss", "step_epoch", "step_seconds",  # one entry per step
-    "epoch", "train_acc", "train_loss", "val_acc", "val_loss", "epoch_seconds",  # per epoch
-    "lr_step", "lr_value",  # one entry per change of the learning rate by hand
-)  # fmt: skip
-
-
-class History:
-    """A training run's history folded from its events: per step and per epoch, plain lists.
-
-    The trainer records each event here as it emits it, and a page folds a job's events the same
-    way, so what the live chart draws is what the checkpoint keeps.
-    """
-
-    def __init__(self, data: Mapping[str, Iterable[float]] | None = None) -> None:
-        self.data: dict[str, list[float]] = {k: list((data or {}).get(k, [])) for k in HISTORY_KEYS}
-
-    @classmethod
-    def of(cls, events: Iterable[Event]) -> History:
-        history = cls()
-        for event in events:
-            history.record(event)
-        return history
-
-    def record(self, event: Event) -> None:
-        h = self.data
-        if isinstance(event, Stepped):
-            h["step"] += range(event.first_step, event.step + 1)
-            h["loss"] += event.losses
-            h["step_epoch"] += event.step_epochs()
-            h["step_seconds"] += [event.elapsed_s] * len(event.losses)
-        elif isinstance(event, EpochEnded):
-            h["epoch"].append(event.epoch)
-            h["train_acc"].append(event.train_acc)
-            h["train_loss"].append(event.train_loss)
-            h["val_acc"].append(event.val_acc)
-            h["val_loss"].append(event.val_loss)
-            h["epoch_seconds"].append(event.elapsed_s)
-        elif isinstance(event, LrChanged):
-            h["lr_step"].append(event.step)
-            h["lr_value"].append(event.lr)
-
-    def to_dict(self) -> dict[str, list[float]]:
-        return {k: list(v) for k, v in self.data.items()}
-
-    def last_finite(self, key: str) -> float | None:
-        values = [v for v in self.data[key] if math.isfinite(v)]
-        return values[-1] if values else None

@@ -8,67 +8,48 @@ can interleave lanes and check its `Control` between steps; each lane keeps its 
 from __future__ import annotations
 
 import math
-import platform
 from collections.abc import Generator
-from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from rnnviz.analysis.inference import evaluate
-from rnnviz.analysis.metrics import Metrics
-from rnnviz.analysis.rows import mean_lock_in_row
 from rnnviz.common.devices import device_name
 from rnnviz.data.datasets import Dataset
 from rnnviz.models.network import count_parameters
 from rnnviz.training.clock import Clock
 from rnnviz.training.config import RunConfig
 from rnnviz.training.control import Control
+from rnnviz.training.ending import Ending, TrainResult
 from rnnviz.training.events import (
     EmitFn,
     EpochEnded,
     Event,
-    Failed,
-    History,
     LrChanged,
     Probed,
     ProbeSet,
+    Resumed,
     Started,
     Stepped,
-    Tested,
 )
-from rnnviz.training.probes import Probes, probe_steps, read_probes
-from rnnviz.training.record import RunRecord
-from rnnviz.training.stepper import (
-    build_optimizer,
-    build_schedule,
-    current_lr,
-    make_stepper,
-    set_lr,
-)
+from rnnviz.training.history import History
+from rnnviz.training.probes import probe_steps, read_probes
+from rnnviz.training.resume import Resume, go_on, restore_rng
+from rnnviz.training.stepper import build_optimizer, current_lr, make_stepper, set_lr
 
 # Steps per `Stepped` report, by device type. On a GPU each report syncs the device, so a window of
 # steps is reported at once (every loss in it) and the step loop stays asynchronous.
 REPORT_EVERY = {"cpu": 1, "cuda": 25}
-LOCK_IN_IMAGES = 2000  # test images the mean lock-in row is measured on
 OOM_ADVICE = (
     "out of GPU memory: lower the batch size or the hidden size, or wait for other jobs on this "
     "GPU to finish"
 )
 
 
-@dataclass(frozen=True, eq=False)
-class TrainResult:
-    """What `train` ends with: the trained model (in eval mode) and the run's record."""
-
-    model: nn.Module
-    record: RunRecord
-
-
 Steps = Generator[None, None, TrainResult]
 
 
-class Loop:
+class Loop(Ending):
     """The state of one run (one lane of a race); `steps` is its epoch loop, yielding after each
     step, and the step itself lives in `stepper`."""
 
@@ -83,6 +64,8 @@ class Loop:
         *,
         lane: int = 0,
         probes: ProbeSet | None = None,
+        resume: Resume | None = None,
+        keep_state: bool = False,
     ) -> None:
         self.run_config, self.cfg, self.lane = run, run.train, lane
         self.model, self.data, self.device = model, data, device
@@ -90,16 +73,28 @@ class Loop:
         self.history = History()
         self.probes = probes
         self.readings: list[Probed] = []
+        self.resume, self.keep_state = resume, keep_state  # keep: an EpochState every epoch
         n = len(data.train)
         self.batch = min(self.cfg.batch_size, n)
         self.steps_per_epoch = n // self.batch  # the last partial batch is dropped
         self.total_steps = self.steps_per_epoch * self.cfg.epochs
+        self.start = resume.step if resume is not None else 0
+        if self.start >= self.total_steps:
+            raise ValueError(f"the saved run has done {self.start} steps, this one plans "
+                             f"{self.total_steps}: give more epochs to train on")  # fmt: skip
         self.probe_at = set(probe_steps(self.total_steps)) if probes is not None else set()
         self.optimizer = build_optimizer(model, self.cfg, device)
-        self.schedule = build_schedule(self.optimizer, self.cfg, self.total_steps)
+        self.schedule, self.span, self.peak, self.note = go_on(
+            self.optimizer, self.cfg, self.total_steps, resume
+        )  # before the step is made: a CUDA graph captures the restored state
         self.generator = torch.Generator().manual_seed(self.cfg.seed)
+        restore_rng(self.generator, resume, n=n, steps_per_epoch=self.steps_per_epoch)
+        self.order_rng = self.generator.get_state()  # before the shuffle of the epoch under way
+        self.correct = torch.zeros((), device=device, dtype=torch.long)
         self.clock = Clock()
+        self.clock.total = resume.seconds if resume is not None else 0.0
         self.pending_lr: float | None = None
+        self.step = self.start  # steps done
         self.stepper = make_stepper(
             model, self.optimizer, self.schedule,
             batch_size=self.batch, grad_clip=self.cfg.grad_clip,
@@ -110,9 +105,6 @@ class Loop:
         """Tell the world, and keep the same event in the run's history."""
         self.history.record(event)
         self._emit(event)
-
-    def elapsed(self) -> float:
-        return self.clock.read()
 
     def steps(self) -> Steps:
         self.emit(
@@ -125,25 +117,31 @@ class Loop:
                 lane=self.lane,
             )
         )
+        if self.resume is not None:
+            r = self.resume
+            self.emit(Resumed(step=r.step, epoch=r.step // self.steps_per_epoch, source=r.source,
+                              note=self.note, history=dict(r.history), lane=self.lane))  # fmt: skip
         if self.lane == 0 and self.probes is not None:
             self.emit(self.probes)  # once a job: every lane reads the same images
-        self.probe(0)
-        step = 0
-        for epoch in range(1, self.cfg.epochs + 1):
-            outcome = yield from self.run_epoch(epoch, step)
+        self.probe(self.start)
+        for epoch in range(self.start // self.steps_per_epoch + 1, self.cfg.epochs + 1):
+            outcome = yield from self.run_epoch(epoch, (epoch - 1) * self.steps_per_epoch)
             if outcome is not None:
                 return outcome
-            step += self.steps_per_epoch
         return self.finish("done", f"finished {self.cfg.epochs} epochs")
 
     def run_epoch(self, epoch: int, first_step: int) -> Generator[None, None, TrainResult | None]:
         self.model.train()
         images, labels = self.data.train.images, self.data.train.labels
+        self.order_rng = self.generator.get_state()
         order = torch.randperm(len(images), generator=self.generator).to(self.device)
-        correct = torch.zeros((), device=self.device, dtype=torch.long)
         losses = torch.zeros(self.steps_per_epoch, device=self.device)
-        flushed = 0
-        for i in range(self.steps_per_epoch):
+        flushed = done = max(0, self.start - first_step)  # steps of this epoch a saved run did
+        if done:  # a run stopped mid-epoch goes on: the epoch's losses and right answers so far
+            losses[:done] = torch.tensor(self.history.data["loss"][-done:])
+            state = self.resume.state if self.resume is not None else None
+            self.correct.fill_(state.epoch_correct if state is not None else 0)
+        for i in range(done, self.steps_per_epoch):
             if self.should_stop():
                 return self.finish("stopped", f"stopped by request in epoch {epoch}")
             self.clock.start()
@@ -152,23 +150,28 @@ class Loop:
             x, y = images[idx], labels[idx]  # (B, 28, 28) uint8, (B,)
             loss, logits = self.stepper.step(x, y)
             losses[i] = loss
-            correct += (logits.argmax(1) == y).sum()
-            due = first_step + i + 1 in self.probe_at
+            self.correct += (logits.argmax(1) == y).sum()
+            self.step = first_step + i + 1
             if self.due_report(i, flushed):
                 failed = self.flush(losses, flushed, i + 1, epoch, first_step)
                 if failed is not None:
                     return failed
                 flushed = i + 1
-            if due:
-                self.probe(first_step + i + 1)
+            if self.step in self.probe_at:
+                self.probe(self.step)
             self.clock.stop()
             yield
         self.clock.start()
         failed = self.flush(losses, flushed, self.steps_per_epoch, epoch, first_step)
         if failed is not None:
             return failed
-        self.end_epoch(epoch, correct.item() / (self.steps_per_epoch * self.batch), losses)
+        seen = self.steps_per_epoch * self.batch
+        self.end_epoch(epoch, self.correct.item() / seen, losses)
+        self.correct.zero_()
+        self.order_rng = self.generator.get_state()  # the next epoch's shuffle is next
         self.clock.stop()
+        if self.keep_state and epoch < self.cfg.epochs:
+            self.emit(self.epoch_state(epoch))
         return None
 
     def should_stop(self) -> bool:
@@ -252,43 +255,3 @@ class Loop:
                 lane=self.lane,
             )
         )
-
-    def finish(self, status: str, message: str) -> TrainResult:
-        self.clock.stop()
-        seconds = self.elapsed()
-        test = self.data.test
-        metrics, _ = evaluate(self.model, test.images, test.labels, self.data.info.class_names)
-        self.emit(Tested(accuracy=metrics.accuracy, loss=metrics.loss, lane=self.lane))
-        lock_in = mean_lock_in_row(self.model, test.images[:LOCK_IN_IMAGES])
-        return self.result(status, message, seconds, metrics, lock_in)
-
-    def fail(self, message: str) -> TrainResult:
-        self.clock.stop()
-        self.emit(Failed(message=message, lane=self.lane))
-        return self.result("failed", message, self.elapsed(), None, None)
-
-    def result(
-        self,
-        status: str,
-        message: str,
-        seconds: float,
-        metrics: Metrics | None,
-        lock_in: float | None,
-    ) -> TrainResult:
-        self.model.eval()
-        record = RunRecord(
-            config=self.run_config,
-            status=status,
-            message=message,
-            class_names=tuple(self.data.info.class_names),
-            history=self.history.to_dict(),
-            test_metrics=metrics,
-            seconds=seconds,
-            parameters=count_parameters(self.model),
-            device=device_name(self.device),
-            fast_path=self.stepper.name,
-            host=platform.node(),
-            lock_in_row=lock_in,
-            probes=Probes(self.probes, tuple(self.readings)).to_dict() if self.readings else None,
-        )
-        return TrainResult(model=self.model, record=record)

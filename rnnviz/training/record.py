@@ -16,9 +16,9 @@ from rnnviz.analysis.metrics import Metrics
 from rnnviz.data.datasets import DATASETS
 from rnnviz.models.cells import CELLS
 from rnnviz.training.config import RunConfig
-from rnnviz.training.events import History
+from rnnviz.training.history import History
 
-STATUSES = ("done", "stopped", "failed")
+STATUSES = ("done", "stopped", "failed", "interrupted")  # interrupted: a snapshot of a run
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,7 @@ class RunRecord:
     lock_in_row: float | None = None  # mean 1-based step (a row for rows) of fixed answers
     probes: Mapping[str, Any] | None = None  # `Probes.to_dict()`: the probe images' readings
     checkpoint: str | None = None
+    resumed_from: str | None = None  # the saved run's folder name this run went on from
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -96,6 +97,7 @@ class RunRecord:
             "lock_in_row": self.lock_in_row,
             "probes": None if self.probes is None else dict(self.probes),
             "checkpoint": self.checkpoint,
+            "resumed_from": self.resumed_from,
         }
 
     def summary(self) -> dict[str, Any]:
@@ -126,6 +128,7 @@ class RunRecord:
             lock_in_row=_number(data["lock_in_row"]) if data.get("lock_in_row") else None,
             probes=data["probes"] if isinstance(data.get("probes"), dict) else None,
             checkpoint=data.get("checkpoint"),
+            resumed_from=str(data["resumed_from"]) if data.get("resumed_from") else None,
         )
 
 

@@ -21,6 +21,7 @@ from rnnviz.data.sources import IMAGE_SIZE
 from rnnviz.training.config import TrainConfig
 
 log = logging.getLogger(__name__)
+LrSchedule = torch.optim.lr_scheduler.LRScheduler
 
 
 def build_optimizer(
@@ -85,14 +86,15 @@ def set_lr(
         for key in ("initial_lr", "max_lr", "min_lr"):  # the schedules' own anchors
             if key in group:
                 group[key] = group[key] * factor
-        _write(group, lr)
+        write_lr(group, lr)
     if schedule is not None:
         schedule.base_lrs = [b * factor for b in schedule.base_lrs]
         schedule._last_lr = [lr for _ in optimizer.param_groups]
     return previous
 
 
-def _write(group: dict, value: float) -> None:
+def write_lr(group: dict, value: float) -> None:
+    """Set a param group's rate; a tensor rate (read by a captured graph) is filled in place."""
     if torch.is_tensor(group["lr"]):
         group["lr"].fill_(value)
     else:
@@ -203,20 +205,25 @@ def make_stepper(
     if not (group.get("capturable") and torch.is_tensor(group["lr"])):
         return eager
     saved = [p.detach().clone() for p in model.parameters()]
+    before = {p: {k: v.clone() if torch.is_tensor(v) else v for k, v in state.items()}
+              for p, state in optimizer.state.items()}  # fmt: skip
     try:
         stepper: Stepper = GraphStep(eager, batch_size)
     except Exception as exc:  # any capture failure: eager is always correct
         log.warning("CUDA graph capture failed (%s); training eagerly", exc)
         stepper = eager
-    # Undo the warm-up steps: the weights as initialised, the optimiser state as if fresh (all
-    # zeros for Adam). Zeroing in place keeps the addresses the captured graph reads.
+    # Undo the warm-up steps: the weights as they were, the optimiser state as it was (a resumed
+    # run's) or as if fresh (all zeros for Adam). Writing in place keeps the addresses the
+    # captured graph reads.
     with torch.no_grad():
         for p, value in zip(model.parameters(), saved, strict=True):
             p.copy_(value)
-        for state in optimizer.state.values():
-            for tensor in state.values():
+        for param, state in optimizer.state.items():
+            for key, tensor in state.items():
                 if torch.is_tensor(tensor):
-                    tensor.zero_()
+                    kept = before.get(param, {}).get(key)
+                    tensor.copy_(kept) if kept is not None else tensor.zero_()
     if stepper is eager:
         optimizer.state.clear()
+        optimizer.state.update(before)
     return stepper

@@ -28,9 +28,11 @@ from rnnviz.models.network import build_model
 from rnnviz.training.admission import admit
 from rnnviz.training.config import RunConfig
 from rnnviz.training.control import Control
+from rnnviz.training.ending import LOCK_IN_IMAGES, TrainResult
 from rnnviz.training.events import EmitFn, ignore_event
-from rnnviz.training.loop import LOCK_IN_IMAGES, OOM_ADVICE, REPORT_EVERY, Loop, TrainResult
+from rnnviz.training.loop import OOM_ADVICE, REPORT_EVERY, Loop
 from rnnviz.training.probes import probe_set
+from rnnviz.training.resume import Resume
 
 __all__ = [
     "LOCK_IN_IMAGES",
@@ -61,14 +63,20 @@ def train(
     emit: EmitFn = ignore_event,
     dataset: Dataset | None = None,
     model: nn.Module | None = None,
+    resume: Resume | None = None,
+    keep_state: bool = False,
 ) -> TrainResult:
     """Fit `run.model` on `run.data` as `run.train` says; never raises for NaN or GPU OOM.
 
     `model`, when given, is fitted in place of a fresh `init_model(run, device)`, so the caller
     holds it during the run (the benchmark scores it from `emit`, which runs between steps).
+    With `resume`, `model` holds the saved run's weights and the run goes on from its step (see
+    `rnnviz.training.resume`); `keep_state` emits an `EpochState` at the end of every epoch but
+    the last.
     """
     models = None if model is None else [model]
-    return race([run], control=control, emit=emit, dataset=dataset, models=models)[0]
+    return race([run], control=control, emit=emit, dataset=dataset, models=models,
+                resumes=[resume], keep_state=keep_state)[0]  # fmt: skip
 
 
 def race(
@@ -78,10 +86,13 @@ def race(
     emit: EmitFn = ignore_event,
     dataset: Dataset | None = None,
     models: Sequence[nn.Module] | None = None,
+    resumes: Sequence[Resume | None] | None = None,
+    keep_state: bool = False,
 ) -> list[TrainResult]:
     """Fit every run in turn step by step on the same data, device and batch order (the first
     run's); one result per run, in order. Events carry the run's index as their `lane`.
-    `models`, when given, are fitted in place of fresh ones (one per run)."""
+    `models`, when given, are fitted in place of fresh ones (one per run), going on from
+    `resumes` (one per run, None for a fresh start) when given."""
     if not runs:
         raise ValueError("a race needs at least one run")
     device = resolve_device(runs[0].train.device)
@@ -97,8 +108,11 @@ def race(
     control = control or Control()
     probes = probe_set(data)
     fresh = models if models is not None else [init_model(run, device) for run in runs]
-    loops = [Loop(run, model, data, device, control, emit, lane=i, probes=probes)
-             for i, (run, model) in enumerate(zip(runs, fresh, strict=True))]  # fmt: skip
+    starts = resumes if resumes is not None else [None] * len(runs)
+    lanes = enumerate(zip(runs, fresh, starts, strict=True))
+    loops = [Loop(run, model.to(device), data, device, control, emit, lane=i, probes=probes,
+                  resume=start, keep_state=keep_state)
+             for i, (run, model, start) in lanes]  # fmt: skip
     try:
         return _take_turns(loops, control)
     finally:
