@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Hashable
 from dataclasses import replace
@@ -9,8 +10,8 @@ from typing import Any
 
 import streamlit as st
 
+from pages.parts import resume, start, watch
 from pages.parts import shared as app
-from pages.parts import start, watch
 from pages.parts.charts import chart
 from rnnviz.classroom import urlstate
 from rnnviz.common.cputime import CPU_LOG
@@ -143,7 +144,8 @@ def curve_figure(name: str, record: RunRecord | None, history: History | None, b
     """The run's "loss" or "accuracy" figure: from its record once it has one, else its history."""
     c = plots.curves([], record, history)
     if name == "loss":
-        fig = plots.loss_figure(c.steps, c.losses, lr_changes=(c.lr_steps, c.lr_values))
+        fig = plots.loss_figure(c.steps, c.losses, lr_changes=(c.lr_steps, c.lr_values),
+                                resumed=c.resume_steps)  # fmt: skip
     else:
         fig = plots.accuracy_figure(c.epochs, c.train_acc, c.val_acc)
     return plots.for_projector(fig) if big else fig
@@ -164,7 +166,7 @@ def charts(snap: JobSnapshot | None, big: bool) -> None:
     h = history.data if history else {}
     made = (snap.id if snap else "", record is not None, big)
     versions: dict[str, Hashable] = {
-        "loss": (*made, len(h.get("step", ())), len(h.get("lr_step", ()))),
+        "loss": (*made, *(len(h.get(k, ())) for k in ("step", "lr_step", "resume_step"))),
         "accuracy": (*made, len(h.get("epoch", ()))),  # new only once an epoch
     }
     if snap is not None and snap.active:  # a new version each step: tabs share one a moment
@@ -172,7 +174,7 @@ def charts(snap: JobSnapshot | None, big: bool) -> None:
     for place, name in zip(st.columns(2), ("loss", "accuracy"), strict=True):
         with place:
             chart(f"chart_{name}", (name, versions[name]),
-                  lambda n=name: curve_figure(n, record, history, big))  # fmt: skip
+                  functools.partial(curve_figure, name, record, history, big))  # fmt: skip
     if record and record.test_metrics and snap and snap.state in ("done", "stopped"):
         metrics = record.test_metrics.to_dict()["per_class"]
 
@@ -216,6 +218,8 @@ def live_view(run: RunConfig, cells: list[str], blocked: bool, big: bool, tickin
     row.button("Stop", on_click=jobs.cancel, args=[job_id, owner], disabled=not active)
     if not big:
         watch.lr_control(jobs, None if snap and snap.watchers > 1 else snap, row, owner)
+        with row:
+            resume.train_on(watch_job, disabled=active)
     if st.session_state.get(start.OFFER) == key and not active and not clicked:
         match = start.finished(run, cells)  # the offer shown by an earlier run of this view
     if match is not None:
@@ -255,6 +259,14 @@ def live_view(run: RunConfig, cells: list[str], blocked: bool, big: bool, tickin
             app.select_checkpoint(record.checkpoint)
     if adopt or (active and not ticking):
         st.rerun()  # once: to tick while it runs, or for the sidebar to select the new model
+
+
+def watch_job(job_id: str) -> None:
+    """Make `job_id` the job this tab watches, from the whole page's next run on."""
+    st.session_state[JOB] = job_id
+    st.session_state.pop(start.OFFER, None)
+    st.session_state.pop(USED, None)
+    st.rerun()
 
 
 def use_preset() -> None:
@@ -299,4 +311,5 @@ if not errors:
     write_url(run)
 cells = watch.race_cells(locked, shown=show_all)
 active = (job := latest_job()) is not None and job.active
+resume.interrupted(watch_job)
 st.fragment(live, run_every=1.0 if active else None)(run, cells, bool(errors), lecture, active)

@@ -149,8 +149,14 @@ def test_listing_is_newest_first_across_roots(tmp_path: Path) -> None:
 def test_listing_reads_a_folder_again_only_when_it_changed(tmp_path: Path, monkeypatch) -> None:
     import rnnviz.storage.checkpoints as module
 
-    read, real = [], module._read_meta_and_record
-    monkeypatch.setattr(module, "_read_meta_and_record", lambda f: read.append(f.name) or real(f))
+    read: list[str] = []
+    real = module._read_meta_and_record
+
+    def counted(folder: Path) -> Any:
+        read.append(folder.name)
+        return real(folder)
+
+    monkeypatch.setattr(module, "_read_meta_and_record", counted)
     save_small(tmp_path, "a")
     save_small(tmp_path, "b")
     for _ in range(3):  # three page runs: each folder parsed once

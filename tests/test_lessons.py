@@ -229,5 +229,5 @@ def test_lesson_five_trains_on_from_its_one_epoch_model_for_nine_more(tmp_path: 
     jobs = {j.experiment: j for j in lesson_jobs(lesson, device_type="cpu", out=tmp_path)}
     trains_on = jobs["ten"].fn
     assert isinstance(trains_on, TrainingJob) and trains_on.after == one.for_device("cpu")
-    assert jobs["ten"].key != jobs["one"].key and jobs["ten"].key.endswith(" after one")
+    assert jobs["ten"].key != jobs["one"].key and str(jobs["ten"].key).endswith(" after one")
     assert trains_on.remote.resume is None  # nothing saved yet: it would train all ten epochs

@@ -4,6 +4,7 @@ goes on with a fresh optimiser and says so; training on past the plan starts a n
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 
 import pytest
@@ -39,7 +40,7 @@ def same_weights(a: TrainResult, b: TrainResult) -> bool:
     return left.keys() == right.keys() and all(torch.equal(left[k], right[k]) for k in left)
 
 
-def without_time(history: dict[str, list[float]]) -> dict[str, list[float]]:
+def without_time(history: Mapping[str, list[float]]) -> dict[str, list[float]]:
     return {k: v for k, v in history.items() if "seconds" not in k and k != "resume_step"}
 
 
@@ -155,5 +156,6 @@ def test_a_state_with_bad_numbers_is_refused_naming_the_value() -> None:
         {"lrs": [{"lr": 0.1, "__class__": 1}]}, {"position": {"last_epoch": 1}},
     ]  # fmt: skip
     for bad in bad_values:
+        assert isinstance(bad, dict)
         with pytest.raises(ValueError, match=str(next(iter(bad)))):
             TrainState.from_plain({**plain, **bad}, {})

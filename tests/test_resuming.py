@@ -20,6 +20,7 @@ from rnnviz.storage.checkpoints import list_checkpoints, load_checkpoint, read_m
 from rnnviz.storage.folders import delete_checkpoint, interrupted_runs
 from rnnviz.training.config import RunConfig, TrainConfig
 from rnnviz.training.events import EpochEnded, Event, Stepped
+from rnnviz.training.record import RunRecord
 
 RUN = RunConfig(
     model=ModelConfig(cell="gru", hidden_size=8),
@@ -77,6 +78,8 @@ def test_an_interrupted_run_resumed_in_place_ends_as_the_whole_run_ends(
     job_id = manager.submit(job, owner="ann", title="gru")
     snap = manager.wait(job_id, timeout=120)
     record = snap.result
+    assert isinstance(record, RunRecord) and record.checkpoint is not None
+    assert whole.checkpoint is not None
     assert snap.state == "done" and "epoch_state" not in snap.events
     assert [p.name for p in tmp_path.iterdir() if p.name != "whole"] == ["gru"]
     assert record.checkpoint == str(tmp_path / "gru") and record.resumed_from == "gru"

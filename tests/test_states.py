@@ -92,7 +92,12 @@ def test_a_state_that_does_not_fit_the_model_is_refused_before_it_is_loaded(
     def refused(state: dict[str, torch.Tensor], match: str) -> None:
         loads: list[bytes] = []
         real = safetensors.torch.load
-        monkeypatch.setattr(safetensors.torch, "load", lambda b: loads.append(b) or real(b))
+
+        def counted(b: bytes) -> dict[str, torch.Tensor]:
+            loads.append(b)
+            return real(b)
+
+        monkeypatch.setattr(safetensors.torch, "load", counted)
         with pytest.raises((WeightsError, MetaError), match=match):
             open_saved(SavedRun("gru", meta, weights, safetensors.torch.save(state)))
         monkeypatch.setattr(safetensors.torch, "load", real)

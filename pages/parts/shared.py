@@ -146,6 +146,8 @@ def checkpoint_label(info: CheckpointInfo) -> str:
     acc = f" · {info.test_accuracy:.1%}" if info.test_accuracy is not None else ""
     if info.path.parent == SHIPPED_DIR:
         return f"{info.record.title or info.name}{acc} (shipped)"
+    if info.record.status == "interrupted":  # its last epoch's snapshot: Resume is on Train
+        return f"{info.name} ({info.record.message})"
     return f"{info.name}{acc}"
 
 

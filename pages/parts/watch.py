@@ -6,7 +6,7 @@ numbers come from `rnnviz.training.probes`, `rnnviz.jobs.races` and the job's sn
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 import streamlit as st
@@ -116,8 +116,11 @@ def race_charts(snap: JobSnapshot, cells: Sequence[str], big: bool) -> None:
         version = LIVE.settle(("race", snap.id, big), version, max_age=0.5)
     for column, build, name in zip(st.columns(2), (loss, val), ("loss", "val"), strict=True):
         with column:
-            chart(f"race_{name}", (name, version),
-                  lambda b=build: for_projector(b()) if big else b())  # fmt: skip
+            chart(f"race_{name}", (name, version), _sized(build, big))
+
+
+def _sized(build: Callable[[], Any], big: bool) -> Callable[[], Any]:
+    return (lambda: for_projector(build())) if big else build
 
 
 def race_table(record: RaceRecord) -> None:
@@ -167,7 +170,8 @@ def probes_section(
     if not lanes:
         return
     first = lanes[0][2]
-    assert first.images is not None  # a non-empty Probes has its images
+    images = first.images
+    assert images is not None  # a non-empty Probes has its images
     steps = [r.step for r in first.readings]
     step = steps[-1]
     if replay and len(steps) > 1:
@@ -189,11 +193,11 @@ def probes_section(
         return None if version is None else (name, *at)
 
     chart(f"{key}_images", drawn("images"),
-          lambda: plots.probe_images_figure(first.images, reading, class_names))  # fmt: skip
+          lambda: plots.probe_images_figure(images, reading, class_names))  # fmt: skip
     left, right = st.columns(2)
     with left:
         chart(f"{key}_belief", drawn("belief"), lambda: plots.probe_belief_figure(
-            first.images, reading, class_names, step=step_name))  # fmt: skip
+            images, reading, class_names, step=step_name))  # fmt: skip
     with right:
         chart(f"{key}_grads", drawn("grads"),
               lambda: plots.row_gradient_figure(grads, step=reading.step))  # fmt: skip

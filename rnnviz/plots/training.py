@@ -42,6 +42,7 @@ class Curves:
     val_acc: list[float] = field(default_factory=list)
     lr_steps: list[float] = field(default_factory=list)  # steps whose rate was changed by hand
     lr_values: list[float] = field(default_factory=list)
+    resume_steps: list[float] = field(default_factory=list)  # steps done when it went on again
 
 
 def curves(
@@ -65,6 +66,7 @@ def curves(
         val_acc=list(h["val_acc"]),
         lr_steps=list(h["lr_step"]),
         lr_values=list(h["lr_value"]),
+        resume_steps=list(h.get("resume_step", ())),
     )
 
 
@@ -76,12 +78,14 @@ def loss_figure(
     max_points: int = 600,
     height: int = 320,
     lr_changes: tuple[Sequence[float], Sequence[float]] = ((), ()),
+    resumed: Sequence[float] = (),
 ) -> go.Figure:
     """Cross-entropy per step: the raw loss (faint) and its EMA (solid), two traces.
 
     Long runs are thinned to at most `max_points` points per trace (the EMA is taken first):
     about one a pixel of the chart, so a refresh costs the same after 100 steps or 100,000.
-    `lr_changes` (steps, rates): a dotted line at each step whose learning rate was set by hand.
+    `lr_changes` (steps, rates): a dotted line at each step whose learning rate was set by hand;
+    `resumed`: a dashed line where the run went on from a saved one (after that many steps).
     """
     if len(steps) != len(losses):
         raise ValueError(f"{len(steps)} steps but {len(losses)} losses")
@@ -93,13 +97,17 @@ def loss_figure(
     if len(x) > TYPED_FROM:  # a long series checks and travels as one typed array, not item by item
         x, raw, smooth_y = (np.asarray(v, dtype=np.float64) for v in (x, raw, smooth_y))
     changes = tuple(zip(*lr_changes, strict=True))
-    frame = _loss_frame(smooth, height, len(steps) <= 10, changes)
+    frame = _loss_frame(smooth, height, len(steps) <= 10, changes, tuple(resumed))
     return _filled(frame, [(x, raw), (x, smooth_y)])
 
 
 @functools.lru_cache(maxsize=256)
 def _loss_frame(
-    smooth: float, height: int, few: bool, lr_changes: tuple[tuple[float, float], ...]
+    smooth: float,
+    height: int,
+    few: bool,
+    lr_changes: tuple[tuple[float, float], ...],
+    resumed: tuple[float, ...],
 ) -> dict[str, Any]:
     """The loss chart without its numbers: built (and checked by plotly) once per look."""
     fig = go.Figure(
@@ -125,6 +133,10 @@ def _loss_frame(
     for step, lr in lr_changes:
         fig.add_vline(x=step, line=dict(color="#7f7f7f", dash="dot", width=2),
                       annotation_text=f"lr → {lr:g}", annotation_position="top left")  # fmt: skip
+    for step in resumed:
+        fig.add_vline(x=step + 0.5, line=dict(color="#444444", dash="dash", width=2),
+                      annotation_text="trained on from here",
+                      annotation_position="bottom right")  # fmt: skip
     return fig.to_dict()
 
 
