@@ -276,6 +276,7 @@ def use_preset() -> None:
 
 st.title("Train")
 load_url()
+resume.interrupted(watch_job)  # runs a stopped server left: first thing their owner sees
 lecture, locked = app.class_mode(), app.controls_locked()
 if (part := start.sweep_part()) is not None:  # the class sweep fixes every setting but one
     sweep, index = part
@@ -311,5 +312,4 @@ if not errors:
     write_url(run)
 cells = watch.race_cells(locked, shown=show_all)
 active = (job := latest_job()) is not None and job.active
-resume.interrupted(watch_job)
 st.fragment(live, run_every=1.0 if active else None)(run, cells, bool(errors), lecture, active)
