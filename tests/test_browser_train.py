@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.conftest import main_button, shot, wait_idle
 
@@ -143,7 +144,8 @@ def test_a_copied_link_carries_the_settings_but_not_the_run(
     wait_idle(other)
     other.get_by_text("Nothing trained yet in this tab").wait_for()
     assert main_button(other, "Stop").is_disabled()  # nothing of theirs to stop
-    assert other.get_by_role("spinbutton", name="Epochs").input_value() == "300"  # the settings
+    epochs = other.get_by_role("spinbutton", name="Epochs", exact=True)
+    expect(epochs).to_have_value("300")  # the settings (a page run still in flight: waited for)
     shot(other, "train-copied-link")
 
     page.reload()  # the first browser, reloaded, still has its run and can stop it

@@ -30,7 +30,7 @@ def last_json(out: str) -> dict:
 
 TRAIN_KEYS = {  # the record without its history and metrics; the first eight are the old contract
     "status", "message", "seconds", "device", "fast_path", "checkpoint", "test_accuracy", "config",
-    "name", "title", "class_names", "parameters", "host", "backend", "lock_in_row",
+    "name", "title", "class_names", "parameters", "host", "backend", "lock_in_row", "resumed_from",
 }  # fmt: skip
 EVALUATE_KEYS = {
     "checkpoint", "dataset", "test_size", "test_accuracy", "recorded_test_accuracy", "loss",
