@@ -73,6 +73,7 @@ class RayBackend:
         self._borrowed = False  # the connection was made by this process's own ray.init
         self._error: str | None = "connecting"
         self._resources: dict[str, float] = {}
+        self._nodes = 0  # alive nodes (several may share one address, and its `node:` resource)
         self._actor_cls: Any = None
         self.where: dict[str, dict[str, Any]] = {}  # a running job's worker pid and host, by id
         threading.Thread(target=self._stay_connected, name="rnnviz-ray", daemon=True).start()
@@ -111,10 +112,9 @@ class RayBackend:
             return f"Connecting to the Ray cluster at {self.address!r}…"
         if (problem := self.problem()) is not None:
             return problem
-        nodes = int(sum(1 for k in self._resources if k.startswith("node:")) - 1)
         gpus, cpus = self._resources.get("GPU", 0.0), self._resources.get("CPU", 0.0)
         return (
-            f"Jobs train on the Ray cluster at {self.address!r}: {max(nodes, 1)} node(s), "
+            f"Jobs train on the Ray cluster at {self.address!r}: {max(self._nodes, 1)} node(s), "
             f"{cpus:g} CPUs, {gpus:g} GPUs, {self.capacity()} jobs at a time."
         )
 
@@ -225,7 +225,7 @@ class RayBackend:
         while not self._closed.is_set():
             try:
                 self._connect()
-                self._resources = _cluster_resources()
+                self._resources, self._nodes = _cluster_resources(), _alive_nodes()
                 self._error = None
                 self._fill_pool()
             except Exception as exc:  # a message for the sidebar and for Start; retried below
@@ -258,6 +258,12 @@ def _cluster_resources() -> dict[str, float]:
     import ray
 
     return {k: float(v) for k, v in ray.cluster_resources().items()}
+
+
+def _alive_nodes() -> int:
+    import ray
+
+    return sum(1 for node in ray.nodes() if node.get("Alive"))
 
 
 def _probe(address: str, timeout_s: float = 3.0) -> None:
