@@ -2,7 +2,8 @@
 
 One cluster for the session (2 CPUs and one logical GPU: enough to test fractional placement on a
 machine without one); every job here trains on CPU. `ray.init(address="local")` never attaches to
-a cluster someone else left running.
+a cluster someone else left running. These tests give each job a new actor (`warm_workers=0`);
+tests/test_workers.py runs jobs on warm ones.
 """
 
 from __future__ import annotations
@@ -55,13 +56,18 @@ def cluster() -> Iterator[None]:
     ray.init(address="local", num_cpus=2, num_gpus=1, include_dashboard=False,
              object_store_memory=100 * 2**20, log_to_driver=False)  # fmt: skip
     yield
-    for backend in BACKENDS:
-        backend.close()
     ray.shutdown()
 
 
+@pytest.fixture(autouse=True)
+def closed() -> Iterator[None]:
+    yield
+    while BACKENDS:  # a backend's warm workers hold their share of the cluster until closed
+        BACKENDS.pop().close()
+
+
 def manager(**options: Any) -> JobManager:
-    backend = RayBackend("auto", poll_s=0.05, **options)
+    backend = RayBackend("auto", poll_s=0.05, **{"warm_workers": 0, **options})
     BACKENDS.append(backend)
     backend.check()  # connected: its capacity is the cluster's
     return JobManager(backend=backend, limits=OwnerLimits(running=1, queued=2))
@@ -208,6 +214,7 @@ def test_the_train_page_reruns_with_the_ray_backend(
     cluster: None, app_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("RNNVIZ_RAY_ADDRESS", "auto")
+    monkeypatch.setenv("RNNVIZ_RAY_WARM_WORKERS", "0")  # the cached manager outlives the test
     query = {"dataset": "digits", "hidden": "16", "epochs": "1", "batch": "64", "device": "cpu"}
     at = app_test("pages/train.py", query=query)
     assert "Jobs train on the Ray cluster" in at.sidebar.caption[0].value

@@ -107,13 +107,13 @@ def train_on_ray(runs: list[RunConfig], names: list[str | None], args: argparse.
     limits = OwnerLimits(running=len(runs), queued=0)
     jobs = JobManager(backend=backend, limits=limits)
     ids = []
-    for run, name in zip(runs, names, strict=True):
-        job = training_job(run, out=args.out, name=name)
-        ids.append(jobs.submit(job, owner=OWNER, title=run_title(run), config=run.to_dict()))
-    shares = {k: env[k] for k in (GPUS_PER_JOB_ENV, CPUS_PER_JOB_ENV) if env.get(k)}
-    print(f"{len(ids)} run(s) queued: {backend.describe()} {shares or ''}".rstrip(),
-          file=sys.stderr)  # fmt: skip
     try:
+        for run, name in zip(runs, names, strict=True):
+            job = training_job(run, out=args.out, name=name)
+            ids.append(jobs.submit(job, owner=OWNER, title=run_title(run), config=run.to_dict()))
+        shares = {k: env[k] for k in (GPUS_PER_JOB_ENV, CPUS_PER_JOB_ENV) if env.get(k)}
+        print(f"{len(ids)} run(s) queued: {backend.describe()} {shares or ''}".rstrip(),
+              file=sys.stderr)  # fmt: skip
         snaps = _watch(jobs, ids)
     except KeyboardInterrupt:
         for job_id in ids:
@@ -121,6 +121,8 @@ def train_on_ray(runs: list[RunConfig], names: list[str | None], args: argparse.
         for job_id in ids:
             jobs.wait(job_id, timeout=60)
         raise
+    finally:
+        backend.close()  # its warm workers go with it
     return [_record_of(snap) for snap in snaps]
 
 

@@ -13,7 +13,7 @@ import os
 import sys
 import time
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rnnviz.cli.commands import json_line
 from rnnviz.cli.flags import add_flag, add_flags, given
@@ -26,6 +26,9 @@ from rnnviz.models.network import ModelConfig
 from rnnviz.training.config import RunConfig, TrainConfig
 from rnnviz.training.control import Control
 from rnnviz.training.events import EpochEnded, Event
+
+if TYPE_CHECKING:
+    from rnnviz.jobs.manager import JobManager
 
 OWNER = "c11c11c1"
 
@@ -98,9 +101,16 @@ def _on_ray(job: Any, config: RaceConfig, address: str) -> Any:
 
     backend = backend_from_env({**os.environ, RAY_ADDRESS_ENV: address})
     jobs = JobManager(backend=backend, limits=OwnerLimits(running=1, queued=0))
+    try:
+        return _watch(jobs, job, config)
+    finally:
+        backend.close()  # its warm workers go with it
+
+
+def _watch(jobs: JobManager, job: Any, config: RaceConfig) -> Any:
     job_id = jobs.submit(job, owner=OWNER, title=config.title(), kind="race",
                          config=config.to_dict())  # fmt: skip
-    print(backend.describe(), file=sys.stderr)
+    print(jobs.backend.describe(), file=sys.stderr)
     emit, told = _progress(config), 0
     while True:
         snap = jobs.snapshot(job_id)

@@ -9,6 +9,8 @@ cluster node. `backend_from_env` picks one from the environment:
   `host:6379`, `ray://host:10001` (Ray Client), or `local` (a cluster started inside the server).
 - `RNNVIZ_RAY_GPUS_PER_JOB`: the GPU share each job reserves (e.g. 0.25); unset, none.
 - `RNNVIZ_RAY_CPUS_PER_JOB`: CPUs each job reserves (default 1; Ray sets its threads from it).
+- `RNNVIZ_RAY_WARM_WORKERS`: Ray workers kept warm between jobs (default: as many as run at once;
+  0: a new worker for every job, started when the job starts).
 - `RNNVIZ_MAX_JOBS`: how many run at once, instead of what the cluster or machine holds.
 """
 
@@ -27,6 +29,7 @@ from rnnviz.training.events import EmitFn
 RAY_ADDRESS_ENV = "RNNVIZ_RAY_ADDRESS"
 GPUS_PER_JOB_ENV = "RNNVIZ_RAY_GPUS_PER_JOB"
 CPUS_PER_JOB_ENV = "RNNVIZ_RAY_CPUS_PER_JOB"
+WARM_WORKERS_ENV = "RNNVIZ_RAY_WARM_WORKERS"
 MAX_JOBS_ENV = "RNNVIZ_MAX_JOBS"
 
 Finish = Callable[[Outcome, str], Outcome]
@@ -57,6 +60,10 @@ class Backend(Protocol):
 
     def run(self, fn: JobFn, control: Control, emit: EmitFn, job_id: str) -> Outcome:
         """Run `fn(control, emit)` to its end; never raises for the job's own failures."""
+        ...
+
+    def close(self) -> None:
+        """Let go of what the backend holds while idle (a Ray backend's warm workers)."""
         ...
 
 
@@ -90,6 +97,9 @@ class ThreadBackend:
     def run(self, fn: JobFn, control: Control, emit: EmitFn, job_id: str) -> Outcome:
         return fn(control, emit)
 
+    def close(self) -> None:
+        return None
+
 
 class Unreachable:
     """A backend whose settings are wrong: every job is refused with the reason, none runs here."""
@@ -114,6 +124,9 @@ class Unreachable:
     def run(self, fn: JobFn, control: Control, emit: EmitFn, job_id: str) -> Outcome:
         raise BackendUnavailable(self.reason)
 
+    def close(self) -> None:
+        return None
+
 
 def parts(fn: JobFn) -> tuple[JobFn, Finish | None]:
     """A job's remote part and the finish that runs here afterwards (a `TrainingJob` has both:
@@ -135,11 +148,14 @@ def backend_from_env(environ: Mapping[str, str] | None = None) -> Backend:
             return ThreadBackend(max_jobs)
         gpus = _number(env, GPUS_PER_JOB_ENV, float, low=0.0001, high=64)
         cpus = _number(env, CPUS_PER_JOB_ENV, float, low=0.01, high=256) or 1.0
+        warm = _number(env, WARM_WORKERS_ENV, int, low=0, high=1024)
     except ValueError as exc:
         return Unreachable(f"jobs cannot start: {exc}")
     from rnnviz.jobs.ray_backend import RayBackend
 
-    return RayBackend(address, gpus_per_job=gpus, cpus_per_job=cpus, max_jobs=max_jobs)
+    return RayBackend(address, gpus_per_job=gpus, cpus_per_job=cpus, max_jobs=max_jobs,
+                      warm_workers=None if warm is None else int(warm),
+                      data_dir=env.get("RNNVIZ_DATA_DIR") or None)  # fmt: skip
 
 
 def _number(

@@ -1,10 +1,11 @@
-"""The Ray backend: each job in a process of its own on a cluster node, one actor per job.
+"""The Ray backend: each job in a process of its own on a cluster node, in a warm worker.
 
-The actor (`JobWorker`, `max_restarts=0`) runs the job's function in its default concurrency group
-and answers `poll` and `set_state` in a second one, so a training actor still takes control calls.
-Events are kept in the actor as plain dicts and pulled in batches, one poll at a time. A stop is
-cooperative first (the job's own `Control`); `ray.kill` always follows in `finally`, since an actor
-holds its CPU and GPU share for its whole life. A worker that dies ends its job as failed.
+A job is handed a free worker from a pool of warm ones (`rnnviz.jobs.workers`), sized from the
+cluster's capacity unless `warm_workers` says otherwise; with none free, or `warm_workers=0`, it
+gets an actor of its own (`JobWorker`, `max_restarts=0`), killed when the job ends. A stop is
+cooperative first (the job's own `Control`); a worker whose job was cut short is killed, since an
+actor holds its CPU and GPU share for its whole life. A worker that dies ends its job as failed,
+and the pool starts another in its place.
 
 The connection is made, and kept, by a daemon thread of its own, never by a page's script thread:
 a Ray cluster started from a thread dies with that thread, and Streamlit's script threads are
@@ -16,8 +17,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
-import platform
 import socket
 import threading
 import time
@@ -25,14 +24,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from rnnviz.jobs.snapshots import BackendUnavailable, Crashed, JobFn, Outcome
+from rnnviz.jobs.workers import CONTROL, JobWorker, WorkerPool, kill
 from rnnviz.training.control import Control
-from rnnviz.training.events import EmitFn, Event, event_from_dict
+from rnnviz.training.events import EmitFn, event_from_dict
 
 log = logging.getLogger(__name__)
-CONTROL = "control"  # the actor's concurrency group for poll and set_state
 DIED = (
-    "the Ray worker running this job died (its process was killed or ran out of memory); "
-    "this run is lost, every saved run is kept, and other jobs go on"
+    "the Ray worker running this job died (its process was killed or ran out of memory, or its "
+    "node left the cluster); the run stops here, every saved run is kept, and other jobs go on"
 )
 
 
@@ -42,48 +41,6 @@ class Ended:
 
     status: str
     message: str
-
-
-class JobWorker:
-    """The actor's body: run one job, keep its events until the server pulls them."""
-
-    def __init__(self) -> None:
-        self._control = Control()
-        self._lock = threading.Lock()
-        self._events: list[dict[str, Any]] = []
-        self._dropped = 0  # events before this index were pulled and are let go
-
-    def run(self, fn: JobFn) -> Outcome:
-        try:
-            return fn(self._control, self._emit)
-        except Exception as exc:  # the job's failure is its outcome, as on the thread backend
-            log.exception("job failed on a Ray worker")
-            return Crashed(f"{type(exc).__name__}: {exc}")
-
-    def poll(self, since: int) -> list[dict[str, Any]]:
-        """Events from index `since` on; those before it were received and are dropped."""
-        with self._lock:
-            cut = max(0, min(since - self._dropped, len(self._events)))
-            del self._events[:cut]
-            self._dropped += cut
-            return list(self._events)
-
-    def set_state(self, paused: bool, stopped: bool, lr: float | None = None) -> None:
-        if lr is not None:  # a new learning rate, taken by the job before its next step
-            self._control.set_lr(lr)
-        if stopped:
-            self._control.stop()
-        elif paused:
-            self._control.pause()
-        else:
-            self._control.resume()
-
-    def where(self) -> dict[str, Any]:
-        return {"pid": os.getpid(), "host": platform.node()}
-
-    def _emit(self, event: Event) -> None:
-        with self._lock:
-            self._events.append(event.to_dict())
 
 
 class RayBackend:
@@ -102,16 +59,21 @@ class RayBackend:
         poll_s: float = 0.2,
         stop_grace_s: float = 30.0,
         retry_s: float = 10.0,
+        warm_workers: int | None = None,
+        data_dir: str | None = None,
     ) -> None:
         self.address = address
         self.gpus_per_job, self.cpus_per_job, self.max_jobs = gpus_per_job, cpus_per_job, max_jobs
         self.connect_timeout_s, self.poll_s = connect_timeout_s, poll_s
         self.stop_grace_s, self.retry_s = stop_grace_s, retry_s
+        self.warm_workers, self.data_dir = warm_workers, data_dir  # None: the capacity; 0: no pool
+        self._pool: WorkerPool | None = None
         self._tried = threading.Event()  # the first connection attempt has ended, either way
         self._closed = threading.Event()
         self._borrowed = False  # the connection was made by this process's own ray.init
         self._error: str | None = "connecting"
         self._resources: dict[str, float] = {}
+        self._nodes = 0  # alive nodes (several may share one address, and its `node:` resource)
         self._actor_cls: Any = None
         self.where: dict[str, dict[str, Any]] = {}  # a running job's worker pid and host, by id
         threading.Thread(target=self._stay_connected, name="rnnviz-ray", daemon=True).start()
@@ -150,36 +112,53 @@ class RayBackend:
             return f"Connecting to the Ray cluster at {self.address!r}…"
         if (problem := self.problem()) is not None:
             return problem
-        nodes = int(sum(1 for k in self._resources if k.startswith("node:")) - 1)
         gpus, cpus = self._resources.get("GPU", 0.0), self._resources.get("CPU", 0.0)
         return (
-            f"Jobs train on the Ray cluster at {self.address!r}: {max(nodes, 1)} node(s), "
+            f"Jobs train on the Ray cluster at {self.address!r}: {max(self._nodes, 1)} node(s), "
             f"{cpus:g} CPUs, {gpus:g} GPUs, {self.capacity()} jobs at a time."
         )
 
     def run(self, fn: JobFn, control: Control, emit: EmitFn, job_id: str) -> Outcome:
-        import ray
         from ray.exceptions import RayActorError, RayError
 
         self.check()
-        actor = (
-            self._actor()
-            .options(num_cpus=self.cpus_per_job, num_gpus=self.gpus_per_job or 0, max_restarts=0)
-            .remote()
-        )
-        try:
-            return self._drive(actor, actor.run.remote(fn), control, emit, job_id)
-        except RayActorError:
-            return Crashed(DIED)
-        except (RayError, ConnectionError) as exc:
-            return Crashed(f"the Ray cluster failed this job: {type(exc).__name__}: {exc}")
-        finally:
-            self.where.pop(job_id, None)
+        for _ in range(3):  # an idle worker may have died unseen (its node left): take another
+            pooled = self._pool.take() if self._pool else None
+            actor, done = pooled or self._new_actor(), False
             try:
-                if ray.is_initialized():  # else a Ray call would start a new cluster here
-                    ray.kill(actor)
-            except Exception:  # already gone with its worker, or the cluster
-                log.debug("ray.kill of a finished actor", exc_info=True)
+                run_ref = actor.run.remote(fn)
+                outcome = self._drive(actor, run_ref, control, emit, job_id)
+                done = not isinstance(outcome, Ended)  # else its job may still be running
+                return outcome
+            except RayActorError:
+                if pooled is None or job_id in self.where:
+                    return Crashed(DIED)
+            except (RayError, ConnectionError) as exc:
+                return Crashed(f"the Ray cluster failed this job: {type(exc).__name__}: {exc}")
+            finally:
+                self.where.pop(job_id, None)
+                self._let_go(actor, pooled is not None, done)
+        return Crashed(DIED)
+
+    def _new_actor(self) -> Any:
+        options = {"num_cpus": self.cpus_per_job, "num_gpus": self.gpus_per_job or 0}
+        return self._actor().options(max_restarts=0, **options).remote()
+
+    def _let_go(self, actor: Any, pooled: bool, done: bool) -> None:
+        """Back to the pool after a job that ended on its own; else killed (and replaced)."""
+        if self._pool is not None and pooled:
+            self._pool.give_back(actor) if done else self._pool.replace(actor)
+        else:
+            kill(actor)
+
+    def _fill_pool(self) -> None:
+        """Once connected: start the warm workers (again, if some died)."""
+        if self.warm_workers == 0 or self.problem() is not None:
+            return
+        if self._pool is None:
+            size = self.capacity() if self.warm_workers is None else self.warm_workers
+            self._pool = WorkerPool(self._new_actor, size, self.data_dir)
+        self._pool.fill()
 
     def _drive(self, actor: Any, run_ref: Any, control: Control, emit: EmitFn,
                job_id: str) -> Outcome:  # fmt: skip
@@ -235,16 +214,20 @@ class RayBackend:
         return self._actor_cls
 
     def close(self) -> None:
-        """Stop watching the cluster (the connection itself stays, as `ray.init` made it)."""
+        """Stop watching the cluster and let the warm workers go (the connection itself stays,
+        as `ray.init` made it)."""
         self._closed.set()
+        if self._pool is not None:
+            self._pool.close()
 
     def _stay_connected(self) -> None:
         # Lives as long as the process: the connection, and a cluster started here, belong to it.
         while not self._closed.is_set():
             try:
                 self._connect()
-                self._resources = _cluster_resources()
+                self._resources, self._nodes = _cluster_resources(), _alive_nodes()
                 self._error = None
+                self._fill_pool()
             except Exception as exc:  # a message for the sidebar and for Start; retried below
                 self._error = (
                     f"cannot reach the Ray cluster at {self.address!r} ({_short(exc)}); "
@@ -275,6 +258,12 @@ def _cluster_resources() -> dict[str, float]:
     import ray
 
     return {k: float(v) for k, v in ray.cluster_resources().items()}
+
+
+def _alive_nodes() -> int:
+    import ray
+
+    return sum(1 for node in ray.nodes() if node.get("Alive"))
 
 
 def _probe(address: str, timeout_s: float = 3.0) -> None:
