@@ -52,6 +52,6 @@ def test_lesson_five_runs_and_opens_its_first_step(page: Any, app_url: str) -> N
     # the session's lesson jobs are still there: the first done, the ten-epoch one to stop
     page.get_by_text("one epoch · done: finished 1 epochs").wait_for()
     main_button(page, "Stop the lesson's runs").click()
-    page.get_by_text("10 epochs · stopped").wait_for(timeout=60_000)
+    page.get_by_text("10 in all · stopped").wait_for(timeout=60_000)
     assert page.locator('[data-testid="stException"]').count() == 0
     shot(page, "lesson-5-figures")

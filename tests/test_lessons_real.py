@@ -89,10 +89,15 @@ def test_lesson_4_gated_cells_beat_the_vanilla_rnn(tmp_path: Path) -> None:
 
 
 def test_lesson_5_twenty_units_and_plain_sgd_read_digits(tmp_path: Path) -> None:
-    # LSTM 20, SGD 0.1, batch 100, forget gate open: 20,000 images for 3 epochs instead of 60,000
-    # for 10
-    results = run_lesson(reduced(get_lesson(5), subset=20_000, epochs=3, keep=("ten",)), tmp_path)
-    assert ours(results, "After 10 epochs: test accuracy") >= 0.60  # 69.16 % here
+    # LSTM 20, SGD 0.1, batch 100, forget gate open: 20,000 images, one epoch, then trained on to
+    # 3 epochs in all, instead of 60,000 images for 1 and then 10
+    lesson = reduced(get_lesson(5), subset=20_000, epochs=3, keep=("one", "ten"))
+    one_epoch = [replace(e, run=replace(e.run, train=replace(e.run.train, epochs=1)))
+                 if e.key == "one" else e for e in lesson.experiments]  # fmt: skip
+    results = run_lesson(replace(lesson, experiments=tuple(one_epoch)), tmp_path)
+    assert ours(results, "After 10 epochs: test accuracy") >= 0.60  # 69.16 % here, 3 epochs
+    trained_on = [i.record for i in list_checkpoints(tmp_path) if i.record.resumed_from]
+    assert len(trained_on) == 1 and len(trained_on[0].history["epoch"]) == 3
 
 
 def test_lesson_6_an_lstm_reads_digits_pixel_by_pixel(tmp_path: Path) -> None:
