@@ -11,13 +11,14 @@ the server process) or
     python benchmarks/classroom.py --backend thread --students 30 --same-run --json
 
 Each student's run has a seed of its own (no two the same), unless `--same-run` (every student
-the same settings: the class's runs join one job); `--run quick` starts the quick-cpu preset
-(over 1,000 steps, probes on) instead of the small run. It prints what it measured: whether every
-run finished, Start to first progress (median, p95), page rerun latency (p95), the server's CPU
-time per refresh of the live fragment (`rerun_cpu_ms_median`, `rerun_cpu_ms_p95`, from the
-server's own thread clock) and per whole run of the Train page (`page_cpu_ms_median`, `_p95`), how
-many jobs actually trained (`jobs_trained`), the server's CPU and
-peak memory (and the cluster's, for Ray), and one job's samples/s alone and among the others. It
+the same settings: the class's runs join one job, and a student whose Start comes after that job
+has ended is offered its model and uses it, counted in `used_finished`); `--run quick` starts the
+quick-cpu preset (over 1,000 steps, probes on) instead of the small run. It prints what it
+measured: whether every run finished, Start to first progress (median, p95), page rerun latency
+(p95), the server's CPU time per refresh of the live fragment (`rerun_cpu_ms_median`,
+`rerun_cpu_ms_p95`, from the server's own thread clock) and per whole run of the Train page
+(`page_cpu_ms_median`, `_p95`), how many jobs actually trained (`jobs_trained`), the server's CPU
+and peak memory (and the cluster's, for Ray), and one job's samples/s alone and among the others. It
 starts the server itself and stops it by its pid.
 """
 
@@ -49,6 +50,8 @@ DONE = (ForwardMsg.ScriptFinishedStatus.FINISHED_SUCCESSFULLY,
         ForwardMsg.ScriptFinishedStatus.FINISHED_FRAGMENT_RUN_SUCCESSFULLY,
         ForwardMsg.ScriptFinishedStatus.FINISHED_WITH_COMPILE_ERROR)  # fmt: skip
 SAMPLES = re.compile(r"([\d,]+) samples/s")
+USING = "Using"  # the same run finished before this student's Start: its model, used at once
+ENDINGS = ("Done", "Stopped", "The run failed", USING)
 
 
 @dataclass
@@ -136,7 +139,12 @@ async def student(s: Student, port: int, deadline: float, query: str) -> None:
         elements, timer = await rerun(ws, query, (start,))
         while time.monotonic() < deadline:
             progress, alerts = texts(elements, "progress"), texts(elements, "alert")
-            ended = [t for t in alerts if t.startswith(("Done", "Stopped", "The run failed"))]
+            if any(t.startswith("This exact run already finished") for t in alerts):
+                use = next(e.button.id for e in elements if e.WhichOneof("type") == "button"
+                           and e.button.label == "Use this model")  # fmt: skip
+                elements, timer = await rerun(ws, query, (use,))  # as a student would: use it
+                continue
+            ended = [t for t in alerts if t.startswith(ENDINGS)]
             if s.first_progress is None and (any(" step " in t for t in progress) or ended):
                 s.first_progress = time.monotonic() - s.started
             for text in progress:
@@ -218,7 +226,8 @@ async def classroom(
     page_ms = sorted(float(ms) for name, ms in logged if name == "page.train")
     return {
         "students": students,
-        "finished": sum(s.outcome.startswith("Done") for s in group),
+        "finished": sum(s.outcome.startswith(("Done", USING)) for s in group),
+        "used_finished": sum(s.outcome.startswith(USING) for s in group),
         "outcomes": sorted({s.outcome[:60] for s in group}),
         "errors": errors[:3],
         "first_progress_median_s": statistics.median(firsts) if firsts else None,
