@@ -41,10 +41,11 @@ from pathlib import Path
 from typing import Any
 
 import websockets
-from appserver import start_app  # beside this script
+from appserver import ROOT, start_app  # beside this script
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
+sys.path.insert(0, str(ROOT))  # `--run quick` reads the preset from rnnviz itself
 RUN = "dataset=mnist&cell=lstm&hidden=16&layers=1&epochs=1&batch=256&lr=0.01&device=cpu"
 DONE = (ForwardMsg.ScriptFinishedStatus.FINISHED_SUCCESSFULLY,
         ForwardMsg.ScriptFinishedStatus.FINISHED_FRAGMENT_RUN_SUCCESSFULLY,
