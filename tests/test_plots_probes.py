@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import math
+
+import plotly.graph_objects as go
+import plotly.io as pio
 
 from rnnviz.plots import probes as plots
 from rnnviz.plots.training import loss_figure
@@ -61,3 +65,21 @@ def test_a_rate_changed_by_hand_is_a_labelled_line_on_the_loss_chart() -> None:
     assert line.x0 == line.x1 == 3 and line.line.dash == "dot"
     assert fig.layout.annotations[0].text == "lr → 0.0003"
     assert not loss_figure([1], [2.0]).layout.shapes
+
+
+def test_probe_figures_drawn_without_checks_are_what_plotly_checks() -> None:
+    """The probe figures skip plotly's checks (a live page redraws them): checking changes
+    nothing, and two figures in a row do not share what either changes."""
+    lanes = [plots.Lane("LSTM", "#1f77b4", range(1, 29), READING.row_grads)]
+    figs = [
+        plots.probe_images_figure(PROBES, READING, NAMES),
+        plots.probe_images_figure(PROBES, None, NAMES),
+        plots.probe_belief_figure(PROBES, READING, NAMES, step="step"),
+        plots.row_gradient_figure(lanes, step=12),
+    ]
+    for fig in figs:
+        assert json.loads(pio.to_json(go.Figure(fig.to_dict()))) == json.loads(pio.to_json(fig))
+    figs[2].update_layout(height=900)
+    assert plots.probe_belief_figure(PROBES, READING, NAMES, step="step").layout.height == 300
+    assert figs[2].layout.title.text == "Belief in the true label, step by step (step 12)"
+    assert figs[3].layout.yaxis.type == "log" and figs[3].data[0].name == "LSTM"

@@ -9,8 +9,10 @@ the cells' colours, and `mark_lr_changes` marks hand-made learning-rate changes 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
@@ -45,22 +47,29 @@ def probe_images_figure(
     z = np.full((size, n * (size + gap) - gap), np.nan)  # (28, W): NaN draws as a blank gap
     for i, image in enumerate(probes.images):
         z[:, i * (size + gap) : i * (size + gap) + size] = np.asarray(image, dtype=float)
-    fig = go.Figure(go.Heatmap(z=z, colorscale="gray_r", showscale=False, zmin=0, zmax=255,
-                               hoverinfo="skip", name="probes"))  # fmt: skip
+    notes = []
     for i, label in enumerate(probes.labels):
         guess = reading.guesses[i][-1] if reading is not None else None
         text = _name(class_names, label)
         if guess is not None:
             text += f" → {_name(class_names, guess)}"
         color = "#555" if guess is None else RIGHT if guess == label else WRONG
-        fig.add_annotation(x=i * (size + gap) + size / 2 - 0.5, y=-1.5, text=text,
-                           showarrow=False, yanchor="bottom",
-                           font=dict(color=color, size=13))  # fmt: skip
+        notes.append(dict(font=dict(color=color, size=13), showarrow=False, text=text,
+                          x=i * (size + gap) + size / 2 - 0.5, y=-1.5,
+                          yanchor="bottom"))  # fmt: skip
+    frame = _images_frame(height)
+    return _unchecked(frame, [{"z": z}], annotations=notes)
+
+
+@functools.lru_cache(maxsize=16)
+def _images_frame(height: int) -> dict[str, Any]:
+    fig = go.Figure(go.Heatmap(colorscale="gray_r", showscale=False, zmin=0, zmax=255,
+                               hoverinfo="skip", name="probes"))  # fmt: skip
     fig.update_yaxes(autorange="reversed", visible=False, scaleanchor="x")
     fig.update_xaxes(visible=False)
     fig.update_layout(title=dict(text="Probe images: label → guess", font_size=13, y=0.97),
                       height=height, margin=dict(l=5, r=5, t=55, b=5))  # fmt: skip
-    return fig
+    return fig.to_dict()
 
 
 def _name(class_names: Sequence[str], index: int) -> str:
@@ -77,48 +86,63 @@ def probe_belief_figure(
 ) -> go.Figure:
     """Belief in each probe's true label after steps 1..T: solid lines easy, dashed hard; `step`
     names a step ("row" for a row model, "step" for the other orders)."""
-    fig = go.Figure()
+    traces = []
     for i, (label, kind) in enumerate(zip(probes.labels, probes.kinds, strict=True)):
         belief = reading.true_belief[i]
         right = reading.guesses[i][-1] == label
         name = class_names[label] if label < len(class_names) else str(label)
-        fig.add_trace(
-            go.Scatter(
-                x=list(range(1, len(belief) + 1)), y=list(belief), mode="lines",
-                name=f"{i + 1}: {name} ({kind})",
-                line=dict(color=RIGHT if right else WRONG, width=2,
-                          dash="dash" if kind == "hard" else "solid"),
-                hovertemplate=step + " %{x}: %{y:.0%}<extra>%{fullData.name}</extra>",
-            )
-        )  # fmt: skip
+        traces.append(dict(
+            type="scatter", x=list(range(1, len(belief) + 1)), y=list(belief), mode="lines",
+            name=f"{i + 1}: {name} ({kind})",
+            line=dict(color=RIGHT if right else WRONG, width=2,
+                      dash="dash" if kind == "hard" else "solid"),
+            hovertemplate=step + " %{x}: %{y:.0%}<extra>%{fullData.name}</extra>",
+        ))  # fmt: skip
+    steps = len(reading.true_belief[0]) if reading.true_belief else 0
+    frame = _belief_frame(height, step, steps <= 28)
+    title = {"text": f"Belief in the true label, {step} by {step} (step {reading.step})"}
+    return _unchecked(frame, traces, title=title)
+
+
+@functools.lru_cache(maxsize=16)
+def _belief_frame(height: int, step: str, rows: bool) -> dict[str, Any]:
+    fig = go.Figure()
     fig.update_layout(
-        title=f"Belief in the true label, {step} by {step} (step {reading.step})",
         xaxis_title=f"{step}s read", yaxis_title="P(true label)", height=height, margin=_MARGIN,
         legend=dict(font_size=10),
     )  # fmt: skip
     fig.update_yaxes(range=[0, 1.02], tickformat=".0%")
-    steps = len(reading.true_belief[0]) if reading.true_belief else 0
-    fig.update_xaxes(dtick=4 if steps <= 28 else 112)  # 784 steps: every 4th row's end
-    return fig
+    fig.update_xaxes(dtick=4 if rows else 112)  # 784 steps: every 4th row's end
+    return fig.to_dict()
 
 
 def row_gradient_figure(lanes: Sequence[Lane], *, step: int, height: int = 300) -> go.Figure:
     """|d loss / d row t| over the probes, per model, log scale: where learning signal reaches."""
-    fig = go.Figure(
-        [
-            go.Scatter(x=list(lane.x), y=[max(v, 1e-12) for v in lane.y], name=lane.label,
-                       mode="lines+markers", line=dict(color=lane.color, width=3),
-                       hovertemplate="row %{x}: %{y:.2e}<extra>%{fullData.name}</extra>")
-            for lane in lanes
-        ]
-    )  # fmt: skip
-    fig.update_layout(
-        title=f"Gradient reaching each input row (step {step})", xaxis_title="row",
-        yaxis_title="|∂ loss / ∂ row|", height=height, margin=_MARGIN, legend=_LEGEND,
-    )  # fmt: skip
+    traces = [dict(type="scatter", x=list(lane.x), y=[max(v, 1e-12) for v in lane.y],
+                   name=lane.label, mode="lines+markers", line=dict(color=lane.color, width=3),
+                   hovertemplate="row %{x}: %{y:.2e}<extra>%{fullData.name}</extra>")
+              for lane in lanes]  # fmt: skip
+    title = {"text": f"Gradient reaching each input row (step {step})"}
+    return _unchecked(_gradient_frame(height), traces, title=title)
+
+
+@functools.lru_cache(maxsize=16)
+def _gradient_frame(height: int) -> dict[str, Any]:
+    fig = go.Figure()
+    fig.update_layout(xaxis_title="row", yaxis_title="|∂ loss / ∂ row|", height=height,
+                      margin=_MARGIN, legend=_LEGEND)  # fmt: skip
     fig.update_yaxes(type="log", exponentformat="power")
     fig.update_xaxes(dtick=4)
-    return fig
+    return fig.to_dict()
+
+
+def _unchecked(frame: dict[str, Any], traces: list[dict[str, Any]], **layout: Any) -> go.Figure:
+    """`frame` (a figure plotly checked once) with these traces (merged into the frame's own,
+    when it has them) and layout entries, not checked again: a live run redraws its probes about
+    20 times a run in every tab, and checking each property costs several ms a figure."""
+    own = frame["data"]
+    data = [dict(own[i], **t) if i < len(own) else t for i, t in enumerate(traces)]
+    return go.Figure({"data": data, "layout": dict(frame["layout"], **layout)}, _validate=False)
 
 
 def lanes_figure(
