@@ -294,8 +294,8 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         runs, cpu_log = Path(tmp) / "runs", Path(tmp) / "cpu.log"
-        server, port = serve(args.backend, runs, Path(tmp) / "server.log", cpu_log)
         queries = [student_query(i, args.run, args.same_run) for i in range(args.students)]
+        server, port = serve(args.backend, runs, Path(tmp) / "server.log", cpu_log)
         try:  # the lone student warms up with a run of its own, none of the class's
             warm_up = [student_query(999, args.run, False)]
             alone = asyncio.run(classroom(port, server.pid, 1, args.timeout, warm_up, cpu_log))
