@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
+from rnnviz.plots.frames import unchecked
 from rnnviz.training.events import Probed, ProbeSet
 
 RIGHT, WRONG = "#2ca02c", "#d62728"
@@ -58,7 +59,7 @@ def probe_images_figure(
                           x=i * (size + gap) + size / 2 - 0.5, y=-1.5,
                           yanchor="bottom"))  # fmt: skip
     frame = _images_frame(height)
-    return _unchecked(frame, [{"z": z}], annotations=notes)
+    return unchecked(frame, [{"z": z}], annotations=notes)
 
 
 @functools.lru_cache(maxsize=16)
@@ -101,7 +102,7 @@ def probe_belief_figure(
     steps = len(reading.true_belief[0]) if reading.true_belief else 0
     frame = _belief_frame(height, step, steps <= 28)
     title = {"text": f"Belief in the true label, {step} by {step} (step {reading.step})"}
-    return _unchecked(frame, traces, title=title)
+    return unchecked(frame, traces, title=title)
 
 
 @functools.lru_cache(maxsize=16)
@@ -123,7 +124,7 @@ def row_gradient_figure(lanes: Sequence[Lane], *, step: int, height: int = 300) 
                    hovertemplate="row %{x}: %{y:.2e}<extra>%{fullData.name}</extra>")
               for lane in lanes]  # fmt: skip
     title = {"text": f"Gradient reaching each input row (step {step})"}
-    return _unchecked(_gradient_frame(height), traces, title=title)
+    return unchecked(_gradient_frame(height), traces, title=title)
 
 
 @functools.lru_cache(maxsize=16)
@@ -134,15 +135,6 @@ def _gradient_frame(height: int) -> dict[str, Any]:
     fig.update_yaxes(type="log", exponentformat="power")
     fig.update_xaxes(dtick=4)
     return fig.to_dict()
-
-
-def _unchecked(frame: dict[str, Any], traces: list[dict[str, Any]], **layout: Any) -> go.Figure:
-    """`frame` (a figure plotly checked once) with these traces (merged into the frame's own,
-    when it has them) and layout entries, not checked again: a live run redraws its probes about
-    20 times a run in every tab, and checking each property costs several ms a figure."""
-    own = frame["data"]
-    data = [dict(own[i], **t) if i < len(own) else t for i, t in enumerate(traces)]
-    return go.Figure({"data": data, "layout": dict(frame["layout"], **layout)}, _validate=False)
 
 
 def lanes_figure(

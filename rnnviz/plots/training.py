@@ -19,6 +19,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from rnnviz.common.series import ema
+from rnnviz.plots.frames import unchecked
 from rnnviz.plots.metrics import SCORE_COLORS
 from rnnviz.training.events import Event
 from rnnviz.training.history import History
@@ -98,7 +99,7 @@ def loss_figure(
         x, raw, smooth_y = (np.asarray(v, dtype=np.float64) for v in (x, raw, smooth_y))
     changes = tuple(zip(*lr_changes, strict=True))
     frame = _loss_frame(smooth, height, len(steps) <= 10, changes, tuple(resumed))
-    return _filled(frame, [(x, raw), (x, smooth_y)])
+    return unchecked(frame, [{"x": x, "y": raw}, {"x": x, "y": smooth_y}])
 
 
 @functools.lru_cache(maxsize=256)
@@ -157,7 +158,8 @@ def accuracy_figure(
     if len(x) > TYPED_FROM:  # hundreds of epochs (a small dataset): typed arrays, NaN a gap
         columns = [(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64))
                    for a, b in columns]  # fmt: skip
-    return _filled(_accuracy_frame(height, has_val, min(len(epochs), 21)), columns)
+    frame = _accuracy_frame(height, has_val, min(len(epochs), 21))
+    return unchecked(frame, [{"x": a, "y": b} for a, b in columns])
 
 
 @functools.lru_cache(maxsize=64)
@@ -184,17 +186,6 @@ def _accuracy_frame(height: int, has_val: bool, epochs: int) -> dict[str, Any]:
         fig.add_annotation(text="appears after the first epoch", showarrow=False, x=0.5, y=0.5,
                            xref="paper", yref="paper", font=dict(color="grey"))  # fmt: skip
     return fig.to_dict()
-
-
-def _filled(frame: Mapping[str, Any], columns: Sequence[tuple[Any, Any]]) -> go.Figure:
-    """`frame` (a checked figure without numbers) with each trace's x and y filled in.
-
-    A watched run's page redraws its curves every second; checking every property again costs
-    about 10 ms a figure, so only the numbers (plain floats, or None for a gap) are new here and
-    plotly is told not to check them (`_validate=False`). The frame itself is never changed.
-    """
-    traces = [dict(trace, x=x, y=y) for trace, (x, y) in zip(frame["data"], columns, strict=True)]
-    return go.Figure({"data": traces, "layout": frame["layout"]}, _validate=False)
 
 
 def per_class_figure(per_class: Sequence[Mapping[str, Any]], *, height: int = 360) -> go.Figure:
