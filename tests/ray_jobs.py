@@ -1,12 +1,18 @@
-"""Job functions for the Ray tests: shipped to workers by value, so a worker needs only rnnviz."""
+"""Job functions for the Ray tests (shipped to workers by value, so a worker needs only rnnviz),
+and what the tests do with them: wait, count a job's steps, pause, resume and stop one."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from rnnviz.training.control import Control
-from rnnviz.training.events import EmitFn, MemoryStepped
+from rnnviz.training.events import EmitFn, MemoryStepped, Stepped
+
+if TYPE_CHECKING:
+    from rnnviz.jobs.manager import JobManager
+    from rnnviz.jobs.snapshots import JobSnapshot
 
 
 @dataclass(frozen=True)
@@ -35,3 +41,31 @@ class Hold:
 class Boom:
     def __call__(self, control: Control, emit: EmitFn) -> Ended:
         raise RuntimeError("the job's own bug")
+
+
+def wait_for(predicate: Any, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.02)
+
+
+def steps(jobs: JobManager, job: str) -> int:
+    """The steps a job has reported so far (a `Hold` job's, or a training run's)."""
+    snap = jobs.snapshot(job)
+    return len(snap.of(MemoryStepped)) + len(snap.of(Stepped)) if snap else 0
+
+
+def paused_resumed_stopped(jobs: JobManager, job: str) -> JobSnapshot:
+    """Pause a running `Hold` job and check that it holds, resume it and check that it goes on,
+    then stop it: its snapshot once it has ended."""
+    wait_for(lambda: steps(jobs, job) > 5)
+    jobs.pause(job)
+    time.sleep(0.5)  # the pause reaches the worker within a poll
+    held = steps(jobs, job)
+    time.sleep(0.6)
+    assert steps(jobs, job) == held, "a paused job went on stepping"
+    jobs.resume(job)
+    wait_for(lambda: steps(jobs, job) > held + 5)
+    jobs.cancel(job)
+    return jobs.wait(job, timeout=30)

@@ -28,11 +28,11 @@ from rnnviz.jobs.snapshots import OwnerLimits
 from rnnviz.models.network import ModelConfig
 from rnnviz.training import events
 from rnnviz.training.config import RunConfig, TrainConfig
-from rnnviz.training.events import EpochEnded, MemoryStepped, Started, Stepped
+from rnnviz.training.events import EpochEnded, Started, Stepped
 from rnnviz.training.record import RunRecord
 from tests import ray_jobs
 from tests.conftest import app_test, shown
-from tests.ray_jobs import Boom, Hold
+from tests.ray_jobs import Boom, Hold, paused_resumed_stopped, steps, wait_for
 
 ray = pytest.importorskip("ray", reason="Ray is optional: pip install -r requirements-ray.txt")
 from rnnviz.jobs.ray_backend import DIED, RayBackend  # noqa: E402
@@ -73,18 +73,6 @@ def manager(**options: Any) -> JobManager:
     return JobManager(backend=backend, limits=OwnerLimits(running=1, queued=2))
 
 
-def wait_for(predicate: Any, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.05)
-
-
-def steps(jobs: JobManager, job: str) -> int:
-    snap = jobs.snapshot(job)
-    return len(snap.of(MemoryStepped)) if snap else 0
-
-
 def test_a_training_run_on_a_worker_streams_events_and_is_saved_here(
     cluster: None, tmp_path: Path
 ) -> None:
@@ -120,16 +108,7 @@ def test_the_same_cpu_run_gives_the_same_loss_curve_on_both_backends(
 def test_pause_resume_and_stop_reach_a_busy_worker(cluster: None) -> None:
     jobs = manager()
     job = jobs.submit(Hold(), owner=OWNERS[0], title="hold")
-    wait_for(lambda: steps(jobs, job) > 5)
-    jobs.pause(job)
-    time.sleep(0.5)  # the pause reaches the worker within a poll
-    held = steps(jobs, job)
-    time.sleep(0.6)
-    assert steps(jobs, job) == held, "a paused job went on stepping"
-    jobs.resume(job)
-    wait_for(lambda: steps(jobs, job) > held + 5)
-    jobs.cancel(job)
-    snap = jobs.wait(job, timeout=30)
+    snap = paused_resumed_stopped(jobs, job)
     assert snap.state == "stopped" and snap.message.startswith("stopped at step")
 
 

@@ -22,10 +22,10 @@ from rnnviz.jobs.runs import training_job
 from rnnviz.jobs.snapshots import OwnerLimits
 from rnnviz.models.network import ModelConfig
 from rnnviz.training.config import RunConfig, TrainConfig
-from rnnviz.training.events import LrChanged, MemoryStepped, Stepped
+from rnnviz.training.events import LrChanged, Stepped
 from rnnviz.training.record import RunRecord
 from tests import ray_jobs
-from tests.ray_jobs import Hold
+from tests.ray_jobs import Hold, paused_resumed_stopped, steps, wait_for
 
 ray = pytest.importorskip("ray", reason="Ray is optional: pip install -r requirements-ray.txt")
 from rnnviz.jobs.ray_backend import DIED, RayBackend  # noqa: E402
@@ -76,18 +76,6 @@ def manager(made: list[RayBackend], **options: Any) -> tuple[JobManager, Placed]
     placed = Placed()
     backend.where = placed
     return JobManager(backend=backend, limits=OwnerLimits(running=1, queued=2)), placed
-
-
-def wait_for(predicate: Any, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.02)
-
-
-def steps(jobs: JobManager, job: str) -> int:
-    snap = jobs.snapshot(job)
-    return len(snap.of(MemoryStepped)) + len(snap.of(Stepped)) if snap else 0
 
 
 def warmed(backend: RayBackend, size: int) -> None:
@@ -143,16 +131,7 @@ def test_pause_stop_and_a_new_rate_reach_a_pooled_worker(
 ) -> None:
     jobs, placed = manager(backends, warm_workers=1)
     hold = jobs.submit(Hold(), owner=OWNERS[0], title="hold")
-    wait_for(lambda: steps(jobs, hold) > 5)
-    jobs.pause(hold)
-    time.sleep(0.5)  # the pause reaches the worker within a poll
-    held = steps(jobs, hold)
-    time.sleep(0.6)
-    assert steps(jobs, hold) == held, "a paused job went on stepping"
-    jobs.resume(hold)
-    wait_for(lambda: steps(jobs, hold) > held + 5)
-    jobs.cancel(hold)
-    assert jobs.wait(hold, timeout=30).state == "stopped"
+    assert paused_resumed_stopped(jobs, hold).state == "stopped"
 
     run = replace(TINY, train=replace(TINY.train, epochs=3))
     first = jobs.submit(training_job(run, out=tmp_path), owner=OWNERS[0], title="first")
