@@ -146,10 +146,12 @@ class RayBackend:
 
     def _let_go(self, actor: Any, pooled: bool, done: bool) -> None:
         """Back to the pool after a job that ended on its own; else killed (and replaced)."""
-        if self._pool is not None and pooled:
-            self._pool.give_back(actor) if done else self._pool.replace(actor)
-        else:
+        if self._pool is None or not pooled:
             kill(actor)
+        elif done:
+            self._pool.give_back(actor)
+        else:
+            self._pool.replace(actor)
 
     def _fill_pool(self) -> None:
         """Once connected: start the warm workers (again, if some died)."""
