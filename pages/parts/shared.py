@@ -21,8 +21,7 @@ from streamlit.runtime.pages_manager import PagesManager
 
 from rnnviz.classroom.identity import XSRF_COOKIE, owner_from_account, owner_from_xsrf, valid_owner
 from rnnviz.common.text import plain
-from rnnviz.jobs.backends import backend_from_env
-from rnnviz.jobs.manager import JobManager
+from rnnviz.jobs.mirror import Jobs, jobs_from_env
 from rnnviz.jobs.runs import warm_up
 from rnnviz.storage.checkpoints import Checkpoint, CheckpointInfo, list_checkpoints, load_checkpoint
 from rnnviz.storage.folders import best_checkpoint
@@ -52,10 +51,10 @@ _SYNCED_KEY = "sidebar_model_synced"  # what the picker and CHECKPOINT_KEY last 
 
 
 @st.cache_resource
-def job_manager() -> JobManager:
-    """One per server process; its backend (threads, or a Ray cluster) comes from the environment
-    (see `rnnviz.jobs.backends`)."""
-    return JobManager(backend=backend_from_env())
+def job_manager() -> Jobs:
+    """One per server process: jobs on this server's threads, or, when the environment names a
+    Ray cluster (see `rnnviz.jobs.backends`), the cluster's job table, which outlives the server."""
+    return jobs_from_env()
 
 
 @st.cache_resource

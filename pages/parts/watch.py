@@ -14,7 +14,7 @@ import streamlit as st
 from pages.parts.charts import chart
 from rnnviz.common.series import ema
 from rnnviz.common.text import plain
-from rnnviz.jobs.manager import JobManager
+from rnnviz.jobs.mirror import Jobs
 from rnnviz.jobs.races import MAX_LANES, RACE_CELLS, RaceRecord
 from rnnviz.jobs.snapshots import JobSnapshot
 from rnnviz.models.cells import CELLS
@@ -135,7 +135,7 @@ def race_table(record: RaceRecord) -> None:
     )
 
 
-def lr_control(jobs: JobManager, snap: JobSnapshot | None, row: Any, owner: str) -> None:
+def lr_control(jobs: Jobs, snap: JobSnapshot | None, row: Any, owner: str) -> None:
     """A popover beside Pause: a new learning rate from the next step on."""
     active = snap is not None and snap.active and snap.state != "queued"
     last = snap.last(Stepped) if snap else None

@@ -137,8 +137,12 @@ def parts(fn: JobFn) -> tuple[JobFn, Finish | None]:
     return fn, None
 
 
-def backend_from_env(environ: Mapping[str, str] | None = None) -> Backend:
-    """The backend the environment asks for (see the module's docstring)."""
+def backend_from_env(
+    environ: Mapping[str, str] | None = None, *, runs_jobs: bool = True
+) -> Backend:
+    """The backend the environment asks for (see the module's docstring); `runs_jobs=False`: a
+    Ray backend that only connects and describes the cluster, for a server whose jobs the
+    cluster's job table runs (it starts no warm workers of its own)."""
     env: Mapping[str, str] = os.environ if environ is None else environ
     try:
         jobs = _number(env, MAX_JOBS_ENV, int, low=1)
@@ -155,7 +159,7 @@ def backend_from_env(environ: Mapping[str, str] | None = None) -> Backend:
 
     return RayBackend(address, gpus_per_job=gpus, cpus_per_job=cpus, max_jobs=max_jobs,
                       warm_workers=None if warm is None else int(warm),
-                      data_dir=env.get("RNNVIZ_DATA_DIR") or None)  # fmt: skip
+                      data_dir=env.get("RNNVIZ_DATA_DIR") or None, runs_jobs=runs_jobs)  # fmt: skip
 
 
 def _number(

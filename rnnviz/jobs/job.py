@@ -47,6 +47,7 @@ class Job:
     # Each lane's history, folded as its events arrive, so a page that draws the curves of a
     # long run copies lists instead of folding every event again on each refresh.
     histories: dict[int, History] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)  # events of each kind ever added
 
     def __post_init__(self) -> None:
         if not self.watchers:
@@ -78,6 +79,7 @@ class Job:
         """Keep an event (at most `most` of each kind, the newest) and fold it into its lane's
         history; called with the manager's lock held."""
         events = self.events.setdefault(event.kind, [])
+        self.counts[event.kind] = self.counts.get(event.kind, 0) + 1
         events.append(event)  # frozen: shared with every snapshot, never copied
         if len(events) > most:
             del events[: len(events) - most]

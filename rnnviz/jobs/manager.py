@@ -17,7 +17,8 @@ import logging
 import threading
 import time
 from collections import deque
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from rnnviz.common.settings import check_value
 from rnnviz.jobs.backends import Backend, ThreadBackend, default_max_running, parts
@@ -37,8 +38,7 @@ from rnnviz.training.events import EpochState, Event
 
 log = logging.getLogger(__name__)
 LR_KINDS = ("train", "race")  # the jobs whose trainer takes a new learning rate mid-run
-
-
+T = TypeVar("T")
 __all__ = ["JobManager", "default_max_running"]
 
 
@@ -46,14 +46,8 @@ class JobManager:
     """Runs jobs through a backend (threads here, or a Ray cluster), at most `max_running` at
     once, the rest in a FIFO queue. Each running job has a daemon thread here that drives it."""
 
-    def __init__(
-        self,
-        max_running: int | None = None,
-        *,
-        backend: Backend | None = None,
-        max_events: int = 20000,
-        limits: OwnerLimits | None = None,
-    ) -> None:
+    def __init__(self, max_running: int | None = None, *, backend: Backend | None = None,
+                 max_events: int = 20000, limits: OwnerLimits | None = None) -> None:  # fmt: skip
         self.backend: Backend = backend or ThreadBackend()
         self._max_running = max_running
         self.max_events = max_events  # per kind, so a very long run cannot grow without bound
@@ -239,8 +233,8 @@ class JobManager:
             job = self._jobs[ready]
             job.state, job.message, job.started = "running", "running", time.time()
             self._running.add(job.id)
-            name = f"rnnviz-{job.id}"
-            threading.Thread(target=self._work, args=(job,), name=name, daemon=True).start()
+            threading.Thread(target=self._work, args=(job,), name=f"rnnviz-{job.id}",
+                             daemon=True).start()  # fmt: skip
 
     def _work(self, job: Job) -> None:
         keep = getattr(job.fn, "keep", None)  # a training job's snapshot writer
@@ -250,7 +244,8 @@ class JobManager:
                 if callable(keep):
                     keep(event)
                 return
-            self._record(job, event)
+            with self._lock:
+                job.add(event, self.max_events)
 
         result: Outcome
         try:
@@ -289,10 +284,14 @@ class JobManager:
             if seen[job.owner] > kept.finished or now - (job.finished or now) > kept.finished_s:
                 del self._jobs[job.id]
 
-    def _record(self, job: Job, event: Event) -> None:
+    def each(self, look: Callable[[Job, int | None], T]) -> list[T]:
+        """`look(job, queue position)` for every job, oldest first, with the lock held (a copy
+        of the table for another process; `look` must not call back into the manager)."""
         with self._lock:
-            job.add(event, self.max_events)
+            return [look(job, self._position(job)) for job in self._jobs.values()]
+
+    def _position(self, job: Job) -> int | None:
+        return self._queue.index(job.id) + 1 if job.state == "queued" else None
 
     def _snap(self, job: Job, viewer: str | None = None, *, events: bool = True) -> JobSnapshot:
-        position = self._queue.index(job.id) + 1 if job.state == "queued" else None
-        return job.snap(position, viewer, events=events)
+        return job.snap(self._position(job), viewer, events=events)

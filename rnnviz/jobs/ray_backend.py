@@ -61,12 +61,14 @@ class RayBackend:
         retry_s: float = 10.0,
         warm_workers: int | None = None,
         data_dir: str | None = None,
+        runs_jobs: bool = True,  # False: connects and describes only (a job table runs the jobs)
     ) -> None:
         self.address = address
         self.gpus_per_job, self.cpus_per_job, self.max_jobs = gpus_per_job, cpus_per_job, max_jobs
         self.connect_timeout_s, self.poll_s = connect_timeout_s, poll_s
         self.stop_grace_s, self.retry_s = stop_grace_s, retry_s
         self.warm_workers, self.data_dir = warm_workers, data_dir  # None: the capacity; 0: no pool
+        self.runs_jobs = runs_jobs
         self._pool: WorkerPool | None = None
         self._tried = threading.Event()  # the first connection attempt has ended, either way
         self._closed = threading.Event()
@@ -155,7 +157,7 @@ class RayBackend:
 
     def _fill_pool(self) -> None:
         """Once connected: start the warm workers (again, if some died)."""
-        if self.warm_workers == 0 or self.problem() is not None:
+        if self.warm_workers == 0 or not self.runs_jobs or self.problem() is not None:
             return
         if self._pool is None:
             size = self.capacity() if self.warm_workers is None else self.warm_workers
