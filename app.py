@@ -10,7 +10,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import streamlit as st
 from streamlit import config
 
-from pages.parts.shared import sidebar
+from pages.parts.shared import in_the_frame, sidebar
 from pages.parts.teacher import sidebar_section as class_section
 from rnnviz.common.cputime import CPU_LOG
 
@@ -23,6 +23,7 @@ config.set_option("runner.postScriptGC", False)
 # then wait more than they work. A shorter interval hands the GIL back sooner.
 sys.setswitchinterval(0.0005)
 
+in_the_frame()
 st.set_page_config(page_title="rnnviz", page_icon=":material/replay:", layout="wide")
 
 PAGES = [

@@ -117,8 +117,7 @@ if sys.argv[1] == "start":
            for o in ("0000000a", "0000000b")]
     print(json.dumps(ids), flush=True)
     time.sleep(600)  # a server that serves until it is killed
-else:
-    jobs.sync()
+else:  # a server just started: its first read waits for its first pull of the table
     snaps = {s.id: s for s in jobs.jobs()}
     print(json.dumps({i: {"state": s.state, "position": s.position,
                           "steps": s.histories.get(0, {}).get("step", [])[:1]}
@@ -218,3 +217,29 @@ def test_limits_and_refusals_come_from_the_table(cluster: dict[str, str], tmp_pa
         assert all(s.owner == "0000000c" for s in jobs.jobs("0000000c"))
     finally:
         jobs.close()
+
+
+def test_a_table_of_other_code_is_replaced_once_its_jobs_have_ended(
+    cluster: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = jobs_from_env({**cluster, "RNNVIZ_RAY_WARM_WORKERS": "0"})
+    assert isinstance(first, ClusterJobs)
+    job_id = first.submit(training_job(LONG, out=tmp_path), owner="0000000d", title="d")
+    pid = first._about["pid"]
+    monkeypatch.setattr("rnnviz.jobs.mirror.code_version", lambda: "an-updated-rnnviz")
+    updated = jobs_from_env({**cluster, "RNNVIZ_RAY_WARM_WORKERS": "0"})
+    assert isinstance(updated, ClusterJobs)
+    try:
+        updated.sync()  # a job runs: the old table serves until it ends
+        assert updated._about["pid"] == pid and updated._stale
+        assert updated.snapshot(job_id) is not None
+        updated.cancel(job_id)
+        assert updated.wait(job_id, timeout=120).state == "stopped"
+        updated.sync()  # idle now: replaced by a table of this server's code
+        replaced = updated._about["pid"]
+        assert replaced != pid and not updated._stale and updated.jobs() == []
+        updated.sync()  # and only once, whatever the new table's code
+        assert updated._about["pid"] == replaced and not updated._stale
+    finally:
+        first.close()
+        updated.close()

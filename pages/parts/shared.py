@@ -27,20 +27,27 @@ from rnnviz.storage.checkpoints import Checkpoint, CheckpointInfo, list_checkpoi
 from rnnviz.storage.folders import best_checkpoint
 
 
+_RUN = threading.local()  # a script run's thread: `framed` once app.py has run in it
+
+
+def in_the_frame() -> None:
+    """app.py's mark on this script run: it goes through the navigation frame."""
+    _RUN.framed = True
+
+
 def run_through_the_frame() -> None:
-    """Make a fresh server's first visit to a page URL run app.py like every later visit.
+    """Make a fresh server's first visits to a page URL run app.py like every later visit.
 
     Until some run calls `st.navigation`, Streamlit treats a `pages/` folder as a legacy
     multipage app and runs a requested page file directly, without app.py's frame and sidebar.
     Every page calls this first, so such a run switches that mode off and reruns through app.py
-    (AppTest, too, starts each run in that mode).
+    (AppTest, too, starts each run in that mode); so does a run that started in that mode just
+    before another switched it off (several tabs reconnecting to a restarted server). Never at
+    import: a rerun raised inside an import fails the same import in every other tab's run.
     """
-    if PagesManager.uses_pages_directory:
+    if PagesManager.uses_pages_directory or not getattr(_RUN, "framed", False):
         PagesManager.uses_pages_directory = False
         st.rerun()
-
-
-run_through_the_frame()
 
 ROOT = Path(__file__).resolve().parents[2]  # pages/parts/ -> the checkout
 SHIPPED_DIR = Path(os.environ.get("RNNVIZ_CHECKPOINTS_DIR", ROOT / "checkpoints"))

@@ -22,13 +22,21 @@ from rnnviz.jobs.backends import RAY_ADDRESS_ENV, backend_from_env
 from rnnviz.jobs.job import Job
 from rnnviz.jobs.manager import JobManager
 from rnnviz.jobs.ray_backend import RayBackend
-from rnnviz.jobs.snapshots import BackendUnavailable, JobFn, JobSnapshot, OwnerLimits
+from rnnviz.jobs.snapshots import (
+    FINAL_STATES,
+    BackendUnavailable,
+    JobFn,
+    JobSnapshot,
+    OwnerLimits,
+)
 from rnnviz.jobs.table import (
     TABLE_NAME,
     Known,
     Refusal,
     TableSettings,
+    code_version,
     copy_change,
+    end_table,
     open_table,
 )
 
@@ -58,12 +66,17 @@ class ClusterJobs:
         self.sync_s, self.call_timeout_s, self.max_events = sync_s, call_timeout_s, max_events
         self._lock = threading.Lock()  # the copy
         self._syncing = threading.Lock()  # one pull at a time, so no event is taken twice
+        self._opening = threading.Lock()
         self._jobs: dict[str, Job] = {}
         self._positions: dict[str, int | None] = {}
         self._stamps: dict[str, tuple[Any, ...]] = {}
         self._table: Any = None
+        self._stale = False  # the table runs other rnnviz code (it was opened before an update)
+        self._replaced = False  # this server has replaced a table of other code once
+        self._code = code_version()  # the code this server loaded, before any later update
         self._about: dict[str, Any] = {}
         self._closed = threading.Event()
+        self._tried = threading.Event()  # the first pull has ended, either way
         threading.Thread(target=self._keep_in_sync, name="rnnviz-table", daemon=True).start()
 
     @property
@@ -110,11 +123,13 @@ class ClusterJobs:
     # What only reads: from the copy.
 
     def snapshot(self, job_id: str, owner: str | None = None) -> JobSnapshot | None:
+        self._tried.wait(self.call_timeout_s)  # a server just started has read the table once
         with self._lock:
             job = self._jobs.get(job_id)
             return None if job is None else job.snap(self._positions.get(job_id), owner)
 
     def jobs(self, owner: str | None = None, *, events: bool = True) -> list[JobSnapshot]:
+        self._tried.wait(self.call_timeout_s)
         with self._lock:
             return [
                 job.snap(self._positions.get(job.id), owner, events=events)
@@ -166,11 +181,34 @@ class ClusterJobs:
         self.backend.check()  # BackendUnavailable, with the reason, while there is no cluster
         if not ray.is_initialized():  # shut down meanwhile: a Ray call would start a cluster here
             raise BackendUnavailable("this server is not connected to the Ray cluster now")
-        if self._table is None:
-            table = open_table(self.settings, name=self.name)
-            self._about = ray.get(table.about.remote(), timeout=self.call_timeout_s)
-            self._table = table
-        return self._table
+        with self._opening:  # one server thread opens (or replaces) the table at a time
+            if self._table is None or (self._stale and not any(j.active for j in self._copies())):
+                self._table = self._fresh_table()
+            return self._table
+
+    def _fresh_table(self) -> Any:
+        """The cluster's table; one that runs other rnnviz code is ended first if it is idle,
+        else used until its jobs have ended (a server updated while the class trains)."""
+        import ray
+
+        table = open_table(self.settings, name=self.name)
+        about = ray.get(table.about.remote(), timeout=self.call_timeout_s)
+        if about["code"] != self._code and not self._replaced:
+            changes, _ = ray.get(table.changes.remote({}), timeout=self.call_timeout_s)
+            if not any(c.state not in FINAL_STATES for c in changes):
+                end_table(self.name)
+                table = open_table(self.settings, name=self.name)
+                about = ray.get(table.about.remote(), timeout=self.call_timeout_s)
+                self._replaced = True  # once: a table made now runs what is on disk now
+        self._about = about
+        self._stale = about["code"] != self._code and not self._replaced
+        if self._stale:
+            log.warning("the cluster's job table runs other rnnviz code; replaced when idle")
+        return table
+
+    def _copies(self) -> list[Job]:
+        with self._lock:
+            return list(self._jobs.values())
 
     def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         import ray
@@ -199,7 +237,7 @@ class ClusterJobs:
         from ray.exceptions import RayActorError
 
         complained = 0.0
-        while not self._closed.wait(self.sync_s):
+        while True:
             try:
                 self.sync()
             except Exception as exc:  # kept going: the cluster may come back
@@ -207,7 +245,11 @@ class ClusterJobs:
                     self._table = None
                 if time.monotonic() - complained > 60:
                     complained = time.monotonic()
-                    log.warning(LOST.format(type(exc).__name__), exc_info=True)
+                    known = isinstance(exc, BackendUnavailable)  # its reason says it all
+                    log.warning(LOST.format(exc if known else repr(exc)), exc_info=not known)
+            self._tried.set()
+            if self._closed.wait(self.sync_s):
+                return
 
 
 Jobs = JobManager | ClusterJobs  # what a page asks for jobs
@@ -216,14 +258,17 @@ Jobs = JobManager | ClusterJobs  # what a page asks for jobs
 def jobs_from_env(environ: Mapping[str, str] | None = None) -> Jobs:
     """A server's jobs: a `JobManager` on this server's threads, or, when the environment names a
     Ray cluster (`rnnviz.jobs.backends`), that cluster's job table (`RNNVIZ_RAY_TABLE` names it,
-    for several classes on one cluster)."""
+    for several classes on one cluster). Through Ray Client (`ray://`) the jobs stay in this
+    server's `JobManager`: the table saves runs on its own node, which is not this machine."""
     env: Mapping[str, str] = os.environ if environ is None else environ
-    if env.get(RAY_ADDRESS_ENV, "").strip():
-        import ray.exceptions  # here, before threads that use it start: never half imported
+    address = env.get(RAY_ADDRESS_ENV, "").strip()
+    if not address or address.startswith("ray://"):  # Ray Client: the table could not save here
+        return JobManager(backend=backend_from_env(env))
+    import ray.exceptions  # here, before the threads that use it start: never half imported
 
-        del ray
+    del ray
     backend = backend_from_env(env, runs_jobs=False)
-    if not isinstance(backend, RayBackend):
+    if not isinstance(backend, RayBackend):  # settings that are wrong: every job is refused
         return JobManager(backend=backend)
     settings = TableSettings(
         cpus_per_job=backend.cpus_per_job,

@@ -13,10 +13,13 @@ sharing a table must share its runs folder.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from rnnviz.jobs.job import Job
@@ -146,7 +149,7 @@ class JobTable:
         )
         self.settings = settings
         self.manager = JobManager(backend=backend, limits=settings.limits)
-        self.opened = time.time()
+        self.opened, self.code = time.time(), code_version()
 
     def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         """A `JobManager` call; a refusal comes back as a `Refusal` instead of an exception."""
@@ -164,12 +167,22 @@ class JobTable:
 
     def about(self) -> dict[str, Any]:
         """What the table is: its process, when it opened, how many jobs run at once."""
-        return {"pid": os.getpid(), "opened": self.opened, "max_running": self.manager.max_running,
-                "problem": self.manager.backend.problem()}  # fmt: skip
+        return {"pid": os.getpid(), "opened": self.opened, "code": self.code,
+                "max_running": self.manager.max_running}  # fmt: skip
 
     def close(self) -> None:
         """Let the warm workers go (before the table itself is ended)."""
         self.manager.backend.close()
+
+
+@cache
+def code_version() -> str:
+    """A digest of this process's rnnviz source: a table whose code differs from a server's was
+    opened by an older (or newer) rnnviz, and is replaced once its jobs have ended."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).resolve().parents[1].rglob("*.py")):
+        digest.update(path.as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def open_table(settings: TableSettings, *, name: str = TABLE_NAME) -> Any:
@@ -206,4 +219,11 @@ def end_table(name: str = TABLE_NAME) -> bool:
         ray.get(actor.close.remote(), timeout=30)
     finally:
         ray.kill(actor, no_restart=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:  # its name is free once it is gone
+        try:
+            ray.get_actor(name, namespace=NAMESPACE)
+        except ValueError:
+            break
+        time.sleep(0.1)
     return True
