@@ -28,6 +28,7 @@ _EXPORTS = {
     "training.record": ["RunRecord"],
     "training.control": ["Control"],
     "jobs.manager": ["JobManager"],
+    "jobs.mirror": ["ClusterJobs", "jobs_from_env"],
     "jobs.snapshots": ["JobRefused", "JobSnapshot", "OwnerLimits"],
     "jobs.runs": ["train_and_save", "training_job"],
     "training.presets": ["PRESETS", "Preset", "first_run", "preset_run"],

@@ -26,7 +26,6 @@ from rnnviz.jobs.runs import warm_up
 from rnnviz.storage.checkpoints import Checkpoint, CheckpointInfo, list_checkpoints, load_checkpoint
 from rnnviz.storage.folders import best_checkpoint
 
-
 _RUN = threading.local()  # a script run's thread: `framed` once app.py has run in it
 
 
@@ -48,6 +47,7 @@ def run_through_the_frame() -> None:
     if PagesManager.uses_pages_directory or not getattr(_RUN, "framed", False):
         PagesManager.uses_pages_directory = False
         st.rerun()
+
 
 ROOT = Path(__file__).resolve().parents[2]  # pages/parts/ -> the checkout
 SHIPPED_DIR = Path(os.environ.get("RNNVIZ_CHECKPOINTS_DIR", ROOT / "checkpoints"))
