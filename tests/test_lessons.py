@@ -177,6 +177,11 @@ def test_a_lesson_finds_its_models_and_reads_its_figures(tmp_path: Path) -> None
     assert results["GRU accuracy"].ours == lanes["gru"]
     row = results["LSTM accuracy"].row()
     assert row["reported"] == "50.00 %" and row["this run"] == show(one.test_accuracy, "accuracy")
+    assert row["seconds"] == f"{one.seconds:.1f}"
+    assert results["GRU accuracy"].row()["seconds"] != "None"
+    blank = lesson_results(lesson, [])  # nothing trained yet: blanks, never "None"
+    assert {r.row()["seconds"] for r in blank} == {""}
+    assert {r.row()["this run"] for r in blank} == {"-"}
 
 
 def test_a_model_with_other_settings_is_not_the_lessons(tmp_path: Path) -> None:

@@ -130,11 +130,12 @@ class Result:
     reduced: bool = False  # read from a CPU-sized version of the experiment
 
     def row(self) -> dict[str, Any]:
-        """A table row: figure, source, reported, ours, seconds, model."""
+        """A table row of text: figure, source, reported, ours, seconds (empty before there
+        are any, never "None"), model."""
         return {"figure": self.figure.label, "source": self.figure.source,
                 "reported": show(self.figure.reported, self.figure.metric),
                 "this run": show(self.ours, self.figure.metric),
-                "seconds": None if self.seconds is None else round(self.seconds, 1),
+                "seconds": "" if self.seconds is None else f"{self.seconds:.1f}",
                 "model": self.model + (" (CPU subset)" if self.reduced else "")}  # fmt: skip
 
 
