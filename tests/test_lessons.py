@@ -18,6 +18,7 @@ from rnnviz.lessons import (
     Experiment,
     Figure,
     Lesson,
+    SpreadJob,
     Step,
     experiment_models,
     get_lesson,
@@ -26,7 +27,9 @@ from rnnviz.lessons import (
     lesson_models,
     lesson_results,
     run_key,
+    saved_spread,
     show,
+    spread_config,
 )
 from rnnviz.memory import NOTEBOOK_RECALL, Sweep
 from rnnviz.models.network import ModelConfig
@@ -145,6 +148,30 @@ def test_a_spread_over_seeds_is_shown_with_its_range() -> None:
     ten = next(r for r in results if r.figure.hidden == 10)
     assert ten.ours == "97.00 % (95.00 % to 99.00 % over 3 seeds)" and ten.seconds == 6.0
     assert next(r for r in results if r.figure.hidden == 2).ours is None
+
+
+def test_a_finished_spread_is_kept_beside_the_models_and_read_back(tmp_path: Path) -> None:
+    lesson = get_lesson(4)
+    [job] = [j for j in lesson_jobs(lesson, device_type="cpu", out=tmp_path / "mine")
+             if j.kind == "memory"]  # fmt: skip
+    config = spread_config(lesson)
+    assert isinstance(job.fn, SpreadJob) and config == job.config
+    rows = [{"hidden_size": h, "seed": s, "test_accuracy": 0.5 + h / 100 + s / 1000,
+             "seconds": 1.5} for h in (2, 5, 10) for s in range(5)]  # fmt: skip
+    assert job.fn.finish(Sweep(rows, status="stopped"), "thread") is not None
+    assert saved_spread(config, [tmp_path / "mine"]) is None  # a stopped sweep is not kept
+    job.fn.finish(Sweep(rows), "thread")
+    [file] = (tmp_path / "mine").iterdir()
+    assert file.name.startswith("spread-") and file.suffix == ".json"
+    kept = saved_spread(config, [tmp_path / "elsewhere", tmp_path / "mine"])
+    assert kept is not None and kept.rows == rows
+    ten = next(r for r in lesson_results(lesson, [], memory=kept) if r.figure.hidden == 10)
+    assert ten.ours == "60.20 % (60.00 % to 60.40 % over 5 seeds)" and ten.seconds == 22.5
+    other = {**config, "seeds": [0]}  # other settings: not this record
+    assert saved_spread(other, [tmp_path / "mine"]) is None
+    for bad in ("[]", '{"config": {}, "rows": "x", "created": 1}', "x" * 300_000, "{"):
+        file.write_text(bad)
+        assert saved_spread(config, [tmp_path / "mine"]) is None
 
 
 def test_run_key_ignores_the_machine_but_not_the_experiment() -> None:

@@ -11,7 +11,16 @@ from pages.parts import watch
 from rnnviz.classroom import urlstate
 from rnnviz.common.text import plain
 from rnnviz.jobs.sharing import delivery
-from rnnviz.lessons import PAGES, Lesson, Result, Step, lesson_jobs, lesson_results
+from rnnviz.lessons import (
+    PAGES,
+    Lesson,
+    Result,
+    Step,
+    lesson_jobs,
+    lesson_results,
+    saved_spread,
+    spread_config,
+)
 from rnnviz.memory import Sweep
 from rnnviz.storage.checkpoints import CheckpointInfo
 
@@ -108,6 +117,9 @@ def _open(lesson: Lesson, step: Step, models: Mapping[str, CheckpointInfo],
 
 
 def results(lesson: Lesson) -> list[Result]:
-    """The lesson's figures beside this machine's models' (and its recall spread, once run)."""
+    """The lesson's figures beside this machine's models' (and its recall spread: this tab's
+    newest run of it, else the newest saved one, the shipped one at least)."""
     sweeps = [s.result for s in _snapshots(lesson) if isinstance(s.result, Sweep)]
-    return lesson_results(lesson, app.checkpoints(), memory=sweeps[-1] if sweeps else None)
+    config = spread_config(lesson)
+    saved = saved_spread(config, [app.runs_dir(), app.SHIPPED_DIR]) if config else None
+    return lesson_results(lesson, app.checkpoints(), memory=sweeps[-1] if sweeps else saved)

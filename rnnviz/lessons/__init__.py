@@ -17,7 +17,9 @@ from rnnviz.lessons.results import (
     lesson_results,
     run_key,
     show,
+    spread_config,
 )
+from rnnviz.lessons.spreads import SpreadJob, saved_spread
 
 __all__ = [
     "LESSONS",
@@ -28,6 +30,7 @@ __all__ = [
     "Lesson",
     "LessonJob",
     "Result",
+    "SpreadJob",
     "Step",
     "experiment_models",
     "experiment_title",
@@ -37,5 +40,7 @@ __all__ = [
     "lesson_models",
     "lesson_results",
     "run_key",
+    "saved_spread",
     "show",
+    "spread_config",
 ]

@@ -21,6 +21,7 @@ from rnnviz.jobs.runs import training_job
 from rnnviz.jobs.sharing import work_key
 from rnnviz.jobs.snapshots import JobFn
 from rnnviz.lessons.lesson import PERCENT_METRICS, Experiment, Figure, Lesson
+from rnnviz.lessons.spreads import SpreadJob
 from rnnviz.memory import MemoryJob, Sweep, spread, sweep_seeds
 from rnnviz.storage.checkpoints import CheckpointInfo
 from rnnviz.storage.comparison import seconds_per_epoch
@@ -70,14 +71,22 @@ def lesson_jobs(
         config = {**run.to_dict(), "race_cells": list(race.cells)}
         key = work_key(run, cells=race.cells)
         jobs.append(LessonJob(experiment.key, title, race_job(race, out=out), "race", config, key))
-    if lesson.spread is not None:
-        sizes, seeds = list(lesson.spread_sizes), list(lesson.spread_seeds)
-        job = MemoryJob(sweep_seeds, (sizes, seeds, lesson.spread), device or "auto")
+    if lesson.spread is not None and (settings := spread_config(lesson)) is not None:
+        sizes, seeds = settings["hidden_sizes"], settings["seeds"]
+        sweep = MemoryJob(sweep_seeds, (sizes, seeds, lesson.spread), device or "auto")
         title = f"Lesson {lesson.number}: recall over {len(seeds)} seeds, hidden {sizes}"
-        config = {"recall": lesson.spread.to_dict(), "hidden_sizes": sizes, "seeds": seeds}
-        key = json.dumps({"memory": config, "device": device or "auto"}, sort_keys=True)
-        jobs.append(LessonJob(SPREAD, title, job, "memory", config, key))
+        key = json.dumps({"memory": settings, "device": device or "auto"}, sort_keys=True)
+        job = SpreadJob(sweep, Path(out), settings)  # keeps its record beside the models
+        jobs.append(LessonJob(SPREAD, title, job, "memory", settings, key))
     return jobs
+
+
+def spread_config(lesson: Lesson) -> dict[str, Any] | None:
+    """The settings of `lesson`'s recall spread (what its job and its saved record carry)."""
+    if lesson.spread is None:
+        return None
+    sizes, seeds = list(lesson.spread_sizes), list(lesson.spread_seeds)
+    return {"recall": lesson.spread.to_dict(), "hidden_sizes": sizes, "seeds": seeds}
 
 
 def _after(lesson: Lesson, experiment: Experiment, device_type: str,
