@@ -237,7 +237,11 @@ def test_a_table_of_other_code_is_replaced_once_its_jobs_have_ended(
         assert updated.wait(job_id, timeout=120).state == "stopped"
         updated.sync()  # idle now: replaced by a table of this server's code
         replaced = updated._about["pid"]
-        assert replaced != pid and not updated._stale and updated.jobs() == []
+        assert replaced != pid and not updated._stale
+        assert [s.id for s in updated.jobs()] == [job_id]  # the ended job still shows
+        again = updated.submit(training_job(LONG, out=tmp_path), owner="0000000d", title="e")
+        assert again != job_id and updated.snapshot(again) is not None  # a new table's id
+        updated.cancel(again)
         updated.sync()  # and only once, whatever the new table's code
         assert updated._about["pid"] == replaced and not updated._stale
     finally:

@@ -47,7 +47,8 @@ class JobManager:
     once, the rest in a FIFO queue. Each running job has a daemon thread here that drives it."""
 
     def __init__(self, max_running: int | None = None, *, backend: Backend | None = None,
-                 max_events: int = 20000, limits: OwnerLimits | None = None) -> None:  # fmt: skip
+                 max_events: int = 20000, limits: OwnerLimits | None = None,
+                 prefix: str = "job") -> None:  # fmt: skip
         self.backend: Backend = backend or ThreadBackend()
         self._max_running = max_running
         self.max_events = max_events  # per kind, so a very long run cannot grow without bound
@@ -57,7 +58,7 @@ class JobManager:
         self._jobs: dict[str, Job] = {}
         self._queue: deque[str] = deque()
         self._running: set[str] = set()
-        self._ids = itertools.count(1)
+        self._ids, self._prefix = itertools.count(1), prefix  # job ids: "job-1", "job-2", ...
 
     @property
     def max_running(self) -> int:
@@ -108,7 +109,8 @@ class JobManager:
                 if deliver is not None:
                     same.deliveries[owner] = deliver
                 return same.id
-            job = Job(f"job-{next(self._ids)}", owner, title, kind, fn, dict(config or {}), key)
+            job_id = f"{self._prefix}-{next(self._ids)}"
+            job = Job(job_id, owner, title, kind, fn, dict(config or {}), key)
             self._jobs[job.id] = job
             self._queue.append(job.id)
             self._prune()

@@ -73,6 +73,7 @@ class ClusterJobs:
         self._table: Any = None
         self._stale = False  # the table runs other rnnviz code (it was opened before an update)
         self._replaced = False  # this server has replaced a table of other code once
+        self._kept: set[str] = set()  # finished jobs of a replaced table, kept in the copy
         self._code = code_version()  # the code this server loaded, before any later update
         self._about: dict[str, Any] = {}
         self._closed = threading.Event()
@@ -163,7 +164,7 @@ class ClusterJobs:
                 }
             changes, ids = ray.get(table.changes.remote(known), timeout=self.call_timeout_s)
             with self._lock:
-                for gone in set(self._jobs) - set(ids):
+                for gone in set(self._jobs) - set(ids) - self._kept:
                     del self._jobs[gone], self._positions[gone], self._stamps[gone]
                 for c in changes:
                     self._jobs[c.id] = copy_change(self._jobs.get(c.id), c, self.max_events)
@@ -196,6 +197,8 @@ class ClusterJobs:
         if about["code"] != self._code and not self._replaced:
             changes, _ = ray.get(table.changes.remote({}), timeout=self.call_timeout_s)
             if not any(c.state not in FINAL_STATES for c in changes):
+                with self._lock:  # its finished jobs stay in the copy: their pages still show them
+                    self._kept = {i for i, job in self._jobs.items() if not job.active}
                 end_table(self.name)
                 table = open_table(self.settings, name=self.name)
                 about = ray.get(table.about.remote(), timeout=self.call_timeout_s)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -148,7 +149,8 @@ class JobTable:
             data_dir=settings.data_dir,
         )
         self.settings = settings
-        self.manager = JobManager(backend=backend, limits=settings.limits)
+        prefix = f"job-{uuid.uuid4().hex[:6]}"  # never an id a table before this one gave
+        self.manager = JobManager(backend=backend, limits=settings.limits, prefix=prefix)
         self.opened, self.code = time.time(), code_version()
 
     def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
