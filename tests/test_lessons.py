@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import torch
 
+from rnnviz.analysis.trace import trace
 from rnnviz.data.datasets import DataConfig
 from rnnviz.lessons import (
     LESSONS,
@@ -19,7 +21,9 @@ from rnnviz.lessons import (
     Figure,
     Lesson,
     Step,
+    cpu_note,
     experiment_models,
+    experiment_title,
     get_lesson,
     lesson_from_param,
     lesson_jobs,
@@ -30,7 +34,7 @@ from rnnviz.lessons import (
 )
 from rnnviz.memory import NOTEBOOK_RECALL, Sweep
 from rnnviz.models.network import ModelConfig
-from rnnviz.storage.checkpoints import list_checkpoints
+from rnnviz.storage.checkpoints import list_checkpoints, load_checkpoint
 from rnnviz.training.config import RunConfig, TrainConfig
 from rnnviz.training.control import Control
 from rnnviz.training.events import ignore_event
@@ -136,6 +140,51 @@ def test_the_long_memory_lesson_shrinks_on_a_cpu_only(tmp_path: Path) -> None:
     assert race.config["data"]["train_subset"] == 5000 and race.config["train"]["epochs"] == 3
     sources = {f.source for f in get_lesson(6).figures}
     assert sources == {"Le, Jaitly & Hinton 2015", "Arjovsky, Shah & Bengio 2016"}
+
+
+def test_a_cpu_version_must_be_the_same_experiment() -> None:
+    short = Experiment("a", "short", tiny_run())
+    assert Experiment("a", "long", tiny_run(), cpu=short).version("cpu") is short
+    with pytest.raises(ValueError, match="must have the key 'a' \\(not 'b'\\)"):
+        Experiment("a", "long", tiny_run(), cpu=replace(short, key="b"))
+    with pytest.raises(ValueError, match="no CPU version of its own"):
+        Experiment("a", "long", tiny_run(), cpu=replace(short, cpu=short))
+    with pytest.raises(ValueError, match="train on from the same experiment \\('', not 'z'\\)"):
+        Experiment("a", "long", tiny_run(), cpu=replace(short, after="z"))
+    assert cpu_note(Experiment("a", "same everywhere", tiny_run())) == ""
+
+
+def test_a_cpu_trains_the_short_version_and_its_figures_say_so(tmp_path: Path) -> None:
+    pixels = tiny_run(cell="lstm")
+    pixels = replace(pixels, model=replace(pixels.model, order="pixels14", hidden_size=8),
+                     data=replace(pixels.data, train_subset=128))  # fmt: skip
+    cpu = Experiment("race", "RNN vs LSTM at 14x14", pixels, cells=("rnn_tanh", "lstm"))
+    long = Experiment("race", "GRU vs LSTM", tiny_run(), cells=("gru", "lstm"), cpu=cpu)
+    lesson = Lesson(97, "t", "t", "t", (long,),
+                    (Figure("LSTM", 0.9, "race", cell="lstm"),
+                     Figure("GRU", 0.9, "race", cell="gru")),
+                    (Step("Inside", "look", "inside", ("race:lstm",)),), ("q", "r"))  # fmt: skip
+    assert experiment_title(long, "cpu") == "RNN vs LSTM at 14x14 (a race of 2 cells)"
+    assert experiment_title(long, "cuda") == "GRU vs LSTM (a race of 2 cells)"
+    assert cpu_note(long) == (
+        "On this CPU it trains on 128 training images for 1 epoch, reading pixel by pixel at "
+        "14x14 (196 steps, not 28), so it fits a class period; a GPU runs the whole experiment."
+    )
+    (job,) = lesson_jobs(lesson, device_type="cpu", out=tmp_path)
+    assert job.fn(Control(), ignore_event).status == "done"
+    infos = list_checkpoints(tmp_path)
+    assert sorted(i.record.config.model.cell for i in infos) == ["lstm", "rnn_tanh"]
+    assert {i.record.history["step"][-1] for i in infos} == {2}  # 128 images, batches of 64
+    models = lesson_models(lesson, infos)
+    assert sorted(models) == ["race:lstm", "race:rnn_tanh"]
+    lstm, gru = lesson_results(lesson, infos)
+    assert lstm.reduced and lstm.ours == models["race:lstm"].test_accuracy
+    assert lstm.row()["model"].endswith(" · pixels14 (CPU version)")
+    assert gru.ours is None  # the GPU's lane: a CPU does not train it
+    loaded = load_checkpoint(models["race:lstm"].path)  # the checkpoint rebuilds 196 steps
+    assert (loaded.config.order, loaded.config.steps) == ("pixels14", 196)
+    steps = trace(loaded.model, torch.zeros(1, 28, 28, dtype=torch.uint8))
+    assert steps.probs.shape[1] == 196
 
 
 def test_a_spread_over_seeds_is_shown_with_its_range() -> None:
