@@ -129,17 +129,43 @@ def test_lesson_jobs_queue_a_training_job_or_a_race_per_experiment(tmp_path: Pat
     assert jobs[0].title == "Lesson 4: RNN, LSTM and GRU, 1x128, lr 0.002, batch 100, 5 epochs"
 
 
-def test_the_long_memory_lesson_shrinks_on_a_cpu_only(tmp_path: Path) -> None:
-    sequential = get_lesson(6).experiment("sequential")
-    assert sequential.cells == ("irnn", "lstm") and sequential.run.model.order == "pixels"
-    assert get_lesson(6).experiment("permuted").run.model.order == "permuted"
-    cpu, gpu = sequential.for_device("cpu"), sequential.for_device("cuda")
-    assert (cpu.data.train_subset, cpu.train.epochs) == (5000, 3)
-    assert gpu == sequential.run and (gpu.data.train_subset, gpu.train.epochs) == (0, 20)
-    race = lesson_jobs(get_lesson(6), device_type="cpu", out=tmp_path)[0]
-    assert race.config["data"]["train_subset"] == 5000 and race.config["train"]["epochs"] == 3
-    sources = {f.source for f in get_lesson(6).figures}
-    assert sources == {"Le, Jaitly & Hinton 2015", "Arjovsky, Shah & Bengio 2016"}
+def test_the_long_memory_lesson_reads_784_steps_on_a_gpu_and_196_on_a_cpu(
+    tmp_path: Path,
+) -> None:
+    lesson = get_lesson(6)
+    sequential, permuted = lesson.experiment("sequential"), lesson.experiment("permuted")
+    assert sequential.cells == ("rnn_tanh", "irnn", "lstm")
+    gpu = sequential.for_device("cuda")
+    assert gpu == sequential.run and (gpu.model.order, gpu.model.steps) == ("pixels", 784)
+    assert (gpu.model.hidden_size, gpu.data.train_subset, gpu.train.epochs) == (128, 0, 20)
+    cpu = sequential.for_device("cpu")
+    assert sequential.version("cpu").cells == ("rnn_tanh", "lstm")
+    assert (cpu.model.order, cpu.model.steps, cpu.model.hidden_size) == ("pixels14", 196, 64)
+    assert (cpu.data.train_subset, cpu.train.epochs, cpu.train.lr) == (20_000, 12, 5e-3)
+    assert cpu.model.forget_bias == 1.0 and cpu.data.val_fraction == 0.0
+    assert permuted.for_device("cpu").model.order == "permuted14"
+    assert permuted.for_device("cuda").model.order == "permuted"
+    on_cpu = lesson_jobs(lesson, device_type="cpu", out=tmp_path)
+    on_gpu = lesson_jobs(lesson, device_type="cuda", out=tmp_path)
+    assert [j.config["race_cells"] for j in on_cpu] == [["rnn_tanh", "lstm"]] * 2
+    assert [j.config["race_cells"] for j in on_gpu] == [["rnn_tanh", "irnn", "lstm"]] * 2
+    assert [j.config["model"]["order"] for j in on_cpu + on_gpu] == [
+        "pixels14", "permuted14", "pixels", "permuted"]  # fmt: skip
+    assert on_cpu[0].title == (
+        "Lesson 6: RNN (tanh) vs LSTM 1x64, pixel by pixel at 14x14 (196 steps)")  # fmt: skip
+    assert experiment_title(sequential, "cuda") == (
+        "RNN (tanh), IRNN and LSTM 1x128, pixel by pixel (784 steps) (a race of 3 cells)"
+    )
+    assert cpu_note(sequential) == (
+        "On this CPU it trains on 20,000 training images for 12 epochs, reading pixel by pixel "
+        "at 14x14 (196 steps, not 784), so it fits a class period; a GPU runs the whole "
+        "experiment.")  # fmt: skip
+    sources = {f.source for f in lesson.figures}
+    assert sources == {"Le, Jaitly & Hinton 2015", "Arjovsky, Shah & Bengio 2016", "this lesson"}
+    compared = next(s for s in lesson.steps if s.page == "compare")
+    for model in compared.models:  # a CPU's race and a GPU's both train every model it opens
+        key, _, lane = model.partition(":")
+        assert all(lane in lesson.experiment(key).lanes_on(d) for d in ("cpu", "cuda"))
 
 
 def test_a_cpu_version_must_be_the_same_experiment() -> None:
