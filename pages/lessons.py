@@ -9,7 +9,13 @@ from pages.parts import lessons as ui
 from pages.parts import shared as app
 from rnnviz.common.devices import resolve_device
 from rnnviz.common.text import plain
-from rnnviz.lessons import LESSONS, experiment_title, lesson_from_param, lesson_models
+from rnnviz.lessons import (
+    LESSONS,
+    cpu_note,
+    experiment_title,
+    lesson_from_param,
+    lesson_models,
+)
 
 app.run_through_the_frame()
 
@@ -42,13 +48,9 @@ st.markdown(lesson.teaches)
 
 st.subheader("1 · Run the experiment")
 for experiment in lesson.experiments:
-    st.markdown(f"- {plain(experiment_title(experiment))}")
+    st.markdown(f"- {plain(experiment_title(experiment, device_type))}")
     if device_type == "cpu" and experiment.shrinks_on_cpu:
-        run = experiment.for_device("cpu")
-        subset = f"{run.data.train_subset:,}" if run.data.train_subset else "all the"
-        epochs = run.train.epochs
-        st.caption(f"On this CPU it trains on {subset} training images for {epochs} epochs, "
-                   "so it fits a class period; a GPU runs the whole experiment.")  # fmt: skip
+        st.caption(plain(cpu_note(experiment)))
 if lesson.spread is not None:
     sizes = ", ".join(str(h) for h in lesson.spread_sizes)
     st.markdown(f"- the Memory lab's recall at the notebook's setting, hidden sizes {sizes}, "

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import torch
 
 from rnnviz.lessons import LESSONS
 from tests.conftest import app_test, shown
@@ -40,6 +41,21 @@ def test_each_lesson_opens_from_its_link(app_env: Path, number: int) -> None:
     assert list(table["figure"]) == [f.label for f in lesson.figures]
     assert set(table["this run"]) == {"-"}
     assert " ".join(m.value for m in at.markdown).count(lesson.questions[0][:30]) == 1
+
+
+def test_lesson_6_on_a_cpu_lists_its_196_step_races(app_env: Path) -> None:
+    if torch.cuda.is_available():
+        pytest.skip("a GPU machine lists the 784-step races")
+    at = app_test(PAGE, query={"lesson": "6"})
+    assert not at.exception
+    listed = [shown(m) for m in at.markdown if m.value.startswith("- ")]
+    assert listed[:2] == [
+        "- RNN (tanh) vs LSTM 1x64, pixel by pixel at 14x14 (196 steps) (a race of 2 cells)",
+        "- RNN (tanh) vs LSTM 1x64, pixels in a fixed random order at 14x14 (196 steps) (a race "
+        "of 2 cells)",
+    ]
+    notes = [shown(c) for c in at.caption if c.value.startswith("On this CPU")]
+    assert len(notes) == 2 and "at 14x14 (196 steps, not 784)" in notes[0]
 
 
 def test_a_bad_link_says_so_and_shows_the_first_lesson(app_env: Path) -> None:

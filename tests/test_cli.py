@@ -257,4 +257,7 @@ def test_cli_trains_in_pixel_order_on_a_subset_and_refuses_a_bad_order(
     bad = run_cli("train", "--dataset", "digits", "--order", "diagonal")
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     (line,) = bad.stderr.strip().splitlines()
-    assert "order='diagonal' is not one of ['rows', 'columns', 'pixels', 'permuted']" in line
+    assert (
+        "order='diagonal' is not one of ['rows', 'columns', 'pixels', 'permuted', 'pixels14', "
+        "'permuted14']" in line
+    )

@@ -32,6 +32,8 @@ SHAPES = [
     ModelConfig(cell="gru", hidden_size=6, order="permuted"),
     ModelConfig(cell="cnn_lstm", hidden_size=8, order="columns"),
     ModelConfig(cell="cnn", hidden_size=32, order="permuted"),
+    ModelConfig(cell="lstm", hidden_size=6, order="pixels14"),
+    ModelConfig(cell="rnn_tanh", hidden_size=6, order="permuted14"),
 ]
 
 

@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import torch
 
+from rnnviz.analysis.trace import trace
 from rnnviz.data.datasets import DataConfig
 from rnnviz.lessons import (
     LESSONS,
@@ -20,7 +22,9 @@ from rnnviz.lessons import (
     Lesson,
     SpreadJob,
     Step,
+    cpu_note,
     experiment_models,
+    experiment_title,
     get_lesson,
     lesson_from_param,
     lesson_jobs,
@@ -33,7 +37,7 @@ from rnnviz.lessons import (
 )
 from rnnviz.memory import NOTEBOOK_RECALL, Sweep
 from rnnviz.models.network import ModelConfig
-from rnnviz.storage.checkpoints import list_checkpoints
+from rnnviz.storage.checkpoints import list_checkpoints, load_checkpoint
 from rnnviz.training.config import RunConfig, TrainConfig
 from rnnviz.training.control import Control
 from rnnviz.training.events import ignore_event
@@ -128,17 +132,88 @@ def test_lesson_jobs_queue_a_training_job_or_a_race_per_experiment(tmp_path: Pat
     assert jobs[0].title == "Lesson 4: RNN, LSTM and GRU, 1x128, lr 0.002, batch 100, 5 epochs"
 
 
-def test_the_long_memory_lesson_shrinks_on_a_cpu_only(tmp_path: Path) -> None:
-    sequential = get_lesson(6).experiment("sequential")
-    assert sequential.cells == ("irnn", "lstm") and sequential.run.model.order == "pixels"
-    assert get_lesson(6).experiment("permuted").run.model.order == "permuted"
-    cpu, gpu = sequential.for_device("cpu"), sequential.for_device("cuda")
-    assert (cpu.data.train_subset, cpu.train.epochs) == (5000, 3)
-    assert gpu == sequential.run and (gpu.data.train_subset, gpu.train.epochs) == (0, 20)
-    race = lesson_jobs(get_lesson(6), device_type="cpu", out=tmp_path)[0]
-    assert race.config["data"]["train_subset"] == 5000 and race.config["train"]["epochs"] == 3
-    sources = {f.source for f in get_lesson(6).figures}
-    assert sources == {"Le, Jaitly & Hinton 2015", "Arjovsky, Shah & Bengio 2016"}
+def test_the_long_memory_lesson_reads_784_steps_on_a_gpu_and_196_on_a_cpu(
+    tmp_path: Path,
+) -> None:
+    lesson = get_lesson(6)
+    sequential, permuted = lesson.experiment("sequential"), lesson.experiment("permuted")
+    assert sequential.cells == ("rnn_tanh", "irnn", "lstm")
+    gpu = sequential.for_device("cuda")
+    assert gpu == sequential.run and (gpu.model.order, gpu.model.steps) == ("pixels", 784)
+    assert (gpu.model.hidden_size, gpu.data.train_subset, gpu.train.epochs) == (128, 0, 20)
+    cpu = sequential.for_device("cpu")
+    assert sequential.version("cpu").cells == ("rnn_tanh", "lstm")
+    assert (cpu.model.order, cpu.model.steps, cpu.model.hidden_size) == ("pixels14", 196, 64)
+    assert (cpu.data.train_subset, cpu.train.epochs, cpu.train.lr) == (20_000, 12, 5e-3)
+    assert cpu.model.forget_bias == 1.0 and cpu.data.val_fraction == 0.0
+    assert permuted.for_device("cpu").model.order == "permuted14"
+    assert permuted.for_device("cuda").model.order == "permuted"
+    on_cpu = lesson_jobs(lesson, device_type="cpu", out=tmp_path)
+    on_gpu = lesson_jobs(lesson, device_type="cuda", out=tmp_path)
+    assert [j.config["race_cells"] for j in on_cpu] == [["rnn_tanh", "lstm"]] * 2
+    assert [j.config["race_cells"] for j in on_gpu] == [["rnn_tanh", "irnn", "lstm"]] * 2
+    assert [j.config["model"]["order"] for j in on_cpu + on_gpu] == [
+        "pixels14", "permuted14", "pixels", "permuted"]  # fmt: skip
+    assert on_cpu[0].title == (
+        "Lesson 6: RNN (tanh) vs LSTM 1x64, pixel by pixel at 14x14 (196 steps)")  # fmt: skip
+    assert experiment_title(sequential, "cuda") == (
+        "RNN (tanh), IRNN and LSTM 1x128, pixel by pixel (784 steps) (a race of 3 cells)"
+    )
+    assert cpu_note(sequential) == (
+        "On this CPU it trains on 20,000 training images for 12 epochs, reading pixel by pixel "
+        "at 14x14 (196 steps, not 784), so it fits a class period; a GPU runs the whole "
+        "experiment.")  # fmt: skip
+    sources = {f.source for f in lesson.figures}
+    assert sources == {"Le, Jaitly & Hinton 2015", "Arjovsky, Shah & Bengio 2016", "this lesson"}
+    compared = next(s for s in lesson.steps if s.page == "compare")
+    for model in compared.models:  # a CPU's race and a GPU's both train every model it opens
+        key, _, lane = model.partition(":")
+        assert all(lane in lesson.experiment(key).lanes_on(d) for d in ("cpu", "cuda"))
+
+
+def test_a_cpu_version_must_be_the_same_experiment() -> None:
+    short = Experiment("a", "short", tiny_run())
+    assert Experiment("a", "long", tiny_run(), cpu=short).version("cpu") is short
+    with pytest.raises(ValueError, match="must have the key 'a' \\(not 'b'\\)"):
+        Experiment("a", "long", tiny_run(), cpu=replace(short, key="b"))
+    with pytest.raises(ValueError, match="no CPU version of its own"):
+        Experiment("a", "long", tiny_run(), cpu=replace(short, cpu=short))
+    with pytest.raises(ValueError, match="train on from the same experiment \\('', not 'z'\\)"):
+        Experiment("a", "long", tiny_run(), cpu=replace(short, after="z"))
+    assert cpu_note(Experiment("a", "same everywhere", tiny_run())) == ""
+
+
+def test_a_cpu_trains_the_short_version_and_its_figures_say_so(tmp_path: Path) -> None:
+    pixels = tiny_run(cell="lstm")
+    pixels = replace(pixels, model=replace(pixels.model, order="pixels14", hidden_size=8),
+                     data=replace(pixels.data, train_subset=128))  # fmt: skip
+    cpu = Experiment("race", "RNN vs LSTM at 14x14", pixels, cells=("rnn_tanh", "lstm"))
+    long = Experiment("race", "GRU vs LSTM", tiny_run(), cells=("gru", "lstm"), cpu=cpu)
+    lesson = Lesson(97, "t", "t", "t", (long,),
+                    (Figure("LSTM", 0.9, "race", cell="lstm"),
+                     Figure("GRU", 0.9, "race", cell="gru")),
+                    (Step("Inside", "look", "inside", ("race:lstm",)),), ("q", "r"))  # fmt: skip
+    assert experiment_title(long, "cpu") == "RNN vs LSTM at 14x14 (a race of 2 cells)"
+    assert experiment_title(long, "cuda") == "GRU vs LSTM (a race of 2 cells)"
+    assert cpu_note(long) == (
+        "On this CPU it trains on 128 training images for 1 epoch, reading pixel by pixel at "
+        "14x14 (196 steps, not 28), so it fits a class period; a GPU runs the whole experiment."
+    )
+    (job,) = lesson_jobs(lesson, device_type="cpu", out=tmp_path)
+    assert job.fn(Control(), ignore_event).status == "done"
+    infos = list_checkpoints(tmp_path)
+    assert sorted(i.record.config.model.cell for i in infos) == ["lstm", "rnn_tanh"]
+    assert {i.record.history["step"][-1] for i in infos} == {2}  # 128 images, batches of 64
+    models = lesson_models(lesson, infos)
+    assert sorted(models) == ["race:lstm", "race:rnn_tanh"]
+    lstm, gru = lesson_results(lesson, infos)
+    assert lstm.reduced and lstm.ours == models["race:lstm"].test_accuracy
+    assert lstm.row()["model"].endswith(" · pixels14 (CPU version)")
+    assert gru.ours is None  # the GPU's lane: a CPU does not train it
+    loaded = load_checkpoint(models["race:lstm"].path)  # the checkpoint rebuilds 196 steps
+    assert (loaded.config.order, loaded.config.steps) == ("pixels14", 196)
+    steps = trace(loaded.model, torch.zeros(1, 28, 28, dtype=torch.uint8))
+    assert steps.probs.shape[1] == 196
 
 
 def test_a_spread_over_seeds_is_shown_with_its_range() -> None:

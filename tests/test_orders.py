@@ -35,7 +35,8 @@ def _images(batch: int = 3) -> torch.Tensor:
 def test_the_registry_says_each_orders_shape() -> None:
     shapes = {key: (o.steps, o.inputs) for key, o in ORDERS.items()}
     assert shapes == {"rows": (28, 28), "columns": (28, 28), "pixels": (784, 1),
-                      "permuted": (784, 1)}  # fmt: skip
+                      "permuted": (784, 1), "pixels14": (196, 1),
+                      "permuted14": (196, 1)}  # fmt: skip
     for key, order in ORDERS.items():
         assert to_sequence(_images(), key).shape == (3, order.steps, order.inputs)
         assert reading_index(key).shape == (order.steps, order.inputs)
@@ -63,6 +64,32 @@ def test_permuted_reads_every_pixel_once_in_one_fixed_order() -> None:
     assert torch.equal(seq, to_sequence(images, "permuted"))
     assert torch.equal(seq[:, :, 0], images.reshape(3, 784)[:, perm])
     assert torch.equal(seq[:, :, 0].sort(dim=1).values, images.reshape(3, 784).sort(dim=1).values)
+
+
+def test_a_pooled_order_reads_the_image_averaged_over_2x2_blocks() -> None:
+    images = torch.zeros(2, 28, 28, dtype=torch.uint8)
+    images[0, 0, 0], images[0, 1, 1] = 200, 100  # block (0, 0): mean 75
+    images[1, 26:, 2:4] = 40  # block (13, 1): mean 40
+    seq = to_sequence(images, "pixels14")  # (2, 196, 1)
+    assert seq.dtype == torch.float32 and seq.shape == (2, 196, 1)
+    assert seq[0, 0, 0].item() == 75.0 and seq[0, 1:].abs().sum().item() == 0.0
+    assert seq[1, 13 * 14 + 1, 0].item() == 40.0 and seq[1].sum().item() == 40.0
+    pooled = torch.nn.functional.avg_pool2d(_images().float()[:, None], 2).flatten(1)  # (3, 196)
+    assert torch.equal(to_sequence(_images(), "pixels14")[:, :, 0], pooled)
+    perm = permutation(196)
+    assert torch.equal(perm.sort().values, torch.arange(196))
+    assert perm[:4].tolist() == [111, 157, 28, 176]  # fixed for ever: do not change
+    assert torch.equal(to_sequence(_images(), "permuted14")[:, :, 0], pooled[:, perm])
+    assert (ORDERS["pixels14"].side, ORDERS["pixels"].side) == (14, 28)
+
+
+def test_a_pooled_orders_steps_reveal_whole_blocks() -> None:
+    first, later = seen_masks("pixels14", [0, 14])
+    assert first[:2, :2].all() and int(first.sum()) == 4  # step 0 reads block (0, 0)
+    assert later[:2].all() and later[2:4, :2].all() and int(later.sum()) == 60
+    shuffled = seen_masks("permuted14", [0])[0]
+    r, c = divmod(int(permutation(196)[0]), 14)
+    assert shuffled[2 * r : 2 * r + 2, 2 * c : 2 * c + 2].all() and int(shuffled.sum()) == 4
 
 
 def test_a_whole_image_order_refuses_part_of_an_image() -> None:
@@ -140,6 +167,10 @@ def test_conv_cells_and_bidirectional_models_keep_to_what_they_can_read() -> Non
         ModelConfig(cell="cnn_lstm", order="permuted")
     with pytest.raises(ValueError, match=r"bidirectional=True with order='pixels'"):
         ModelConfig(bidirectional=True, order="pixels")
+    with pytest.raises(ValueError, match=r"order='pixels14' reads a 14x14 image.*cell='cnn'"):
+        ModelConfig(cell="cnn", order="pixels14")
+    with pytest.raises(ValueError, match=r"bidirectional=True with order='permuted14'"):
+        ModelConfig(bidirectional=True, order="permuted14")
     assert ModelConfig(cell="cnn_lstm", order="columns", bidirectional=True).steps == 28
     images = _images().float() / 255
     cnn = build_model(ModelConfig(cell="cnn", order="columns"))

@@ -138,6 +138,19 @@ def test_a_pixel_reading_animates_29_frames_and_dims_what_is_unread() -> None:
     assert fig.layout.sliders[0].currentvalue.prefix == "Step "
 
 
+def test_a_14x14_reading_outlines_the_2x2_block_each_step_reads() -> None:
+    steps = traced(order="pixels14")
+    fig = plots.reading_animation(image(), steps, NAMES)
+    assert steps.probs.shape[1] == 196 and steps.inputs.shape[1:] == (196, 1)
+    assert fig.frames[-1].layout.title.text.startswith("After step 196:")
+    image_axes = (fig.data[0].xaxis, fig.data[0].yaxis)
+    for frame, t in zip(fig.frames, plots.frame_steps(196), strict=True):
+        (outline,) = [s for s in frame.layout.shapes if (s.xref, s.yref) == image_axes]
+        r, c = divmod(t, 14)  # step t reads block (t // 14, t % 14) of the 28x28 image
+        assert (outline.x0, outline.x1) == (2 * c + 0.5, 2 * c + 2.5)
+        assert (outline.y0, outline.y1) == (2 * r + 0.5, 2 * r + 2.5)
+
+
 def test_a_column_reading_outlines_column_t() -> None:
     fig = plots.reading_animation(image(), traced(order="columns"), NAMES)
     image_axes = (fig.data[0].xaxis, fig.data[0].yaxis)

@@ -220,14 +220,14 @@ def test_training_flags_of_submodules_come_back() -> None:
     assert model.head.training and not model.rnn.training and not model.training
 
 
-@pytest.mark.parametrize("order", ["pixels", "permuted", "columns"])
+@pytest.mark.parametrize("order", ["pixels", "permuted", "columns", "permuted14"])
 def test_a_trace_follows_the_models_reading_order(order: str) -> None:
     torch.manual_seed(0)
     model = build_model(ModelConfig(cell="gru", hidden_size=5, order=order))
     assert isinstance(model, RowReader)
     images = torch.randint(0, 256, (2, 28, 28), dtype=torch.uint8)
     steps = trace(model, images)
-    length = 28 if order == "columns" else 784
+    length = {"columns": 28, "permuted14": 196}.get(order, 784)
     assert steps.order == order and steps.hidden.shape == (1, 1, 2, length, 5)
     assert steps.probs.shape == (2, length, 10) and steps.inputs.shape[1] == length
     with torch.no_grad():

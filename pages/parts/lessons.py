@@ -98,7 +98,7 @@ def _open(lesson: Lesson, step: Step, models: Mapping[str, CheckpointInfo],
     if step.page == "train":
         key, _, lane = step.models[0].partition(":")
         experiment = lesson.experiment(key)
-        run = experiment.lanes(experiment.for_device(device_type))[lane]
+        run = experiment.lanes_on(device_type)[lane]
         if "race" in step.params:  # the Train page reads its race from here once it has one
             st.session_state[watch.RACE] = step.params["race"].split(",")
             st.session_state["w.race_on"] = True

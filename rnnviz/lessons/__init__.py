@@ -10,6 +10,7 @@ from rnnviz.lessons.lesson import METRICS, PAGES, Experiment, Figure, Lesson, St
 from rnnviz.lessons.results import (
     LessonJob,
     Result,
+    cpu_note,
     experiment_models,
     experiment_title,
     lesson_jobs,
@@ -32,6 +33,7 @@ __all__ = [
     "Result",
     "SpreadJob",
     "Step",
+    "cpu_note",
     "experiment_models",
     "experiment_title",
     "get_lesson",

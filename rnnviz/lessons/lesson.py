@@ -40,8 +40,10 @@ PERCENT_METRICS = ("accuracy", "memory_recall")  # shown as percentages, the oth
 class Experiment:
     """One thing a lesson trains: `run` alone, or a race of `cells` on `run`'s settings.
 
-    On a CPU, `cpu_subset` and `cpu_epochs` (when not 0) shrink the run so it fits a class period;
-    the page says so. Both versions count as this experiment when its models are looked up.
+    On a CPU, `cpu` (when given) is trained instead: a shorter version of the same experiment,
+    with its own run, cells and title (784 pixel steps become 196, say). `cpu_subset` and
+    `cpu_epochs` (when not 0) shrink the run a CPU trains so it fits a class period; the page
+    says so. Every version counts as this experiment when its models are looked up.
     """
 
     key: str  # the lesson's name for it: figures and steps refer to it
@@ -51,6 +53,7 @@ class Experiment:
     cpu_subset: int = 0  # on a CPU: train on the first N training images only (0: all)
     cpu_epochs: int = 0  # on a CPU: this many epochs instead of the run's own (0: the same)
     after: str = ""  # train on from this experiment's newest model, when there is one
+    cpu: Experiment | None = None  # on a CPU: this version instead (None: this one, shrunk)
 
     def __post_init__(self) -> None:
         if self.cells and len(set(self.cells)) != len(self.cells):
@@ -58,20 +61,37 @@ class Experiment:
         if self.cpu_subset < 0 or self.cpu_epochs < 0:
             raise ValueError(f"cpu_subset={self.cpu_subset} and cpu_epochs={self.cpu_epochs} "
                              "must be 0 (no change) or more")  # fmt: skip
+        if self.cpu is not None and (self.cpu.key != self.key or self.cpu.cpu is not None):
+            raise ValueError(f"the CPU version of {self.key!r} must have the key {self.key!r} "
+                             f"(not {self.cpu.key!r}) and no CPU version of its own")  # fmt: skip
+        if self.cpu is not None and self.cpu.after != self.after:
+            raise ValueError(f"the CPU version of {self.key!r} must train on from the same "
+                             f"experiment ({self.after!r}, not {self.cpu.after!r})")  # fmt: skip
+
+    def version(self, device_type: str) -> Experiment:
+        """The experiment as a "cpu" or "cuda" machine trains it: `cpu` on a CPU, when given."""
+        return self.cpu if device_type == "cpu" and self.cpu is not None else self
+
+    @property
+    def versions(self) -> tuple[Experiment, ...]:
+        """This experiment, and its CPU version when it has one."""
+        return (self,) if self.cpu is None else (self, self.cpu)
 
     @property
     def shrinks_on_cpu(self) -> bool:
-        return bool(self.cpu_subset or self.cpu_epochs)
+        cpu = self.version("cpu")
+        return bool(self.cpu is not None or cpu.cpu_subset or cpu.cpu_epochs)
 
     def for_device(self, device_type: str) -> RunConfig:
         """The run as it is queued on a "cpu" or "cuda" machine."""
-        if device_type != "cpu" or not self.shrinks_on_cpu:
-            return self.run
-        run = self.run
-        if self.cpu_subset:
-            run = replace(run, data=replace(run.data, train_subset=self.cpu_subset))
-        if self.cpu_epochs:
-            run = replace(run, train=replace(run.train, epochs=self.cpu_epochs))
+        version = self.version(device_type)
+        run = version.run
+        if device_type != "cpu":
+            return run
+        if version.cpu_subset:
+            run = replace(run, data=replace(run.data, train_subset=version.cpu_subset))
+        if version.cpu_epochs:
+            run = replace(run, train=replace(run.train, epochs=version.cpu_epochs))
         return run
 
     def lanes(self, run: RunConfig | None = None) -> dict[str, RunConfig]:
@@ -80,6 +100,10 @@ class Experiment:
         if not self.cells:
             return {"": run}
         return {c: replace(run, model=_with_cell(run.model, c)) for c in self.cells}
+
+    def lanes_on(self, device_type: str) -> dict[str, RunConfig]:
+        """Each model a "cpu" or "cuda" machine makes of this experiment: lane -> its run."""
+        return self.version(device_type).lanes(self.for_device(device_type))
 
 
 def _with_cell(model: ModelConfig, cell: str) -> ModelConfig:

@@ -23,6 +23,7 @@ from rnnviz.jobs.snapshots import JobFn
 from rnnviz.lessons.lesson import PERCENT_METRICS, Experiment, Figure, Lesson
 from rnnviz.lessons.spreads import SpreadJob
 from rnnviz.memory import MemoryJob, Sweep, spread, sweep_seeds
+from rnnviz.models.orders import ORDERS
 from rnnviz.storage.checkpoints import CheckpointInfo
 from rnnviz.storage.comparison import seconds_per_epoch
 from rnnviz.training.config import RunConfig, run_key
@@ -55,19 +56,19 @@ def lesson_jobs(
     given, is the runs' device setting); ValueError when `out` has no room for their models."""
     jobs = []
     for experiment in lesson.experiments:
-        run = experiment.for_device(device_type)
+        run, version = experiment.for_device(device_type), experiment.version(device_type)
         if data_dir is not None:
             run = replace(run, data=replace(run.data, data_dir=data_dir))
         if device is not None:
             run = replace(run, train=replace(run.train, device=device))
-        title = f"Lesson {lesson.number}: {experiment.title}"
-        if not experiment.cells:
+        title = f"Lesson {lesson.number}: {version.title}"
+        if not version.cells:
             after = _after(lesson, experiment, device_type, data_dir)
             key = work_key(run) + (f" after {experiment.after}" if after else "")
             trains = training_job(run, out=out, after=after)
             jobs.append(LessonJob(experiment.key, title, trains, "train", run.to_dict(), key))
             continue
-        race = RaceConfig(run, experiment.cells)
+        race = RaceConfig(run, version.cells)
         config = {**run.to_dict(), "race_cells": list(race.cells)}
         key = work_key(run, cells=race.cells)
         jobs.append(LessonJob(experiment.key, title, race_job(race, out=out), "race", config, key))
@@ -103,7 +104,7 @@ def experiment_models(experiment: Experiment,
     """Lane ("" for a single run, else the cell) -> the newest finished model of `experiment`."""
     wanted: dict[str, str] = {}
     for device_type in ("cuda", "cpu"):
-        for name, run in experiment.lanes(experiment.for_device(device_type)).items():
+        for name, run in experiment.lanes_on(device_type).items():
             wanted[run_key(run)] = name
     found: dict[str, CheckpointInfo] = {}
     for info in infos:
@@ -136,7 +137,7 @@ class Result:
     ours: float | str | None
     seconds: float | None  # the training seconds of the model it was read from
     model: str = ""  # that model's title
-    reduced: bool = False  # read from a CPU-sized version of the experiment
+    reduced: bool = False  # read from the CPU's version of the experiment, or a shrunk run
 
     def row(self) -> dict[str, Any]:
         """A table row of text: figure, source, reported, ours, seconds (empty before there
@@ -145,7 +146,7 @@ class Result:
                 "reported": show(self.figure.reported, self.figure.metric),
                 "this run": show(self.ours, self.figure.metric),
                 "seconds": "" if self.seconds is None else f"{self.seconds:.1f}",
-                "model": self.model + (" (CPU subset)" if self.reduced else "")}  # fmt: skip
+                "model": self.model + (" (CPU version)" if self.reduced else "")}  # fmt: skip
 
 
 def show(value: float | str | None, metric: str) -> str:
@@ -194,7 +195,7 @@ def _spread_result(figure: Figure, of_size: Mapping[str, float] | None,
 def _read(figure: Figure, experiment: Experiment, models: Mapping[str, CheckpointInfo]) -> Result:
     if figure.metric == "best_cell":
         done = {lane: i for lane, i in models.items() if i.test_accuracy is not None}
-        if len(done) < len(experiment.cells):
+        if len(done) < min(len(v.cells) for v in experiment.versions):
             return Result(figure, None, None)
         best = max(done.values(), key=lambda i: i.test_accuracy or 0.0)
         seconds = sum(i.record.seconds for i in done.values())
@@ -224,8 +225,24 @@ def _metric(record: RunRecord, metric: str) -> float | None:
     return float(metrics.weighted[metric])
 
 
-def experiment_title(experiment: Experiment) -> str:
-    """What the page lists for an experiment: its title and its model's."""
-    if experiment.cells:
-        return f"{experiment.title} (a race of {len(experiment.cells)} cells)"
-    return f"{experiment.title} ({run_title(experiment.run)})"
+def experiment_title(experiment: Experiment, device_type: str = "cuda") -> str:
+    """What the page lists for an experiment as a "cpu" or "cuda" machine trains it: its title
+    and its model's."""
+    version = experiment.version(device_type)
+    if version.cells:
+        return f"{version.title} (a race of {len(version.cells)} cells)"
+    return f"{version.title} ({run_title(version.run)})"
+
+
+def cpu_note(experiment: Experiment) -> str:
+    """What a CPU trains instead of the whole experiment, for the page; "" when the same."""
+    if not experiment.shrinks_on_cpu:
+        return ""
+    run = experiment.for_device("cpu")
+    subset = f"{run.data.train_subset:,}" if run.data.train_subset else "all the"
+    epochs = f"{run.train.epochs} epoch" + ("s" if run.train.epochs != 1 else "")
+    text = f"On this CPU it trains on {subset} training images for {epochs}"
+    if experiment.cpu is not None and run.model.order != experiment.run.model.order:
+        order = ORDERS[run.model.order]
+        text += f", reading {order.how} ({order.steps} steps, not {experiment.run.model.steps})"
+    return text + ", so it fits a class period; a GPU runs the whole experiment."

@@ -50,7 +50,8 @@ class ModelConfig(Config):
                                       "PyTorch's init; TensorFlow and Keras start at 1)")
     order: str = setting("rows", label="Reading order", choices=order_titles, url="order",
                          flag="order", group="Data",
-                         help="what one time step reads: a row, a column or one pixel (784 steps)")
+                         help="what one time step reads: a row, a column or one pixel (784 "
+                              "steps, or 196 of the image at 14x14)")
     # fmt: on
 
     def __post_init__(self) -> None:
@@ -62,6 +63,12 @@ class ModelConfig(Config):
             raise ValueError(
                 f"order={self.order!r} reads one pixel per step, which cell={self.cell!r} cannot "
                 f"take conv features of; choose order from {allowed}"
+            )
+        if not self.recurrent and ORDERS[self.order].pool > 1:
+            allowed = [k for k, o in ORDERS.items() if o.pool == 1]
+            raise ValueError(
+                f"order={self.order!r} reads a 14x14 image, which cell={self.cell!r} (a CNN of "
+                f"28x28 images) cannot; choose order from {allowed}"
             )
         if self.bidirectional and self.steps > IMAGE_SIZE:
             allowed = [k for k, o in ORDERS.items() if o.steps == IMAGE_SIZE]

@@ -2,11 +2,13 @@
 
 `ORDERS` names every order: `rows` (28 steps of one 28-pixel row, top to bottom), `columns` (28
 steps of one column, left to right), `pixels` (784 steps of one pixel, row by row: "sequential
-MNIST") and `permuted` (784 steps of one pixel in a fixed random order: "permuted MNIST", Le,
-Jaitly & Hinton 2015). Each order is a table of flat pixel indices (T, F), `reading_index`, so
-turning images (B, 28, 28) into the sequence (B, T, F) is one gather on the images' device
-(`to_sequence`). The permutation is made from `PERMUTATION_SEED` by a CPU `torch.Generator`, so it
-is the same in every process and on every device, for ever.
+MNIST"), `permuted` (784 steps of one pixel in a fixed random order: "permuted MNIST", Le,
+Jaitly & Hinton 2015), and `pixels14` and `permuted14`, the same two read from the image averaged
+over 2x2 blocks to 14x14 (196 steps: long enough to defeat a plain RNN, short enough for a CPU).
+Each order is a table of flat pixel indices (T, F) into its grid, `reading_index`, so turning
+images (B, 28, 28) into the sequence (B, T, F) is at most one average pooling and one gather on the
+images' device (`to_sequence`). The permutations are made from `PERMUTATION_SEED` by a CPU
+`torch.Generator`, so they are the same in every process and on every device, for ever.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 from functools import cache
 
 import torch
+import torch.nn.functional as F
 
 from rnnviz.data.sources import IMAGE_SIZE
 
@@ -43,6 +46,12 @@ class Order:
     inputs: int  # F: pixels per step
     unit: str  # what one step reads, for captions: "row", "column", "pixel"
     how: str  # how it reads, for captions: "row by row"
+    pool: int = 1  # image pixels per side averaged into one read pixel: 2 reads a 14x14 image
+
+    @property
+    def side(self) -> int:
+        """Pixels per side of the grid the order reads: 28, or 14 for a pooled order."""
+        return IMAGE_SIZE // self.pool
 
     @property
     def step_name(self) -> str:
@@ -66,6 +75,10 @@ ORDERS: dict[str, Order] = {
               "pixel by pixel"),
         Order("permuted", "Pixels in a fixed shuffle (784 x 1, permuted MNIST)", PIXELS, 1,
               "pixel", "pixel by pixel in a fixed shuffle"),
+        Order("pixels14", "Pixel by pixel at 14x14 (196 x 1, 2x2 blocks averaged)", PIXELS // 4,
+              1, "pixel", "pixel by pixel at 14x14", pool=2),
+        Order("permuted14", "Pixels at 14x14 in a fixed shuffle (196 x 1)", PIXELS // 4, 1,
+              "pixel", "pixel by pixel at 14x14 in a fixed shuffle", pool=2),
     )
 }  # fmt: skip
 
@@ -75,12 +88,13 @@ def order_titles() -> dict[str, str]:
 
 
 @cache
-def permutation() -> torch.Tensor:
-    """(784,) int64 on the CPU: the fixed pixel order of `permuted`; step t reads pixel perm[t]."""
+def permutation(pixels: int = PIXELS) -> torch.Tensor:
+    """(pixels,) int64 on the CPU: the fixed order of `permuted` (784 pixels) or `permuted14`
+    (196); step t reads pixel perm[t]."""
     generator = torch.Generator(device="cpu").manual_seed(PERMUTATION_SEED)
     # The device is named: under `with torch.device("meta")` (admission sizes a model so) the
     # cached permutation would otherwise be a meta tensor for the rest of the process.
-    return torch.randperm(PIXELS, generator=generator, device="cpu")
+    return torch.randperm(pixels, generator=generator, device="cpu")
 
 
 def _order(order: str) -> Order:
@@ -90,16 +104,18 @@ def _order(order: str) -> Order:
 
 
 def reading_index(order: str) -> torch.Tensor:
-    """(T, F) int64 on the CPU: the flat pixel index (row * 28 + column) read at step t, input f."""
+    """(T, F) int64 on the CPU: the flat index (row * side + column) of the pixel read at step t,
+    input f, in the order's grid (side 28, or 14 for a pooled order)."""
     steps = _order(order)
-    flat = torch.arange(PIXELS, device="cpu")
+    side = steps.side
+    flat = torch.arange(side * side, device="cpu")
     if steps.key == "rows":
-        return flat.view(IMAGE_SIZE, IMAGE_SIZE)
+        return flat.view(side, side)
     if steps.key == "columns":
-        return flat.view(IMAGE_SIZE, IMAGE_SIZE).t().contiguous()
-    if steps.key == "pixels":
-        return flat.view(PIXELS, 1)
-    return permutation().clone().view(PIXELS, 1)
+        return flat.view(side, side).t().contiguous()
+    if steps.key.startswith("permuted"):
+        return permutation(side * side).clone().view(-1, 1)
+    return flat.view(-1, 1)
 
 
 def to_sequence(
@@ -108,9 +124,11 @@ def to_sequence(
     """images (B, 28, 28) -> the sequence (B, T, F) the order reads, on the images' device.
 
     `index` is `reading_index(order)` already on that device (a model keeps it as a buffer);
-    rows pass through untouched.
+    rows pass through untouched. A pooled order averages each pool x pool block first, so its
+    sequence is float (of the images' scale) whatever the images' dtype.
     """
-    if _order(order).key == "rows":
+    steps = _order(order)
+    if steps.key == "rows":
         return images
     if images.ndim != 3 or images.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE):
         raise ValueError(
@@ -119,13 +137,17 @@ def to_sequence(
         )
     if index is None:
         index = reading_index(order).to(images.device)
-    return images.flatten(1)[:, index]  # (B, 784) -> (B, T, F): one gather
+    if steps.pool > 1:
+        images = F.avg_pool2d(images[:, None].float(), steps.pool)[:, 0]  # (B, side, side)
+    return images.flatten(1)[:, index]  # (B, side * side) -> (B, T, F): one gather
 
 
 def seen_masks(order: str, steps: list[int]) -> torch.Tensor:
-    """(len(steps), 28, 28) bool: the pixels read once step t (0-based) is done, for each t."""
-    index = reading_index(order)  # (T, F)
-    first = torch.empty(PIXELS, dtype=torch.long)
+    """(len(steps), 28, 28) bool: the image pixels read once step t (0-based) is done, for each t;
+    a pooled order reads a whole block of them at once."""
+    index, pool = reading_index(order), _order(order).pool  # (T, F)
+    first = torch.empty(index.numel(), dtype=torch.long)
     first[index.flatten()] = torch.arange(index.shape[0]).repeat_interleave(index.shape[1])
-    read_at = first.view(IMAGE_SIZE, IMAGE_SIZE)  # the step at which each pixel is read
-    return torch.stack([read_at <= t for t in steps])
+    side = IMAGE_SIZE // pool
+    read_at = first.view(side, side).repeat_interleave(pool, 0).repeat_interleave(pool, 1)
+    return torch.stack([read_at <= t for t in steps])  # read_at: (28, 28), each pixel's step

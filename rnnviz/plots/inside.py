@@ -109,9 +109,10 @@ def _image_shapes(order: str, t: int, rows: int, ref: tuple[str, str]) -> list[d
             _rect(ref, (t + 1.5, 28.5), (0.5, rows + 0.5), **dim),
             _rect(ref, (t + 0.5, t + 1.5), (0.5, rows + 0.5), **outline),
         ]
-    if ORDERS[order].inputs == 1:
-        r, c = divmod(int(reading_index(order)[t, 0]), 28)
-        return [_rect(ref, (c + 0.5, c + 1.5), (r + 0.5, r + 1.5), **outline)]
+    if ORDERS[order].inputs == 1:  # a pooled order's pixel is a block of the image
+        pool = ORDERS[order].pool
+        r, c = (pool * i for i in divmod(int(reading_index(order)[t, 0]), ORDERS[order].side))
+        return [_rect(ref, (c + 0.5, c + pool + 0.5), (r + 0.5, r + pool + 0.5), **outline)]
     return [
         _rect(ref, (0.5, 28.5), (t + 1.5, rows + 0.5), **dim),
         _rect(ref, (0.5, 28.5), (t + 0.5, t + 1.5), **outline),
