@@ -7,6 +7,7 @@ for real in seconds; AppTest fires no `run_every` timers, so it calls `at.run()`
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from pathlib import Path
@@ -103,3 +104,31 @@ def test_a_lesson_runs_and_its_steps_open_their_pages(
     chosen = at.session_state["compare_runs"]
     assert len(chosen) == 3 and all(Path(p).parent.parent == app_env for p in chosen)
     assert at.title[0].value == "Compare"
+
+
+def test_a_fresh_install_reads_the_lessons_shipped_models(
+    app_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rnnviz.cli import main
+    from rnnviz.storage.folders import drop_state
+
+    lesson = tiny_lesson()
+    monkeypatch.setitem(LESSONS, lesson.number, lesson)
+    shipped = tmp_path / "shipped"
+    out = ["--out", str(shipped / "lessons"), "--ship"]
+    assert main(["lesson", str(lesson.number), "--device", "cpu", *out]) == 0
+    metas = list(shipped.glob("lessons/*/meta.json"))
+    assert len(metas) == 3 and not list(shipped.rglob("state.safetensors"))  # shipped lean
+    assert all("train_state" not in json.loads(m.read_text()) for m in metas)
+    assert drop_state(metas[0].parent) is False  # nothing left to drop
+
+    monkeypatch.setenv("RNNVIZ_CHECKPOINTS_DIR", str(shipped))  # a fresh install: no runs
+    at = app_test(PAGE, query={"lesson": str(lesson.number)})
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert "-" not in set(table["this run"]) and "" not in set(table["seconds"])
+    assert table["this run"][0].endswith(" %") and float(table["seconds"][0]) > 0
+    found = buttons(at)
+    assert not any(found[step.label].disabled for step in lesson.steps)
+    labels = at.sidebar.selectbox(key="sidebar_model").options
+    assert len(labels) == 3 and all(label.endswith("(lesson)") for label in labels)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from pages.parts.shared import SHIPPED_DIR, checkpoints, runs_dir, select_checkpoint, selected_info
+from pages.parts.shared import checkpoints, runs_dir, select_checkpoint, selected_info, shipped
 from rnnviz.common.files import safe_name
 from rnnviz.common.text import plain
 from rnnviz.jobs.runs import check_room
@@ -33,7 +33,7 @@ def _flash(kind: str, message: str) -> None:
 
 
 def _is_shipped(info: CheckpointInfo) -> bool:
-    return info.path.parent == SHIPPED_DIR
+    return shipped(info)
 
 
 def _rename(path: Path, key: str) -> None:

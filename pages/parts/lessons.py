@@ -121,5 +121,5 @@ def results(lesson: Lesson) -> list[Result]:
     newest run of it, else the newest saved one, the shipped one at least)."""
     sweeps = [s.result for s in _snapshots(lesson) if isinstance(s.result, Sweep)]
     config = spread_config(lesson)
-    saved = saved_spread(config, [app.runs_dir(), app.SHIPPED_DIR]) if config else None
+    saved = saved_spread(config, [app.runs_dir(), app.LESSONS_DIR]) if config else None
     return lesson_results(lesson, app.checkpoints(), memory=sweeps[-1] if sweeps else saved)

@@ -51,6 +51,7 @@ def run_through_the_frame() -> None:
 
 ROOT = Path(__file__).resolve().parents[2]  # pages/parts/ -> the checkout
 SHIPPED_DIR = Path(os.environ.get("RNNVIZ_CHECKPOINTS_DIR", ROOT / "checkpoints"))
+LESSONS_DIR = SHIPPED_DIR / "lessons"  # the lessons' models, as `Run this lesson` trains them
 RUNS_DIR = Path(os.environ.get("RNNVIZ_RUNS_DIR", ROOT / "runs"))
 CHECKPOINT_KEY = "checkpoint_path"
 _PICKER_KEY = "sidebar_model"
@@ -143,13 +144,28 @@ def data_dir() -> str | None:
 
 
 def checkpoints() -> list[CheckpointInfo]:
+    """This tab's own runs, then the shipped models, then the lessons' shipped models."""
     own = list_checkpoints(runs_dir())
-    return own + list_checkpoints(SHIPPED_DIR)
+    return own + list_checkpoints(SHIPPED_DIR) + list_checkpoints(LESSONS_DIR)
+
+
+def shipped(info: CheckpointInfo) -> bool:
+    """A model that came with rnnviz (`checkpoints/`, its lessons' too): nobody's to change."""
+    return info.path.parent in (SHIPPED_DIR, LESSONS_DIR)
+
+
+def first_choice(infos: list[CheckpointInfo]) -> CheckpointInfo | None:
+    """The model selected before anyone chose one: the best reader of the data here among the
+    shipped models and this tab's runs (a lesson's models wait for their lesson)."""
+    return best_checkpoint([i for i in infos if i.path.parent != LESSONS_DIR] or infos,
+                           data_dir=data_dir())  # fmt: skip
 
 
 def checkpoint_label(info: CheckpointInfo) -> str:
     """Shipped models by their title; own runs by their folder name, which a rename changes."""
     acc = f" · {info.test_accuracy:.1%}" if info.test_accuracy is not None else ""
+    if info.path.parent == LESSONS_DIR:
+        return f"{info.record.title or info.name}{acc} (lesson)"
     if info.path.parent == SHIPPED_DIR:
         return f"{info.record.title or info.name}{acc} (shipped)"
     if info.record.status == "interrupted":  # its last epoch's snapshot: Resume is on Train
@@ -168,7 +184,7 @@ def selected_info() -> CheckpointInfo | None:
     for info in infos:
         if str(info.path) == chosen:
             return info
-    return best_checkpoint(infos, data_dir=data_dir())  # none chosen yet: the best for this data
+    return first_choice(infos)  # none chosen yet: the best for this data
 
 
 @st.cache_resource(max_entries=16)
@@ -235,7 +251,7 @@ def sidebar() -> None:
         if chosen != st.session_state.get(_SYNCED_KEY) and chosen in paths:
             st.session_state[_PICKER_KEY] = chosen  # a page selected a model since the last run
         elif st.session_state.get(_PICKER_KEY) not in paths:
-            best = best_checkpoint(infos, data_dir=data_dir()) or infos[0]  # the best for this data
+            best = first_choice(infos) or infos[0]  # the best for this data
             st.session_state[_PICKER_KEY] = str(best.path)
         labels = {str(i.path): checkpoint_label(i) for i in infos}
         choice = st.selectbox("Model", paths, key=_PICKER_KEY, format_func=labels.__getitem__)

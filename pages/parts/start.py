@@ -41,9 +41,9 @@ def submit(run: RunConfig, cells: list[str], *, title: str | None = None) -> str
 
 
 def server_runs() -> list[CheckpointInfo]:
-    """Every saved run on this server, everyone's, and the shipped models."""
+    """Every saved run on this server, everyone's, and the shipped models (the lessons' too)."""
     owners = [p for p in app.RUNS_DIR.iterdir() if p.is_dir()] if app.RUNS_DIR.is_dir() else []
-    return list_checkpoints(*owners, app.SHIPPED_DIR)
+    return list_checkpoints(*owners, app.SHIPPED_DIR, app.LESSONS_DIR)
 
 
 def finished(run: RunConfig, cells: list[str]) -> CheckpointInfo | None:
@@ -56,7 +56,7 @@ def finished(run: RunConfig, cells: list[str]) -> CheckpointInfo | None:
 def use(info: CheckpointInfo) -> RunRecord:
     """A finished run made this tab's: selected, and copied into its runs when it is another's."""
     record = info.record.with_checkpoint(str(info.path), info.name)
-    mine = info.path.parent in (app.runs_dir(), app.SHIPPED_DIR)
+    mine = info.path.parent == app.runs_dir() or app.shipped(info)
     if not mine:
         record = copy_run(record, app.runs_dir())
     app.select_checkpoint(record.checkpoint or info.path)

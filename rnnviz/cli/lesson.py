@@ -1,9 +1,10 @@
 """`lesson`: run one lesson's experiments here, as the Lessons page's button does, and print its
 figures beside the reported ones.
 
-`python -m rnnviz lesson 5 --out checkpoints` trains lesson 5's runs one after another (a teacher
-can do this before class into the shipped folder, so every student's page finds the models), then
-prints the table: figure, source, reported, this run, seconds. `--list` names the lessons. With
+`python -m rnnviz lesson 5 --out checkpoints/lessons --ship` trains lesson 5's runs one after
+another into the folder of the lessons' shipped models (`checkpoints/build-lessons.sh` does every
+lesson), without their optimiser states, then prints the table: figure, source, reported, this
+run, seconds. `--list` names the lessons. With
 `--json` the last line is `{"lesson", "title", "device", "seconds", "jobs": [...], "figures":
 [...]}`, each figure a row of the page's table.
 """
@@ -17,9 +18,10 @@ from typing import Any
 
 from rnnviz.cli.commands import json_line
 from rnnviz.common.devices import DEVICES, resolve_device
-from rnnviz.lessons import LESSONS, get_lesson, lesson_jobs, lesson_results
+from rnnviz.lessons import LESSONS, get_lesson, lesson_jobs, lesson_models, lesson_results
 from rnnviz.memory import Sweep
 from rnnviz.storage.checkpoints import list_checkpoints
+from rnnviz.storage.folders import drop_state
 from rnnviz.training.control import Control
 from rnnviz.training.events import EpochEnded, Event
 
@@ -33,6 +35,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--data-dir", help="folder with <Name>/raw/*.gz (default: $RNNVIZ_DATA_DIR)")
     p.add_argument("--out", default="runs", help="folder the checkpoint folders are created in")
     p.add_argument("--json", action="store_true", help="one JSON object with `figures`, last")
+    p.add_argument("--ship", action="store_true",
+                   help="save the models as shipped, without optimiser states")  # fmt: skip
 
 
 def _progress(title: str) -> Any:
@@ -62,7 +66,11 @@ def cmd_lesson(args: argparse.Namespace) -> int:
         sweep = outcome if isinstance(outcome, Sweep) else sweep
         ran.append({"experiment": job.experiment, "kind": job.kind, "status": outcome.status,
                     "message": outcome.message, "seconds": round(seconds, 1)})  # fmt: skip
-    rows = [r.row() for r in lesson_results(lesson, list_checkpoints(args.out), memory=sweep)]
+    infos = list_checkpoints(args.out)
+    if args.ship:  # after every job: a later one may have gone on from an earlier one's state
+        for info in lesson_models(lesson, infos).values():
+            drop_state(info.path)
+    rows = [r.row() for r in lesson_results(lesson, infos, memory=sweep)]
     for row in rows:
         print(f"{row['figure']} [{row['source']}]: reported {row['reported']}, this run "
               f"{row['this run']}, {row['seconds'] or '-'} s")  # fmt: skip

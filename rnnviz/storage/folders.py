@@ -24,7 +24,7 @@ from rnnviz.storage.checkpoints import (
     read_meta,
 )
 from rnnviz.storage.meta import FORMAT, MAX_META_BYTES, meta_bytes
-from rnnviz.storage.states import being_written
+from rnnviz.storage.states import STATE_FILE, STATE_KEY, being_written
 
 
 def best_checkpoint(
@@ -89,3 +89,18 @@ def rename_checkpoint(path: Path | str, new_name: str) -> Path:
     with checkpoint_errors():
         write_replacing(target / META_FILE, meta_bytes({**meta, "name": new_name}))
     return target
+
+
+def drop_state(path: Path | str) -> bool:
+    """A checkpoint without its training state, as models are shipped (a third of the size for
+    Adam): it still loads and trains on, from its weights with a fresh optimiser, and says so.
+    False when it had none."""
+    path = Path(path)
+    meta = read_meta(path)
+    if STATE_KEY not in meta and not (path / STATE_FILE).exists():
+        return False
+    meta.pop(STATE_KEY, None)
+    with checkpoint_errors():
+        write_replacing(path / META_FILE, meta_bytes(meta))  # the meta first: never a stray key
+        (path / STATE_FILE).unlink(missing_ok=True)
+    return True
