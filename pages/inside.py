@@ -68,8 +68,9 @@ def _test_split(path: str, _ckpt) -> tuple:
 def _equations(cell: str) -> None:
     about = explain.explain_cell(cell)
     with st.expander(f"The cell equations: {about.title}", expanded=True):
-        for line in about.equations:
-            st.latex(line)
+        for line in about.equations:  # inline maths wraps in a narrow column; displayed, it scrolls
+            formula, _, label = line.partition(r" \quad \text{")
+            st.markdown(f"**{label.rstrip('}')}**: ${formula}$" if label else f"${formula}$")
         st.markdown("\n".join(f"- {note}" for note in about.notes))
 
 

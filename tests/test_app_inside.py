@@ -68,7 +68,8 @@ def test_lstm_reading_of_a_test_image(app_env: Path, tiny_checkpoints: Path) -> 
     titles = [t["name"].split(" · ")[0] for t in importance["data"]]
     assert titles == ["RNN-tanh 1x32", "LSTM 1x32"]  # the selected LSTM, next to a vanilla RNN
     assert any("vanishing gradients" in c.value for c in at.caption)
-    assert any(r"c_t = f_t \odot c_{t-1}" in e.value for e in at.latex)
+    assert any(m.value == r"$c_t = f_t \odot c_{t-1} + i_t \odot g_t$" for m in at.markdown)
+    assert any(m.value.startswith(r"**forget gate**: $f_t = \sigma(") for m in at.markdown)
 
 
 def test_row_experiments_rerun_the_trace(app_env: Path, tiny_checkpoints: Path) -> None:
