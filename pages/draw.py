@@ -11,7 +11,7 @@ from rnnviz.plots import reading as plots
 
 run_through_the_frame()
 
-CANVAS = 280  # pixels a side: 10x MNIST's 28
+CANVAS = 252  # pixels a side: 9x MNIST's 28, small enough for its column on a tablet
 KEY = "draw_canvas"
 HINT = "✏️ Draw a digit in the black square; the prediction appears when you lift the pen."
 
@@ -32,7 +32,7 @@ names = ckpt.class_names
 if names[:3] != ["0", "1", "2"]:
     st.caption(f"This model knows {plain(', '.join(names))}: draw one of those.")
 
-left, right = st.columns([1, 2], gap="large")
+left, right = st.columns(2, gap="medium")  # the 280-pixel canvas fits its column on a tablet
 with left:
     st.caption("Draw one digit, big.")
     clears = st.session_state.get("draw_clears", 0)

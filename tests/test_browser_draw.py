@@ -46,7 +46,7 @@ def test_draw_a_seven_then_watch_it_read(page: Any, app_url: str) -> None:
     canvas = tab.locator(".dc-container").first
     canvas.wait_for()
     box = canvas.bounding_box()
-    assert box is not None and round(box["width"]) == 280
+    assert box is not None and round(box["width"]) == 252
     stroke(tab, box, SEVEN)
     prediction = tab.get_by_test_id("stMetric").filter(has_text="Prediction")
     prediction.wait_for(timeout=60_000)
@@ -73,3 +73,29 @@ def test_draw_a_seven_then_watch_it_read(page: Any, app_url: str) -> None:
     assert title.startswith(f"After row {row}:"), title
     tab.get_by_role("heading", name="Row by row").evaluate("e => e.scrollIntoView()")
     shot(tab, "inside")
+
+
+SCROLLS = """() => { const out = [];
+  const walk = (root) => { for (const el of root.querySelectorAll('*')) {
+    if (el.classList && el.classList.contains('dc-scroll'))
+      out.push([el.scrollWidth, el.clientWidth]);
+    if (el.shadowRoot) walk(el.shadowRoot); } };
+  walk(document); return out; }"""
+
+
+@pytest.mark.parametrize("size", [(1024, 1366), (1366, 1024), (390, 844)])
+def test_the_canvas_fits_its_column_on_tablets_and_phones(
+    browser: Any, app_url: str, size: tuple[int, int]
+) -> None:
+    width, height = size
+    context = browser.new_context(viewport={"width": width, "height": height}, has_touch=True,
+                                  is_mobile=True)  # fmt: skip
+    try:
+        tab = context.new_page()
+        tab.goto(f"{app_url}/draw")
+        wait_idle(tab)
+        tab.locator(".dc-container").first.wait_for()
+        [(content, shown)] = tab.evaluate(SCROLLS)  # the canvas, and the width its frame shows
+        assert content == 252 and shown >= content  # nothing cut off, nothing to scroll sideways
+    finally:
+        context.close()
