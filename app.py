@@ -25,6 +25,9 @@ sys.setswitchinterval(0.0005)
 
 in_the_frame()
 st.set_page_config(page_title="rnnviz", page_icon=":material/replay:", layout="wide")
+# On a touch screen Plotly's toolbar never hides and covers each chart's title; fingers pan and
+# zoom without it, and Streamlit's own fullscreen button stays.
+st.html("<style>@media (pointer: coarse) {.modebar-container {display: none !important}}</style>")
 
 PAGES = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),

@@ -99,3 +99,20 @@ def test_the_canvas_fits_its_column_on_tablets_and_phones(
         assert content == 252 and shown >= content  # nothing cut off, nothing to scroll sideways
     finally:
         context.close()
+
+
+def test_no_chart_toolbar_covers_a_title_on_a_touch_screen(browser: Any, app_url: str) -> None:
+    shown = "() => [...document.querySelectorAll('.modebar-container')]"
+    shown += ".map(e => e.offsetParent !== null)"
+    for touch, expected in ((True, False), (False, True)):
+        context = browser.new_context(viewport={"width": 1024, "height": 1366}, has_touch=touch,
+                                      is_mobile=touch)  # fmt: skip
+        try:
+            tab = context.new_page()
+            tab.goto(f"{app_url}/inside")
+            wait_idle(tab)
+            tab.locator(".modebar-container").first.wait_for(state="attached")
+            toolbars = tab.evaluate(shown)  # laid out (hidden on hover only) or not at all
+            assert toolbars and set(toolbars) == {expected}, (touch, toolbars)
+        finally:
+            context.close()
