@@ -29,6 +29,19 @@ def test_belief_figure_and_probability_bars() -> None:
     assert bars.marker.color[best] != bars.marker.color[(best + 1) % 10]
 
 
+def test_every_class_line_has_a_colour_and_a_dash_of_its_own() -> None:
+    fig = plots.belief_figure(traced().probs[0].numpy(), NAMES)
+    lines = [t.line for t in fig.data[:10]]
+    assert [line.color for line in lines] == ["#3f90da", "#ffa90e", "#bd1f01", "#94a4a2",
+                                              "#832db6", "#a96b59", "#e76300", "#b9ac70",
+                                              "#717581", "#92dadd"]  # Petroff's ten  # fmt: skip
+    assert len({line.dash for line in lines}) == 10  # told apart without any colour at all
+    legend = fig.layout.showlegend is not False and all(
+        t.showlegend is not False for t in fig.data[:10]
+    )
+    assert legend  # each pattern is named in the legend
+
+
 def test_compare_and_importance_figures() -> None:
     before, after = np.full(10, 0.1), np.eye(10)[3]
     fig = plots.compare_bars(before, after, NAMES)

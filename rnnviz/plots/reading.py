@@ -15,7 +15,6 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 import torch
-from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
 from rnnviz.analysis.rows import locks_in_at
@@ -29,7 +28,12 @@ __all__ = [
     "stages_figure",
 ]
 
-COLORS = qualitative.D3  # one colour per class, the same in every chart
+# One colour per class, the same in every chart: Petroff's ten, chosen for telling apart with the
+# common colour-vision deficiencies; and one dash per class, so no line needs its colour at all.
+COLORS = ("#3f90da", "#ffa90e", "#bd1f01", "#94a4a2", "#832db6",
+          "#a96b59", "#e76300", "#b9ac70", "#717581", "#92dadd")  # fmt: skip
+DASHES = ("solid", "dot", "dash", "longdash", "dashdot", "longdashdot", "2px,6px",
+          "12px,3px,3px,3px,3px,3px", "8px,8px", "16px,4px,2px,4px")  # fmt: skip
 HIGHLIGHT = "#e4572e"  # outlines the row being read, and the best guess
 GREY = "#8c8c8c"  # every other class
 
@@ -40,6 +44,10 @@ def _steps(count: int) -> list[int]:
 
 def _color(c: int) -> str:
     return COLORS[c % len(COLORS)]
+
+
+def _dash(c: int) -> str:
+    return DASHES[c % len(DASHES)]
 
 
 def _ref(fig: go.Figure, row: int, col: int) -> tuple[str, str]:
@@ -62,7 +70,7 @@ def _belief_traces(
             mode="lines",
             name=str(name),
             legendgroup="classes",
-            line={"color": _color(c), "width": 4 if c == final else 1.5},
+            line={"color": _color(c), "dash": _dash(c), "width": 4 if c == final else 2},
             hovertemplate=f"{name}: %{{y:.1%}} after {step} %{{x}}<extra></extra>",
         )
         for c, name in enumerate(class_names)
