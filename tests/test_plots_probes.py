@@ -47,6 +47,13 @@ def test_gradient_per_row_is_on_a_log_scale_one_line_per_model() -> None:
     fig = plots.row_gradient_figure(lanes, step=12)
     assert fig.layout.yaxis.type == "log" and [t.name for t in fig.data] == ["RNN", "LSTM"]
     assert min(fig.data[1].y) == 1e-12  # a zero gradient stays drawable on a log axis
+    assert fig.data[0].line.dash != fig.data[1].line.dash  # told apart without colour
+
+
+def test_each_race_lane_has_a_dash_of_its_own() -> None:
+    lanes = [plots.Lane(c, "#000000", [1, 2], [0.5, 0.6]) for c in ("RNN", "LSTM", "GRU", "BiLSTM")]
+    fig = plots.lanes_figure(lanes, title="t", x_title="step", y_title="loss")
+    assert len({t.line.dash for t in fig.data}) == 4  # even in one colour, four lines
 
 
 def test_race_lanes_keep_their_colours_and_an_empty_accuracy_chart_stays_in_range() -> None:

@@ -49,6 +49,7 @@ def test_accuracy_figure_train_and_validation() -> None:
     assert [t.name for t in fig.data] == ["train", "validation"]
     assert list(fig.data[0].y) == [0.5, 0.8] and list(fig.data[1].y) == [0.6, 0.85]
     assert list(fig.data[1].x) == [1, 2]
+    assert fig.data[1].line.dash == "dash" and fig.data[0].line.dash in (None, "solid")
 
 
 def test_accuracy_figure_without_validation_has_one_trace() -> None:

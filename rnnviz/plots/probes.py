@@ -18,6 +18,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from rnnviz.plots.frames import unchecked
+from rnnviz.plots.reading import DASHES
 from rnnviz.training.events import Probed, ProbeSet
 
 RIGHT, WRONG = "#2ca02c", "#d62728"
@@ -120,9 +121,10 @@ def _belief_frame(height: int, step: str, rows: bool) -> dict[str, Any]:
 def row_gradient_figure(lanes: Sequence[Lane], *, step: int, height: int = 300) -> go.Figure:
     """|d loss / d row t| over the probes, per model, log scale: where learning signal reaches."""
     traces = [dict(type="scatter", x=list(lane.x), y=[max(v, 1e-12) for v in lane.y],
-                   name=lane.label, mode="lines+markers", line=dict(color=lane.color, width=3),
+                   name=lane.label, mode="lines+markers",
+                   line=dict(color=lane.color, dash=DASHES[i % len(DASHES)], width=3),
                    hovertemplate="row %{x}: %{y:.2e}<extra>%{fullData.name}</extra>")
-              for lane in lanes]  # fmt: skip
+              for i, lane in enumerate(lanes)]  # fmt: skip
     title = {"text": f"Gradient reaching each input row (step {step})"}
     return unchecked(_gradient_frame(height), traces, title=title)
 
@@ -146,12 +148,13 @@ def lanes_figure(
     percent: bool = False,
     height: int = 320,
 ) -> go.Figure:
-    """One line per model of a race, each in its cell's colour."""
+    """One line per model of a race, each in its cell's colour and a dash of its own (so the
+    lines are told apart without their colours)."""
     fig = go.Figure(
         [
             go.Scatter(x=list(lane.x), y=list(lane.y), name=lane.label, mode="lines",
-                       line=dict(color=lane.color, width=2))
-            for lane in lanes
+                       line=dict(color=lane.color, dash=DASHES[i % len(DASHES)], width=2))
+            for i, lane in enumerate(lanes)
         ]
     )  # fmt: skip
     fig.update_layout(title=title, xaxis_title=x_title, yaxis_title=y_title, height=height,

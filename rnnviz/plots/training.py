@@ -169,7 +169,9 @@ def _accuracy_frame(height: int, has_val: bool, epochs: int) -> dict[str, Any]:
     line = dict(mode="lines+markers", marker=dict(size=9))
     fig = go.Figure([go.Scatter(name="train", line=dict(color=TRAIN_COLOR, width=3), **line)])
     if has_val:
-        fig.add_trace(go.Scatter(name="validation", line=dict(color=VAL_COLOR, width=3), **line))
+        fig.add_trace(
+            go.Scatter(name="validation", line=dict(color=VAL_COLOR, width=3, dash="dash"), **line)
+        )  # dashed: told from the training line without colour
     fig.update_layout(
         title="Accuracy per epoch",
         xaxis_title="epoch",
