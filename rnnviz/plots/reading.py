@@ -32,8 +32,9 @@ __all__ = [
 # common colour-vision deficiencies; and one dash per class, so no line needs its colour at all.
 COLORS = ("#3f90da", "#ffa90e", "#bd1f01", "#94a4a2", "#832db6",
           "#a96b59", "#e76300", "#b9ac70", "#717581", "#92dadd")  # fmt: skip
-DASHES = ("solid", "dot", "dash", "longdash", "dashdot", "longdashdot", "2px,6px",
-          "12px,3px,3px,3px,3px,3px", "8px,8px", "16px,4px,2px,4px")  # fmt: skip
+# Colours that look alike with deuteranopia (0/9, 1/6/7, 2/5, 3/8) have dashes that do not.
+DASHES = ("solid", "dot", "dash", "longdash", "dashdot", "longdashdot",
+          "12px,3px,3px,3px,3px,3px", "24px,4px", "3px,3px,3px,12px", "2px,7px")  # fmt: skip
 HIGHLIGHT = "#e4572e"  # outlines the row being read, and the best guess
 GREY = "#8c8c8c"  # every other class
 
