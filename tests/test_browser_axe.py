@@ -1,7 +1,7 @@
 """axe-core (WCAG 2.0 and 2.1, levels A and AA) on every page, in a real browser.
 
-No page may fail colour contrast; the pages without a scrolling equation or the drawing canvas
-pass every A and AA rule axe checks. axe-core comes with `axe-playwright-python` (pinned in
+No page may fail colour contrast, in the light theme or the dark one; every page passes every A
+and AA rule axe checks. axe-core comes with `axe-playwright-python` (pinned in
 requirements-dev.txt) and runs in each frame of the page.
 """
 
@@ -33,17 +33,19 @@ def violations(page: Any, rules: dict[str, Any]) -> dict[str, int]:
     return found
 
 
-def opened(page: Any, app_url: str, path: str) -> Any:
+def opened(page: Any, app_url: str, path: str, scheme: str = "light") -> Any:
     pytest.importorskip("axe_playwright_python", reason="pip install -r requirements-dev.txt")
+    page.emulate_media(color_scheme=scheme)  # the app follows the browser's light or dark
     page.goto(f"{app_url}/{path}")
     wait_idle(page)
     page.get_by_test_id("stSidebar").wait_for()
     return page
 
 
+@pytest.mark.parametrize("scheme", ["light", "dark"])
 @pytest.mark.parametrize("path", PAGES)
-def test_no_page_fails_colour_contrast(page: Any, app_url: str, path: str) -> None:
-    tab = opened(page, app_url, path)
+def test_no_page_fails_colour_contrast(page: Any, app_url: str, path: str, scheme: str) -> None:
+    tab = opened(page, app_url, path, scheme)
     assert violations(tab, {"runOnly": {"type": "rule", "values": ["color-contrast"]}}) == {}
 
 

@@ -120,7 +120,7 @@ def _reference_trace(reference: Mapping[int, float]) -> go.Scatter:
     sizes = sorted(reference)
     return go.Scatter(
         x=sizes, y=[reference[h] for h in sizes], name="notebook: vanilla RNN", mode="markers",
-        marker=dict(symbol="x-open", size=14, color="black", line=dict(width=2)),
+        marker=dict(symbol="x-open", size=14, color="#8c8c8c", line=dict(width=2)),  # light or dark
         hovertemplate="the notebook, H=%{x}: %{y:.0%}<extra></extra>",
     )  # fmt: skip
 

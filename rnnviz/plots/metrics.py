@@ -112,7 +112,7 @@ def confusion_heatmap(
         t, p = selected
         fig.add_shape(
             type="rect", x0=p - 0.5, x1=p + 0.5, y0=t - 0.5, y1=t + 0.5,
-            line=dict(color="#1c2333", width=3),
+            line=dict(color="#8c8c8c", width=3),  # seen on a light or dark page
         )  # fmt: skip
     ticks = dict(tickmode="array", tickvals=list(range(c)), ticktext=names, showgrid=False)
     fig.update_layout(

@@ -86,7 +86,7 @@ def _belief_traces(
             text=["", f" locks in: {step} {lock_in + 1} "],  # spaces keep it off the line
             textposition="bottom left" if late else "bottom right",
             textfont={"size": 11},
-            line={"color": "black", "dash": "dash", "width": 1.5},
+            line={"color": GREY, "dash": "dash", "width": 2},  # seen on a light or dark page
             hoverinfo="name",
             showlegend=False,
         )

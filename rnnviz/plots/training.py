@@ -135,7 +135,7 @@ def _loss_frame(
         fig.add_vline(x=step, line=dict(color="#7f7f7f", dash="dot", width=2),
                       annotation_text=f"lr → {lr:g}", annotation_position="top left")  # fmt: skip
     for step in resumed:
-        fig.add_vline(x=step + 0.5, line=dict(color="#444444", dash="dash", width=2),
+        fig.add_vline(x=step + 0.5, line=dict(color="#8c8c8c", dash="dash", width=2),
                       annotation_text="trained on from here",
                       annotation_position="bottom right")  # fmt: skip
     return fig.to_dict()
