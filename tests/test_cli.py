@@ -171,7 +171,8 @@ def test_predict_without_a_checkpoint_reads_with_the_draw_pages_model(
     Image.fromarray(picture).save(tmp_path / "one.png")
     chosen = draw_checkpoint()
     infos = list_checkpoints(tiny_checkpoints)
-    assert chosen is not None and chosen.path == best_checkpoint(infos).path
+    best = best_checkpoint(infos)
+    assert chosen is not None and best is not None and chosen.path == best.path
     assert chosen.test_accuracy == max(i.test_accuracy or 0.0 for i in infos)
     rows = []
     for how in ([], ["--checkpoint", str(chosen.path)], [str(chosen.path)]):

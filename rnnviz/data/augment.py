@@ -169,7 +169,7 @@ def elastic(
     aug: Augmentation,
     generator: torch.Generator,
     shape: torch.Size,
-    device: torch.device,
+    device: torch.device | str,
 ) -> torch.Tensor:
     """A smooth random displacement (B, H, W, 2) in normalised coordinates: normal draws at
     `warp_points` x `warp_points` control points, `warp` pixels apart on average, interpolated
