@@ -73,6 +73,28 @@ def test_pen_thickens_and_thins_strokes_by_whole_and_fractional_steps() -> None:
     assert torch.allclose(out[2, 0, 14, 12], torch.tensor(0.5))  # halfway to one dilation
 
 
+def test_a_thicker_pen_keeps_the_digit_in_the_recipes_box() -> None:
+    images = torch.zeros(32, 28, 28, dtype=torch.uint8)
+    images[:, 4:24, 13:15] = 255  # a 1: 20 px tall, 2 px wide
+    out = augment(images, Augmentation("pen", thicken=2.0), torch.Generator().manual_seed(0))
+    ink = out > 100  # (B, 28, 28)
+    tall = ink.any(dim=2).sum(dim=1).float()  # (B,) rows with ink
+    wide = ink.any(dim=1).sum(dim=1).float()  # (B,) columns with ink
+    assert (tall - 20).abs().max() <= 1.5  # shrunk back, not 20 + 2 per dilation
+    assert wide.max() >= 4 and wide.min() >= 2  # and the strokes are wider
+
+
+def test_crisp_edges_have_fewer_mid_greys() -> None:
+    images = (digits().float() * 0.8).to(torch.uint8)  # (16, 28, 28)
+    soft = Augmentation("soft", rotate=20.0)
+    crisp = Augmentation("crisp", rotate=20.0, crisp=4.0)
+    greys = [
+        ((x > 40) & (x < 215)).sum().item()
+        for x in (augment(images, a, torch.Generator().manual_seed(1)) for a in (soft, crisp))
+    ]
+    assert greys[1] < 0.7 * greys[0]
+
+
 def test_affine_shift_moves_the_ink_by_that_many_pixels() -> None:
     x = torch.zeros(1, 1, 28, 28)
     x[0, 0, 10, 10] = 1.0

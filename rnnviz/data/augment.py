@@ -5,8 +5,9 @@ differs from MNIST's own: a round pen makes thicker strokes, the digit slants, l
 narrower, and the hand wobbles. `augment` gives a training batch those differences on the batch's
 own device, with batched tensor ops and no Python loop over images: the stroke width by grey-level
 dilation or erosion (3x3 max pooling), then one resampling (`grid_sample`) through a random affine
-map (shift, scale, aspect, rotation, slant) plus a smooth random displacement field (an elastic
-warp), and the brightest pixel back at 255 as the recipe leaves it. `AUGMENTS` is the registry
+map (shift, scale, aspect, rotation, slant; a thickened digit shrunk back to the recipe's 20-pixel
+box) plus a smooth random displacement field (an elastic warp), sharper edges, and the brightest
+pixel back at 255 as the recipe leaves it. `AUGMENTS` is the registry
 `TrainConfig.augment` chooses from. The randomness comes from `batch_generator(seed, step)`, so a
 run's augmentation depends only on its seed and step: a CPU run is the same every time, and a
 resumed run draws what the uninterrupted one drew.
@@ -21,6 +22,7 @@ import torch
 import torch.nn.functional as F
 
 _MIX = 1_000_003  # a prime: (seed, step) pairs map to distinct generator seeds
+DIGIT = 20.0  # MNIST's digit box, pixels (`rnnviz.data.preprocess.DIGIT`)
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,8 @@ class Augmentation:
     thin: float = 0.0  # most 3x3 erosions: a finer pen
     warp: float = 0.0  # elastic displacement, pixels (spread of the smooth field)
     warp_points: int = 4  # the field's control points per side: fewer is smoother
+    crisp: float = 0.0  # most extra edge contrast: a gain of 1 to 1 + crisp about mid-grey
+    marks: float = 0.0  # chance of a short stray stroke (a serif, a flag, a dot) on an image
 
     @property
     def identity(self) -> bool:
@@ -56,9 +60,10 @@ AUGMENTS: dict[str, Augmentation] = {
         aspect=0.25,
         rotate=12.0,
         slant=18.0,
-        thicken=1.5,
+        thicken=2.0,
         thin=0.5,
         warp=1.2,
+        crisp=2.0,
     ),
 }
 
@@ -90,14 +95,18 @@ def augment(
         return (torch.rand(b, *shape, generator=generator, device=device) * 2 - 1) * size
 
     x = images.float().div(255.0)[:, None]  # (B, 1, H, W) in [0, 1]
+    if aug.marks > 0:
+        x = torch.maximum(x, mark(b, aug.marks, generator, x.shape[-2:], device))
     width = (
         torch.rand(b, generator=generator, device=device) * (aug.thicken + aug.thin) - aug.thin
     )  # (B,) dilations (< 0: erosions)
     x = pen(x, width, thicken=aug.thicken, thin=aug.thin)
+    # Each dilation adds a pixel on every side; the recipe would scale the box back to DIGIT.
+    refit = torch.log(DIGIT / (DIGIT + 2.0 * width))  # (B,)
     theta = affine(
         b,
         shift=uniform(aug.shift, 2),
-        scale=uniform(aug.scale),
+        scale=uniform(aug.scale) + refit,
         aspect=uniform(aug.aspect),
         rotate=uniform(aug.rotate),
         slant=uniform(aug.slant),
@@ -107,6 +116,9 @@ def augment(
     if aug.warp > 0:
         grid = grid + elastic(b, aug, generator, x.shape[-2:], device)
     x = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    if aug.crisp > 0:  # a pen's edges are sharper than MNIST's scanned, smoothed ones
+        gain = 1.0 + torch.rand(b, 1, 1, 1, generator=generator, device=device) * aug.crisp
+        x = ((x - 0.5) * gain + 0.5).clamp(0.0, 1.0)
     peak = x.amax(dim=(1, 2, 3), keepdim=True)  # (B, 1, 1, 1)
     x = torch.where(peak > 0, x / peak.clamp_min(1e-6), x)  # the recipe's brightest pixel: 255
     out = (x[:, 0] * 255.0).round_().clamp_(0, 255).to(torch.uint8)  # (B, H, W)
@@ -178,3 +190,28 @@ def elastic(
     points = torch.randn(b, 2, n, n, generator=generator, device=device) * aug.warp
     field = F.interpolate(points, size=tuple(shape), mode="bicubic", align_corners=True)
     return field.permute(0, 2, 3, 1) * (2.0 / shape[-1])  # (B, H, W, 2)
+
+
+def mark(
+    b: int, chance: float, generator: torch.Generator, shape: torch.Size, device: torch.device | str
+) -> torch.Tensor:
+    """(B, 1, H, W) ink of one short stroke (2 to 6 px long, 1 to 2 px wide, anywhere in the
+    middle 20x20) on a `chance` share of the images, none on the rest."""
+    h, w = shape
+
+    def draw(*size: int) -> torch.Tensor:
+        return torch.rand(b, *size, generator=generator, device=device)
+
+    start = (h - DIGIT) / 2 + draw(2) * DIGIT  # (B, 2) row, column
+    angle, length = draw() * math.tau, 2.0 + draw() * 4.0  # (B,)
+    end = start + length[:, None] * torch.stack([angle.sin(), angle.cos()], dim=1)  # (B, 2)
+    rows = torch.arange(h, device=device, dtype=torch.float32).view(1, h, 1).expand(b, h, w)
+    cols = torch.arange(w, device=device, dtype=torch.float32).view(1, 1, w).expand(b, h, w)
+    p = torch.stack([rows, cols], dim=-1)  # (B, H, W, 2)
+    a, ab = start[:, None, None], (end - start)[:, None, None]  # (B, 1, 1, 2)
+    t = (((p - a) * ab).sum(-1) / (ab * ab).sum(-1).clamp_min(1e-6)).clamp(0.0, 1.0)  # (B, H, W)
+    distance = (p - a - t[..., None] * ab).norm(dim=-1)  # (B, H, W) to the segment
+    half = 0.5 + draw() * 0.5  # (B,) half the pen's width
+    ink = (half[:, None, None] + 0.5 - distance).clamp(0.0, 1.0)
+    present = (draw() < chance).float()[:, None, None]  # (B, 1, 1)
+    return (ink * present)[:, None]  # (B, 1, H, W)
