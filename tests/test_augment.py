@@ -13,6 +13,7 @@ from rnnviz.data.augment import (
     augment,
     batch_generator,
     elastic,
+    mark,
     pen,
 )
 from rnnviz.data.datasets import DATASETS, DataConfig, Dataset, Split
@@ -114,6 +115,18 @@ def test_elastic_field_is_smooth_and_about_warp_pixels() -> None:
     assert 1.0 < pixels.std().item() < 3.0
     neighbours = (pixels[:, 1:] - pixels[:, :-1]).abs().mean().item()
     assert neighbours < 0.4  # smooth: neighbours move alike (white noise would differ by ~2.3)
+
+
+def test_a_mark_is_one_short_stroke_in_the_digits_box_on_its_share_of_images() -> None:
+    g = torch.Generator().manual_seed(0)
+    ink = mark(200, 0.5, g, torch.Size([28, 28]), "cpu")[:, 0]  # (200, 28, 28)
+    area = (ink > 0.5).sum(dim=(1, 2))  # (200,)
+    marked = area > 0
+    assert 0.35 < marked.float().mean().item() < 0.65
+    assert area[marked].min() >= 2 and area[marked].max() <= 7 * 3  # 2-6 px long, 1-2 px wide
+    middle = (ink[:, 3:25, 3:25] > 0.5).flatten(1).any(dim=1)  # (200,) starts in the box
+    assert torch.equal(middle, marked)
+    assert mark(8, 0.0, g, torch.Size([28, 28]), "cpu").eq(0).all()
 
 
 def test_the_same_seed_and_step_give_the_same_batch() -> None:
