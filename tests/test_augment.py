@@ -117,16 +117,19 @@ def test_elastic_field_is_smooth_and_about_warp_pixels() -> None:
     assert neighbours < 0.4  # smooth: neighbours move alike (white noise would differ by ~2.3)
 
 
-def test_a_mark_is_one_short_stroke_in_the_digits_box_on_its_share_of_images() -> None:
+def test_a_mark_is_one_short_stroke_on_its_share_of_images_half_from_the_top() -> None:
     g = torch.Generator().manual_seed(0)
-    ink = mark(200, 0.5, g, torch.Size([28, 28]), "cpu")[:, 0]  # (200, 28, 28)
-    area = (ink > 0.5).sum(dim=(1, 2))  # (200,)
+    one = torch.zeros(200, 1, 28, 28)
+    one[:, :, 4:24, 13:15] = 1.0  # a 1, its top at row 4, column 13
+    ink = mark(one, 0.5, g)[:, 0] > 0.5  # (200, 28, 28)
+    area = ink.sum(dim=(1, 2))  # (200,)
     marked = area > 0
     assert 0.35 < marked.float().mean().item() < 0.65
-    assert area[marked].min() >= 2 and area[marked].max() <= 7 * 3  # 2-6 px long, 1-2 px wide
-    middle = (ink[:, 3:25, 3:25] > 0.5).flatten(1).any(dim=1)  # (200,) starts in the box
-    assert torch.equal(middle, marked)
-    assert mark(8, 0.0, g, torch.Size([28, 28]), "cpu").eq(0).all()
+    assert area[marked].min() >= 2 and area[marked].max() <= 8 * 3  # 2-7 px long, 1-2 px wide
+    from_top = ink[:, 4, 13] & ink[:, 5:8].any(dim=(1, 2))  # starts there and heads down
+    assert 0.3 < from_top[marked].float().mean().item() < 0.75
+    assert torch.equal(ink[:, 3:25, 3:25].flatten(1).any(dim=1), marked)  # from the digit's box
+    assert mark(one[:8], 0.0, g).eq(0).all()
 
 
 def test_the_same_seed_and_step_give_the_same_batch() -> None:

@@ -60,10 +60,11 @@ AUGMENTS: dict[str, Augmentation] = {
         aspect=0.25,
         rotate=12.0,
         slant=18.0,
-        thicken=2.0,
+        thicken=3.0,
         thin=0.5,
-        warp=1.2,
-        crisp=2.0,
+        warp=0.8,
+        crisp=3.0,
+        marks=0.4,
     ),
 }
 
@@ -96,7 +97,7 @@ def augment(
 
     x = images.float().div(255.0)[:, None]  # (B, 1, H, W) in [0, 1]
     if aug.marks > 0:
-        x = torch.maximum(x, mark(b, aug.marks, generator, x.shape[-2:], device))
+        x = torch.maximum(x, mark(x, aug.marks, generator))
     width = (
         torch.rand(b, generator=generator, device=device) * (aug.thicken + aug.thin) - aug.thin
     )  # (B,) dilations (< 0: erosions)
@@ -192,18 +193,25 @@ def elastic(
     return field.permute(0, 2, 3, 1) * (2.0 / shape[-1])  # (B, H, W, 2)
 
 
-def mark(
-    b: int, chance: float, generator: torch.Generator, shape: torch.Size, device: torch.device | str
-) -> torch.Tensor:
-    """(B, 1, H, W) ink of one short stroke (2 to 6 px long, 1 to 2 px wide, anywhere in the
-    middle 20x20) on a `chance` share of the images, none on the rest."""
-    h, w = shape
+def mark(x: torch.Tensor, chance: float, generator: torch.Generator) -> torch.Tensor:
+    """(B, 1, H, W) ink of one short stroke (2 to 7 px long, 1 to 2 px wide) on a `chance` share
+    of the images `x` (B, 1, H, W), none on the rest: half start anywhere in the middle 20x20 (a
+    dot, a bar), half at the top of the ink and head downwards (a flag, a hook, a serif)."""
+    b, (h, w), device = len(x), x.shape[-2:], x.device
 
     def draw(*size: int) -> torch.Tensor:
         return torch.rand(b, *size, generator=generator, device=device)
 
-    start = (h - DIGIT) / 2 + draw(2) * DIGIT  # (B, 2) row, column
-    angle, length = draw() * math.tau, 2.0 + draw() * 4.0  # (B,)
+    anywhere = (h - DIGIT) / 2 + draw(2) * DIGIT  # (B, 2) row, column
+    ink = x[:, 0] > 0.5  # (B, H, W)
+    top = ink.any(dim=2).float().argmax(dim=1)  # (B,) the first row with ink
+    left = ink[torch.arange(b, device=device), top].float().argmax(dim=1)  # (B,) its first ink
+    attached = torch.stack([top, left], dim=1).float()  # (B, 2)
+    at_top = draw() < 0.5  # (B,)
+    start = torch.where(at_top[:, None], attached, anywhere)
+    # (B,) 0: right, pi/2: down; a stroke from the top heads down-left or down-right
+    angle = torch.where(at_top, 0.2 + draw() * 2.7, draw() * math.tau)
+    length = 2.0 + draw() * 5.0  # (B,)
     end = start + length[:, None] * torch.stack([angle.sin(), angle.cos()], dim=1)  # (B, 2)
     rows = torch.arange(h, device=device, dtype=torch.float32).view(1, h, 1).expand(b, h, w)
     cols = torch.arange(w, device=device, dtype=torch.float32).view(1, 1, w).expand(b, h, w)
@@ -212,6 +220,6 @@ def mark(
     t = (((p - a) * ab).sum(-1) / (ab * ab).sum(-1).clamp_min(1e-6)).clamp(0.0, 1.0)  # (B, H, W)
     distance = (p - a - t[..., None] * ab).norm(dim=-1)  # (B, H, W) to the segment
     half = 0.5 + draw() * 0.5  # (B,) half the pen's width
-    ink = (half[:, None, None] + 0.5 - distance).clamp(0.0, 1.0)
+    stroke = (half[:, None, None] + 0.5 - distance).clamp(0.0, 1.0)
     present = (draw() < chance).float()[:, None, None]  # (B, 1, 1)
-    return (ink * present)[:, None]  # (B, 1, H, W)
+    return (stroke * present)[:, None]  # (B, 1, H, W)
