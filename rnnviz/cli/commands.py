@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -210,6 +211,7 @@ def predict_checkpoint(args: argparse.Namespace) -> tuple[str, list[str]]:
     if info is None:
         raise ValueError(f"no checkpoint given and none shipped in {shipped_dir()}: "
                          "give --checkpoint CKPT")  # fmt: skip
+    print(f"reading with {info.path} (the Draw page's first model)", file=sys.stderr)
     return str(info.path), images
 
 
