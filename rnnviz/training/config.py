@@ -61,8 +61,8 @@ class TrainConfig(Config):
                             help="how the learning rate changes over the run")
     seed: int = setting(0, label="Seed", low=0, high=2**32 - 1, url="seed", flag="seed",
                         group=_RUN, help="the same seed gives the same run (bit for bit on CPU)")
-    # No URL key or group: a CLI flag and the checkpoint only, not (yet) a Train page widget.
-    augment: str = setting("none", label="Augmentation", choices=augment_titles, flag="augment",
+    augment: str = setting("none", label="Augmentation", choices=augment_titles, url="aug",
+                           flag="augment", group=_RUN,
                            help="redraw every training batch (never validation or test) so it "
                                 "looks like a canvas drawing")
     device: str = setting("auto", label="Device", choices=lambda: DEVICES, url="device",
