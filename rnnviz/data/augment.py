@@ -2,15 +2,15 @@
 
 A digit drawn on the Draw page and put through MNIST's recipe (`rnnviz.data.preprocess`) still
 differs from MNIST's own: a round pen makes thicker strokes, the digit slants, leans, is wider or
-narrower, and the hand wobbles. `augment` gives a training batch those differences on the batch's
-own device, with batched tensor ops and no Python loop over images: the stroke width by grey-level
-dilation or erosion (3x3 max pooling), then one resampling (`grid_sample`) through a random affine
-map (shift, scale, aspect, rotation, slant; a thickened digit shrunk back to the recipe's 20-pixel
-box) plus a smooth random displacement field (an elastic warp), sharper edges, and the brightest
-pixel back at 255 as the recipe leaves it. `AUGMENTS` is the registry
-`TrainConfig.augment` chooses from. The randomness comes from `batch_generator(seed, step)`, so a
-run's augmentation depends only on its seed and step: a CPU run is the same every time, and a
-resumed run draws what the uninterrupted one drew.
+narrower, the hand wobbles, and a 1 may carry a flag or a serif. `augment` gives a training batch
+those differences on the batch's own device, with batched tensor ops and no Python loop over
+images: a short stray stroke on some images, the stroke width by grey-level dilation or erosion
+(3x3 max pooling), then one resampling (`grid_sample`) through a random affine map (shift, scale,
+aspect, rotation, slant; a thickened digit shrunk back to the recipe's 20-pixel box) plus a smooth
+random displacement field (an elastic warp), sharper edges, and the brightest pixel back at 255 as
+the recipe leaves it. `AUGMENTS` is the registry `TrainConfig.augment` chooses from. The randomness
+comes from `batch_generator(seed, step)`, so a run's augmentation depends only on its seed and
+step: a CPU run is the same every time, and a resumed run draws what the uninterrupted one drew.
 """
 
 from __future__ import annotations
