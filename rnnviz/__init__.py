@@ -37,7 +37,7 @@ _EXPORTS = {
     "analysis.metrics": ["Metrics", "compute_metrics"],
     "analysis.inference": ["evaluate", "predict"],
     "storage.scoring": ["evaluate_checkpoint", "predict_files"],
-    "storage.folders": ["best_checkpoint"],
+    "storage.folders": ["best_checkpoint", "draw_checkpoint"],
     "storage.checkpoints": [
         "Checkpoint",
         "CheckpointError",
@@ -45,6 +45,7 @@ _EXPORTS = {
         "save_checkpoint",
     ],
     "data.preprocess": ["Preprocessed", "preprocess"],
+    "data.augment": ["AUGMENTS", "augment"],
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 

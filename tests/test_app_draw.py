@@ -52,7 +52,7 @@ def test_empty_canvas_asks_for_a_digit(app_env: Path) -> None:
     at = app_test("pages/draw.py")
     assert not at.exception
     assert at.title[0].value == "Draw"
-    assert at.slider(key="draw_stroke").value == 28  # 10 % of the 280-pixel canvas
+    assert at.slider(key="draw_stroke").value == 25  # 10 % of the 252-pixel canvas
     assert "draw a digit" in texts(at).lower()
     assert metric(at, "Prediction") is None
     assert not at.get("plotly_chart")

@@ -168,7 +168,7 @@ def test_a_first_visit_with_mnist_here_reads_with_the_best_shipped_model_and_com
     monkeypatch.setenv("RNNVIZ_CHECKPOINTS_DIR", str(ROOT / "checkpoints"))
     at = app_test(PAGE)
     assert not at.exception and not at.warning
-    assert Path(at.sidebar.selectbox[0].value).name == "gru-mnist"  # 98.2 %, not lstm-digits
+    assert Path(at.sidebar.selectbox[0].value).name == "gru-draw"  # 99.1 %, not lstm-digits
     importance = next(
         f for f in figures(at) if f["data"][0]["type"] == "bar" and len(f["data"]) == 2
     )

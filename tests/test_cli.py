@@ -156,6 +156,37 @@ def test_predict_reports_blank_and_unreadable_files_per_line(
     assert "error" in rows[1] and "error" in rows[2] and "junk.png" in rows[2]["error"]
 
 
+def test_predict_without_a_checkpoint_reads_with_the_draw_pages_model(
+    tiny_checkpoints: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from rnnviz.storage.checkpoints import list_checkpoints
+    from rnnviz.storage.folders import best_checkpoint, draw_checkpoint
+
+    monkeypatch.setenv("RNNVIZ_CHECKPOINTS_DIR", str(tiny_checkpoints))
+    picture = np.zeros((120, 120), np.uint8)
+    picture[20:100, 55:65] = 255  # a 1
+    Image.fromarray(picture).save(tmp_path / "one.png")
+    chosen = draw_checkpoint()
+    infos = list_checkpoints(tiny_checkpoints)
+    best = best_checkpoint(infos)
+    assert chosen is not None and best is not None and chosen.path == best.path
+    assert chosen.test_accuracy == max(i.test_accuracy or 0.0 for i in infos)
+    rows = []
+    for how in ([], ["--checkpoint", str(chosen.path)], [str(chosen.path)]):
+        assert main(["predict", *how, str(tmp_path / "one.png"), "--json"]) == 0
+        rows.append(json.loads(capsys.readouterr().out.strip().splitlines()[-1]))
+    assert rows[0] == rows[1] == rows[2]  # the default, the flag and the old form: one model
+    other = next(i.path for i in infos if i.path != chosen.path)
+    assert main(["predict", "--checkpoint", str(other), str(tmp_path / "one.png"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["probabilities"] != rows[0]["probabilities"]
+    monkeypatch.setenv("RNNVIZ_CHECKPOINTS_DIR", str(tmp_path / "none"))
+    assert main(["predict", str(tmp_path / "one.png")]) == 2
+    assert "give --checkpoint" in capsys.readouterr().err
+
+
 @pytest.mark.slow
 def test_bench_reports_a_speedup_on_real_data(capsys: pytest.CaptureFixture[str]) -> None:
     data = real_data_dir()

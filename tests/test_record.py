@@ -53,6 +53,8 @@ def test_titles_name_the_cell_its_shape_and_the_dataset() -> None:
     assert run_title(RunConfig(model=ModelConfig(cell="rnn", num_layers=3))) == (
         "RNN-tanh 3x128 · MNIST"
     )
+    drawn = RunConfig(model=ModelConfig(cell="gru"), train=TrainConfig(augment="canvas"))
+    assert run_title(drawn) == "GRU 1x128 · MNIST · canvas augmented"
 
 
 def test_the_first_format_is_upgraded_without_losing_a_value() -> None:

@@ -135,7 +135,7 @@ def test_rnn_in_a_link_means_rnn_tanh() -> None:
 def test_fields_are_the_declared_settings_with_a_link_key() -> None:
     keys = [f.key for f in FIELDS]
     assert keys[:6] == ["dataset", "val", "subset", "order", "batch", "epochs"]  # the Data column
-    assert len(keys) == len(set(keys)) == 20  # with fbias, the forget-gate bias
+    assert len(keys) == len(set(keys)) == 21  # with fbias, the forget-gate bias, and aug
     lr = next(f for f in FIELDS if f.key == "lr")
     assert (lr.section, lr.name, lr.setting.label) == ("train", "lr", "Learning rate")
 

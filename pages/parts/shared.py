@@ -24,7 +24,7 @@ from rnnviz.common.text import plain
 from rnnviz.jobs.mirror import Jobs, jobs_from_env
 from rnnviz.jobs.runs import warm_up
 from rnnviz.storage.checkpoints import Checkpoint, CheckpointInfo, list_checkpoints, load_checkpoint
-from rnnviz.storage.folders import best_checkpoint
+from rnnviz.storage.folders import best_checkpoint, shipped_dir
 
 _RUN = threading.local()  # a script run's thread: `framed` once app.py has run in it
 
@@ -50,7 +50,7 @@ def run_through_the_frame() -> None:
 
 
 ROOT = Path(__file__).resolve().parents[2]  # pages/parts/ -> the checkout
-SHIPPED_DIR = Path(os.environ.get("RNNVIZ_CHECKPOINTS_DIR", ROOT / "checkpoints"))
+SHIPPED_DIR = shipped_dir()
 LESSONS_DIR = SHIPPED_DIR / "lessons"  # the lessons' models, as `Run this lesson` trains them
 RUNS_DIR = Path(os.environ.get("RNNVIZ_RUNS_DIR", ROOT / "runs"))
 CHECKPOINT_KEY = "checkpoint_path"

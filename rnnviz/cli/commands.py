@@ -11,7 +11,9 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from rnnviz.cli.flags import add_flags, given
@@ -63,8 +65,12 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--device", choices=list(DEVICES), default="auto")
     p.add_argument("--json", action="store_true")
     p = sub.add_parser("predict", help="read pictures of digits (PNG/JPEG, any size)")
-    p.add_argument("checkpoint")
-    p.add_argument("images", nargs="+")
+    p.add_argument("images", nargs="+", metavar="[CKPT] IMAGES", help="picture files; a "
+                   "checkpoint folder first reads with it (as --checkpoint does)")  # fmt: skip
+    p.add_argument("--checkpoint", help="the model to read with (default: the one the Draw page "
+                   "reads with first, the best shipped model for the data here)")  # fmt: skip
+    p.add_argument("--data-dir", help="whose data decides the default model (default: "
+                   "$RNNVIZ_DATA_DIR)")  # fmt: skip
     p.add_argument("--naive", action="store_true", help="plain resize instead of MNIST's recipe")
     p.add_argument("--device", choices=list(DEVICES), default="cpu")
     p.add_argument("--json", action="store_true", help="one JSON object per image")
@@ -178,7 +184,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_predict(args: argparse.Namespace) -> int:
     from rnnviz.storage.scoring import predict_files
 
-    rows = predict_files(args.checkpoint, args.images, device=args.device, naive=args.naive)
+    checkpoint, images = predict_checkpoint(args)
+    rows = predict_files(checkpoint, images, device=args.device, naive=args.naive)
     for row in rows:
         if args.json:
             json_line(row)
@@ -187,6 +194,25 @@ def cmd_predict(args: argparse.Namespace) -> int:
         else:
             print(f"{row['file']}: {row['label']} ({max(row['probabilities']):.1%})")
     return 0 if all("error" not in r for r in rows) else 1
+
+
+def predict_checkpoint(args: argparse.Namespace) -> tuple[str, list[str]]:
+    """(checkpoint, images) for `predict`: --checkpoint, else a checkpoint folder given first,
+    else the model the Draw page reads with first."""
+    from rnnviz.storage.checkpoints import META_FILE
+    from rnnviz.storage.folders import draw_checkpoint, shipped_dir
+
+    images = list(args.images)
+    if args.checkpoint:
+        return args.checkpoint, images
+    if len(images) > 1 and (Path(images[0]) / META_FILE).is_file():
+        return images[0], images[1:]
+    info = draw_checkpoint(data_dir=args.data_dir)
+    if info is None:
+        raise ValueError(f"no checkpoint given and none shipped in {shipped_dir()}: "
+                         "give --checkpoint CKPT")  # fmt: skip
+    print(f"reading with {info.path} (the Draw page's first model)", file=sys.stderr)
+    return str(info.path), images
 
 
 def cmd_bench(args: argparse.Namespace) -> int:

@@ -1,6 +1,10 @@
 """Saved run folders as a person manages them: the one to select first, rename, delete, and the
 interrupted runs.
 
+The shipped models live in `shipped_dir()` ($RNNVIZ_CHECKPOINTS_DIR, else the checkout's
+`checkpoints/`); `draw_checkpoint` is the one of them the Draw page reads with before anyone
+chose a model, which is also what `python -m rnnviz predict` reads with when given none.
+
 A run whose process died leaves its last epoch's snapshot: a checkpoint folder whose record says
 "interrupted at epoch k/n" and whose writer is gone. `interrupted_runs` lists them (a snapshot a
 live job still writes is not one); each can be resumed by the same job or discarded.
@@ -9,6 +13,7 @@ live job still writes is not one); each can be resumed by the same job or discar
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,6 +30,14 @@ from rnnviz.storage.checkpoints import (
 )
 from rnnviz.storage.meta import FORMAT, MAX_META_BYTES, meta_bytes
 from rnnviz.storage.states import STATE_FILE, STATE_KEY, being_written
+
+SHIPPED_ENV = "RNNVIZ_CHECKPOINTS_DIR"  # where the shipped models are, when not in the checkout
+
+
+def shipped_dir() -> Path:
+    """The folder of the shipped models: $RNNVIZ_CHECKPOINTS_DIR, else `checkpoints/` beside
+    the `rnnviz` package."""
+    return Path(os.environ.get(SHIPPED_ENV, Path(__file__).resolve().parents[2] / "checkpoints"))
 
 
 def best_checkpoint(
@@ -46,6 +59,12 @@ def best_checkpoint(
     if not here:
         return infos[0] if infos else None
     return max(here, key=rank)
+
+
+def draw_checkpoint(*, data_dir: str | None = None) -> CheckpointInfo | None:
+    """The shipped model a first visit to the Draw page reads with: `best_checkpoint` of
+    `shipped_dir()` for the data on this machine; None when nothing is shipped."""
+    return best_checkpoint(list_checkpoints(shipped_dir()), data_dir=data_dir)
 
 
 def interrupted_runs(*roots: Path | str) -> list[CheckpointInfo]:

@@ -3,7 +3,8 @@
 `RunConfig` joins the model (`ModelConfig`), the data (`DataConfig`) and the fitting; the same
 object builds the model, drives the trainer, fills the Train page's widgets and its URL, becomes
 the CLI's flags and is written into every checkpoint. `OPTIMIZERS` and `SCHEDULES` are the
-registries the optimiser and schedule settings choose from.
+registries the optimiser and schedule settings choose from; `AUGMENTS`
+(`rnnviz.data.augment`) the one the augmentation setting does.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 from rnnviz.common.devices import DEVICES
 from rnnviz.common.settings import Config, declared, setting
+from rnnviz.data.augment import augment_titles
 from rnnviz.data.datasets import DataConfig
 from rnnviz.models.network import ModelConfig
 
@@ -59,6 +61,10 @@ class TrainConfig(Config):
                             help="how the learning rate changes over the run")
     seed: int = setting(0, label="Seed", low=0, high=2**32 - 1, url="seed", flag="seed",
                         group=_RUN, help="the same seed gives the same run (bit for bit on CPU)")
+    augment: str = setting("none", label="Augmentation", choices=augment_titles, url="aug",
+                           flag="augment", group=_RUN,
+                           help="redraw every training batch (never validation or test) so it "
+                                "looks like a canvas drawing")
     device: str = setting("auto", label="Device", choices=lambda: DEVICES, url="device",
                           flag="device", group=_RUN, help="auto picks CUDA when there is a GPU")
     cuda_graphs: bool = True  # capture the train step on CUDA (falls back to eager if it cannot)

@@ -15,6 +15,7 @@ from torch import nn
 
 from rnnviz.analysis.inference import evaluate
 from rnnviz.common.devices import device_name
+from rnnviz.data.augment import AUGMENTS, augment, batch_generator
 from rnnviz.data.datasets import Dataset
 from rnnviz.models.network import count_parameters
 from rnnviz.training.clock import Clock
@@ -148,6 +149,7 @@ class Loop(Ending):
             self.take_lr(first_step + i + 1)
             idx = order[i * self.batch : (i + 1) * self.batch]
             x, y = images[idx], labels[idx]  # (B, 28, 28) uint8, (B,)
+            x = self.augmented(x, first_step + i + 1)
             loss, logits = self.stepper.step(x, y)
             losses[i] = loss
             self.correct += (logits.argmax(1) == y).sum()
@@ -173,6 +175,14 @@ class Loop(Ending):
         if self.keep_state and epoch < self.cfg.epochs:
             self.emit(self.epoch_state(epoch))
         return None
+
+    def augmented(self, x: torch.Tensor, step: int) -> torch.Tensor:
+        """The training batch for `step`, redrawn by the run's augmentation (drawn from its seed
+        and step alone, so a resumed run sees the batches the whole run would have seen)."""
+        chosen = AUGMENTS[self.cfg.augment]
+        if chosen.identity:
+            return x
+        return augment(x, chosen, batch_generator(self.cfg.seed, step, self.device))
 
     def should_stop(self) -> bool:
         if not self.control.paused:

@@ -134,12 +134,15 @@ class RunRecord:
 
 def run_title(run: RunConfig) -> str:
     """'LSTM 2x128 · MNIST'-style name for lists and checkpoint folders; a reading order other
-    than rows is named last: 'LSTM 1x128 · MNIST · pixels'."""
+    than rows is named next: 'LSTM 1x128 · MNIST · pixels', and an augmentation last:
+    'GRU 1x128 · MNIST · canvas augmented'."""
     m = run.model
     shape = f"{m.num_layers}x{m.hidden_size}" if m.recurrent else f"w{m.hidden_size}"
     prefix = "Bi" if m.bidirectional else ""
     order = "" if m.order == "rows" else f" · {m.order}"  # rows, the default, goes unsaid
-    return f"{prefix}{CELLS[m.cell].tag} {shape} · {DATASETS[run.data.dataset].title}{order}"
+    augmented = "" if run.train.augment == "none" else f" · {run.train.augment} augmented"
+    title = f"{prefix}{CELLS[m.cell].tag} {shape} · {DATASETS[run.data.dataset].title}"
+    return f"{title}{order}{augmented}"
 
 
 def _number(value: Any) -> float:
