@@ -358,3 +358,17 @@ def test_without_any_dataset_here_the_first_checkpoint_is_chosen(tmp_path: Path)
     mnist_only = [i for i in list_checkpoints(SHIPPED) if i.dataset == "mnist"]
     assert best_checkpoint(mnist_only, data_dir=str(tmp_path)) == mnist_only[0]
     assert best_checkpoint([], data_dir=str(tmp_path)) is None
+
+
+def test_meta_json_keeps_each_list_of_numbers_on_one_line() -> None:
+    from rnnviz.storage.meta import meta_bytes
+
+    meta = {"history": {"loss": [0.5, 0.25, 1e-09, -2.0], "epoch": [1, 2]}, "name": "run",
+            "names": ["0", "1, 2"], "nested": [[1, 2], [3]], "flags": [True, None]}  # fmt: skip
+    text = meta_bytes(meta).decode()
+    assert json.loads(text) == meta  # the same data
+    assert '"loss": [0.5, 0.25, 1e-09, -2.0]' in text and '"flags": [true, null]' in text
+    assert '"names": [\n' in text  # strings stay one per line, as they were
+    long = {"history": {"loss": [i / 7 for i in range(5000)]}}
+    assert meta_bytes(long).count(b"\n") == 4  # not one line per number
+    assert len(meta_bytes(long)) < 0.8 * len(json.dumps(long, indent=2))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import platform
+import re
 from collections.abc import Mapping
 from dataclasses import fields
 from datetime import UTC, datetime
@@ -156,8 +157,16 @@ def meta_of(record: RunRecord, name: str) -> dict[str, Any]:
     }
 
 
+# A list of plain values (numbers, true/false/null) that `json.dumps(indent=2)` put one per line.
+_FLAT_LIST = re.compile(r"\[\n\s+([-0-9.+a-zA-Z]+(?:,\n\s+[-0-9.+a-zA-Z]+)*)\n\s*\]")
+
+
 def meta_bytes(meta: dict[str, Any]) -> bytes:
-    raw = json.dumps(meta, indent=2, ensure_ascii=False).encode("utf-8")
+    """meta.json's bytes: indented, with each list of numbers on one line (a run's history is
+    thousands of them: one per line doubled a checkpoint's size)."""
+    text = json.dumps(meta, indent=2, ensure_ascii=False)
+    text = _FLAT_LIST.sub(lambda m: "[" + re.sub(r",\n\s+", ", ", m.group(1)) + "]", text)
+    raw = text.encode("utf-8")
     if len(raw) > MAX_META_BYTES:
         raise MetaError(f"meta: {len(raw)} bytes of JSON, over the {MAX_META_BYTES}-byte limit")
     return raw
