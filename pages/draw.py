@@ -68,7 +68,7 @@ order = ORDERS[ckpt.config.order]  # a CNN has one too: how its pixels are arran
 with right:
     sure = f"{result.confidence:.0%} sure"
     st.metric("Prediction", names[result.prediction], sure, delta_color="off", delta_arrow="off")
-    bars, belief = st.columns(2)
+    bars, belief = st.container(), st.container()  # one above the other: a tablet's half-page
     bars.caption(f"Probability of each class after all {order.steps} {order.unit}s")
     bars.plotly_chart(plots.probability_bars(result.probs, names), key="draw_bars")
     if result.belief is not None:

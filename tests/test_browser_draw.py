@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import Any
 
@@ -116,3 +117,49 @@ def test_no_chart_toolbar_covers_a_title_on_a_touch_screen(browser: Any, app_url
             assert toolbars and set(toolbars) == {expected}, (touch, toolbars)
         finally:
             context.close()
+
+
+def finger(tab: Any, box: dict[str, float], points: list[tuple[float, float]]) -> None:
+    """A finger on a touch screen through the DevTools protocol: down, along, up."""
+    cdp = tab.context.new_cdp_session(tab)
+    at = [(box["x"] + fx * box["width"], box["y"] + fy * box["height"]) for fx, fy in points]
+
+    def touch(kind: str, x: float, y: float) -> None:
+        points = [] if kind == "touchEnd" else [{"x": x, "y": y, "id": 1}]
+        cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
+
+    touch("touchStart", *at[0])
+    for (x0, y0), (x1, y1) in itertools.pairwise(at):
+        for i in range(1, 16):
+            touch("touchMove", x0 + (x1 - x0) * i / 15, y0 + (y1 - y0) * i / 15)
+    touch("touchEnd", *at[-1])
+
+
+@pytest.mark.parametrize("size", [(1024, 1366), (390, 844)])
+def test_a_finger_draws_a_digit_and_the_prediction_appears(
+    browser: Any, app_url: str, size: tuple[int, int]
+) -> None:
+    width, height = size
+    context = browser.new_context(viewport={"width": width, "height": height}, has_touch=True,
+                                  is_mobile=True)  # fmt: skip
+    try:
+        tab = context.new_page()
+        tab.set_default_timeout(60_000)
+        tab.goto(f"{app_url}/draw")
+        wait_idle(tab)
+        canvas = tab.locator(".dc-container").first
+        canvas.scroll_into_view_if_needed()
+        box = canvas.bounding_box()
+        assert box is not None
+        finger(tab, box, SEVEN)
+        prediction = tab.get_by_test_id("stMetric").filter(has_text="Prediction")
+        prediction.wait_for()
+        wait_idle(tab)
+        value = prediction.get_by_test_id("stMetricValue").inner_text().strip()
+        assert value in [str(d) for d in range(10)], value
+        if width > 1000:  # a tablet shows the prediction beside the canvas, without scrolling
+            seen = prediction.bounding_box()
+            assert seen is not None and seen["y"] + seen["height"] <= height
+        shot(tab, f"draw-finger-{width}x{height}")
+    finally:
+        context.close()
