@@ -295,8 +295,7 @@ else:
 show_all = not lecture or (not locked and st.toggle("Show all controls"))
 if show_all:
     for column, group in zip(st.columns(len(urlstate.GROUPS)), urlstate.GROUPS, strict=True):
-        with column:
-            st.markdown(f"##### {group}")
+        with column.expander(group, expanded=True):  # on a phone, a thumb folds away the rest
             for f in (f for f in urlstate.FIELDS if f.setting.group == group):
                 widget(f)
     st.session_state[VALUES] = {f.key: st.session_state[f"w.{f.key}"] for f in urlstate.FIELDS}
