@@ -21,7 +21,7 @@ from rnnviz.common.devices import DEVICES, resolve_device
 from rnnviz.lessons import LESSONS, get_lesson, lesson_jobs, lesson_models, lesson_results
 from rnnviz.memory import Sweep
 from rnnviz.storage.checkpoints import list_checkpoints
-from rnnviz.storage.folders import drop_state
+from rnnviz.storage.folders import ship
 from rnnviz.training.control import Control
 from rnnviz.training.events import EpochEnded, Event
 
@@ -36,7 +36,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--out", default="runs", help="folder the checkpoint folders are created in")
     p.add_argument("--json", action="store_true", help="one JSON object with `figures`, last")
     p.add_argument("--ship", action="store_true",
-                   help="save the models as shipped, without optimiser states")  # fmt: skip
+                   help="save as shipped: no optimiser state, history at 6 digits")  # fmt: skip
 
 
 def _progress(title: str) -> Any:
@@ -69,7 +69,7 @@ def cmd_lesson(args: argparse.Namespace) -> int:
     infos = list_checkpoints(args.out)
     if args.ship:  # after every job: a later one may have gone on from an earlier one's state
         for info in lesson_models(lesson, infos).values():
-            drop_state(info.path)
+            ship(info.path)
     rows = [r.row() for r in lesson_results(lesson, infos, memory=sweep)]
     for row in rows:
         print(f"{row['figure']} [{row['source']}]: reported {row['reported']}, this run "

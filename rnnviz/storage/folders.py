@@ -123,3 +123,22 @@ def drop_state(path: Path | str) -> bool:
         write_replacing(path / META_FILE, meta_bytes(meta))  # the meta first: never a stray key
         (path / STATE_FILE).unlink(missing_ok=True)
     return True
+
+
+def ship(path: Path | str) -> None:
+    """A checkpoint made ready to ship: without its training state (`drop_state`) and with its
+    history's numbers at 6 significant digits (a long run's per-step history was half a
+    megabyte of digits no chart shows)."""
+    path = Path(path)
+    drop_state(path)
+    meta = read_meta(path)
+    history = meta.get("history")
+    if isinstance(history, dict):
+        meta["history"] = {k: [_short(v) for v in values] if isinstance(values, list) else values
+                           for k, values in history.items()}  # fmt: skip
+    with checkpoint_errors():
+        write_replacing(path / META_FILE, meta_bytes(meta))
+
+
+def _short(value: object) -> object:
+    return float(f"{value:.6g}") if isinstance(value, float) else value
