@@ -54,7 +54,7 @@ def go_on_from(state: EpochState, run: RunConfig) -> TrainResult:
     return train(run, model=model, resume=resume)
 
 
-KINDS = [("adam", "one_cycle"), ("sgd", "cosine"), ("rmsprop", "constant")]
+KINDS = [("adam", "one_cycle"), ("sgd", "cosine"), ("rmsprop", "constant"), ("adamw", "warmup")]
 
 
 @pytest.mark.parametrize(("optimizer", "schedule"), KINDS)

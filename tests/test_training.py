@@ -7,18 +7,21 @@ from dataclasses import replace
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from rnnviz.common.devices import resolve_device
 from rnnviz.data.datasets import DATASETS, DataConfig, Dataset, Split
 from rnnviz.models.cells import CELLS
-from rnnviz.models.network import ModelConfig
+from rnnviz.models.network import ModelConfig, build_model
 from rnnviz.training import loop
 from rnnviz.training import trainer as training
+from rnnviz.training.averaging import WeightAverage
 from rnnviz.training.config import RunConfig, TrainConfig
 from rnnviz.training.control import Control
 from rnnviz.training.events import EpochEnded, Event, Failed, LrChanged, Started, Stepped
 from rnnviz.training.events import Tested as Scored  # not a name pytest would collect as tests
 from rnnviz.training.history import History
+from rnnviz.training.stepper import EagerStep, build_optimizer, current_lr, lr_schedule
 from rnnviz.training.trainer import train
 
 from .conftest import real_data_dir
@@ -180,8 +183,73 @@ def test_config_errors_name_the_bad_value() -> None:
         TrainConfig(lr=-1)
     with pytest.raises(ValueError, match="unknown TrainConfig fields"):
         TrainConfig.from_dict({"epochs": 1, "learning_rate": 0.1})
+    for bad, allowed in (({"beta1": 1.0}, "beta1=1.0 must be"), ({"beta2": -0.1}, "beta2=-0.1"),
+                         ({"label_smoothing": 0.6}, "label_smoothing=0.6"),
+                         ({"average": 1.0}, "average=1.0 must be")):  # fmt: skip
+        with pytest.raises(ValueError, match=allowed):
+            TrainConfig(**bad)  # type: ignore[arg-type]
     run = tiny_run()
     assert RunConfig.from_dict(run.to_dict()) == run
+    tuned = tiny_run(beta1=0.7, beta2=0.9, label_smoothing=0.1, average=0.99, schedule="warmup")
+    saved = tuned.to_dict()["train"]  # what a checkpoint's config.json holds
+    assert (saved["beta1"], saved["beta2"], saved["label_smoothing"], saved["average"]) == (
+        0.7, 0.9, 0.1, 0.99)  # fmt: skip
+    assert RunConfig.from_dict(tuned.to_dict()) == tuned
+    older = {k: v for k, v in saved.items() if k not in ("beta1", "beta2", "label_smoothing",
+                                                          "average")}  # fmt: skip
+    old = TrainConfig.from_dict(older)  # a checkpoint saved before these settings existed
+    assert (old.beta1, old.beta2, old.label_smoothing, old.average) == (0.9, 0.999, 0.0, 0.0)
+
+
+def test_adam_takes_the_betas_and_the_step_smooths_its_labels(toy: Dataset) -> None:
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(cell="gru", hidden_size=8))
+    cfg = TrainConfig(beta1=0.7, beta2=0.9, label_smoothing=0.2)
+    optimizer = build_optimizer(model, cfg, torch.device("cpu"))
+    assert optimizer.param_groups[0]["betas"] == (0.7, 0.9)
+    assert build_optimizer(model, TrainConfig(), torch.device("cpu")).param_groups[0]["betas"] == (
+        0.9, 0.999)  # fmt: skip
+    x, y = toy.train.images[:32], toy.train.labels[:32]
+    with torch.no_grad():
+        logits = model(x)
+    smoothed = F.cross_entropy(logits, y, label_smoothing=0.2).item()
+    assert smoothed != pytest.approx(F.cross_entropy(logits, y).item())
+    step = EagerStep(model, optimizer, None, 0.0, label_smoothing=cfg.label_smoothing)
+    loss, _ = step.step(x, y)
+    assert loss.item() == pytest.approx(smoothed, rel=1e-6)
+
+
+def test_warmup_rises_linearly_over_two_percent_of_the_steps_then_holds() -> None:
+    optimizer = torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))], lr=0.02)
+    schedule = lr_schedule(optimizer, "warmup", 0.02, total_steps=500)  # a ramp of 10 steps
+    assert schedule is not None
+    rates = []
+    for _ in range(15):
+        rates.append(current_lr(optimizer))
+        optimizer.step()
+        schedule.step()
+    assert rates[:10] == pytest.approx([0.002 * k for k in range(1, 11)])
+    assert rates[10:] == pytest.approx([0.02] * 5)
+
+
+def test_weight_averaging_shows_the_average_and_trains_the_same_path(toy: Dataset) -> None:
+    model = torch.nn.Linear(3, 2)
+    kept = [p.detach().clone() for p in model.parameters()]
+    average = WeightAverage(model, 0.75)
+    with torch.no_grad():
+        for p in average.live.parameters():
+            p.fill_(1.0)
+    average.update()
+    for p, old in zip(model.parameters(), kept, strict=True):
+        assert torch.allclose(p, 0.75 * old + 0.25)
+    assert WeightAverage(model, 0.0).live is model  # off: no copy, nothing averaged
+    plain = tiny_run("lstm", epochs=2, batch_size=32, seed=3)
+    averaged = replace(plain, train=replace(plain.train, average=0.9))
+    a, b = train(plain, dataset=toy), train(averaged, dataset=toy)
+    assert a.record.history["loss"] == b.record.history["loss"]  # the optimiser's path is the same
+    pairs = zip(a.model.parameters(), b.model.parameters(), strict=True)
+    assert all(not torch.equal(pa, pb) for pa, pb in pairs)  # what it shows and saves: the average
+    assert b.record.test_accuracy is not None
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
@@ -220,7 +288,7 @@ def test_a_new_learning_rate_takes_effect_at_the_next_step_and_is_recorded(toy: 
     assert record.history["lr_step"] == [4] and record.history["lr_value"] == [2.5e-3]
 
 
-@pytest.mark.parametrize("schedule", ["one_cycle", "cosine"])
+@pytest.mark.parametrize("schedule", ["one_cycle", "cosine", "warmup"])
 def test_a_schedule_goes_on_scaled_from_the_new_rate(toy: Dataset, schedule: str) -> None:
     run = tiny_run(batch_size=16, epochs=2, schedule=schedule)  # 32 steps
     plain: list[Event] = []

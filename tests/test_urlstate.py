@@ -135,7 +135,7 @@ def test_rnn_in_a_link_means_rnn_tanh() -> None:
 def test_fields_are_the_declared_settings_with_a_link_key() -> None:
     keys = [f.key for f in FIELDS]
     assert keys[:6] == ["dataset", "val", "subset", "order", "batch", "epochs"]  # the Data column
-    assert len(keys) == len(set(keys)) == 21  # with fbias, the forget-gate bias, and aug
+    assert len(keys) == len(set(keys)) == 25  # with fbias, aug, Adam's b1/b2, ls and ema
     lr = next(f for f in FIELDS if f.key == "lr")
     assert (lr.section, lr.name, lr.setting.label) == ("train", "lr", "Learning rate")
 
@@ -154,3 +154,16 @@ def test_one_config_class_reads_and_writes_its_own_keys() -> None:
     assert (config.length, config.position, config.schedule) == (4, 3, "cosine")
     assert errors == ["position=7 must be between 1 and length=4"]
     assert lab_from_params({"lab": "sort"})[2] == ["lab='sort' is not one of ['recall', 'add']"]
+
+
+def test_a_link_carries_the_quick_recipe_betas_smoothing_and_averaging() -> None:
+    from rnnviz.training.presets import get_preset
+
+    run = get_preset("quick-cpu").run
+    params = run_to_params(run)
+    assert (params["b1"], params["b2"], params["ls"], params["ema"], params["sched"]) == (
+        "0.7", "0.9", "0.1", "0.99", "warmup")  # fmt: skip
+    back, errors = run_from_params(params)
+    assert errors == [] and back == run
+    _, errors = run_from_params({"ema": "1"})
+    assert errors == ["ema=1.0 must be between 0 and 0.9999"]

@@ -167,8 +167,15 @@ def time_to_accuracy(
 
 
 def describe_run(run: RunConfig) -> str:
-    """'GRU 1x64, Adam 3e-3 one_cycle, batch 128, 1 epoch': a recipe in one line."""
+    """'GRU 1x64, Adam 3e-3 one_cycle, batch 128, 1 epoch': a recipe in one line, naming the
+    betas, label smoothing, weight averaging and forget-gate bias only where they are not the
+    defaults."""
     m, t = run.model, run.train
     epochs = f"{t.epochs} epoch" + ("s" if t.epochs != 1 else "")
+    betas = f" betas ({t.beta1:g}, {t.beta2:g})" if (t.beta1, t.beta2) != (0.9, 0.999) else ""
+    extras = [f"label smoothing {t.label_smoothing:g}"] if t.label_smoothing else []
+    extras += [f"weight average {t.average:g}"] if t.average else []
+    extras += [f"forget bias {m.forget_bias:g}"] if m.forget_bias else []
     return (f"{m.cell.upper()} {m.num_layers}x{m.hidden_size}, {OPTIMIZERS[t.optimizer].split()[0]}"
-            f" {t.lr:g} {t.schedule}, batch {t.batch_size}, {epochs}")  # fmt: skip
+            f" {t.lr:g}{betas} {t.schedule}, " + "".join(f"{e}, " for e in extras)
+            + f"batch {t.batch_size}, {epochs}")  # fmt: skip

@@ -30,7 +30,9 @@ SCHEDULES: dict[str, str] = {
     "constant": "constant learning rate",
     "one_cycle": "one-cycle: warm up, then anneal (fast convergence)",
     "cosine": "cosine decay to zero",
+    "warmup": "short linear warm-up, then constant (pairs with weight averaging)",
 }
+WARMUP_SHARE = 0.02  # the share of a run's steps the `warmup` schedule spends ramping up
 _RUN = "Regularisation & run"  # the Train page's column of everything else
 
 
@@ -53,6 +55,21 @@ class TrainConfig(Config):
     momentum: float = setting(0.9, label="Momentum", low=0.0, high=0.99, step=0.05,
                               url="momentum", flag="momentum", group="Optimiser",
                               help="used by SGD and RMSprop")
+    beta1: float = setting(0.9, label="Adam beta1", low=0.0, high=0.999, step=0.05, url="b1",
+                           flag="beta1", group="Optimiser",
+                           help="Adam/AdamW: how much of the mean gradient each step keeps")
+    beta2: float = setting(0.999, label="Adam beta2", low=0.0, high=0.9999, step=0.001,
+                           url="b2", flag="beta2", group="Optimiser",
+                           help="Adam/AdamW: how much of the mean squared gradient each step "
+                                "keeps")
+    label_smoothing: float = setting(0.0, label="Label smoothing", low=0.0, high=0.5, step=0.05,
+                                     url="ls", flag="label-smoothing", group=_RUN,
+                                     help="share of each target spread over all classes; 0: "
+                                          "plain cross-entropy")
+    average: float = setting(0.0, label="Weight averaging", low=0.0, high=0.9999, step=0.005,
+                             url="ema", flag="average", group=_RUN,
+                             help="keep and show a moving average of the weights, this much of "
+                                  "it kept each step (0.99: over about 100 steps); 0: off")
     grad_clip: float = setting(0.0, label="Gradient clipping", low=0.0, high=1e6, step=0.5,
                                url="clip", flag="grad-clip", group=_RUN,
                                help="max gradient norm; 0 turns clipping off")

@@ -18,6 +18,7 @@ from rnnviz.common.devices import device_name
 from rnnviz.data.augment import AUGMENTS, augment, batch_generator
 from rnnviz.data.datasets import Dataset
 from rnnviz.models.network import count_parameters
+from rnnviz.training.averaging import WeightAverage
 from rnnviz.training.clock import Clock
 from rnnviz.training.config import RunConfig
 from rnnviz.training.control import Control
@@ -84,7 +85,8 @@ class Loop(Ending):
             raise ValueError(f"the saved run has done {self.start} steps, this one plans "
                              f"{self.total_steps}: give more epochs to train on")  # fmt: skip
         self.probe_at = set(probe_steps(self.total_steps)) if probes is not None else set()
-        self.optimizer = build_optimizer(model, self.cfg, device)
+        self.average = WeightAverage(model, self.cfg.average)  # trains average.live
+        self.optimizer = build_optimizer(self.average.live, self.cfg, device)
         self.schedule, self.span, self.peak, self.note = go_on(
             self.optimizer, self.cfg, self.total_steps, resume
         )  # before the step is made: a CUDA graph captures the restored state
@@ -97,8 +99,9 @@ class Loop(Ending):
         self.pending_lr: float | None = None
         self.step = self.start  # steps done
         self.stepper = make_stepper(
-            model, self.optimizer, self.schedule,
+            self.average.live, self.optimizer, self.schedule,
             batch_size=self.batch, grad_clip=self.cfg.grad_clip,
+            label_smoothing=self.cfg.label_smoothing,
             use_graphs=self.cfg.cuda_graphs and device.type == "cuda",
         )  # fmt: skip
 
@@ -132,7 +135,7 @@ class Loop(Ending):
         return self.finish("done", f"finished {self.cfg.epochs} epochs")
 
     def run_epoch(self, epoch: int, first_step: int) -> Generator[None, None, TrainResult | None]:
-        self.model.train()
+        self.average.train()
         images, labels = self.data.train.images, self.data.train.labels
         self.order_rng = self.generator.get_state()
         order = torch.randperm(len(images), generator=self.generator).to(self.device)
@@ -151,6 +154,7 @@ class Loop(Ending):
             x, y = images[idx], labels[idx]  # (B, 28, 28) uint8, (B,)
             x = self.augmented(x, first_step + i + 1)
             loss, logits = self.stepper.step(x, y)
+            self.average.update()
             losses[i] = loss
             self.correct += (logits.argmax(1) == y).sum()
             self.step = first_step + i + 1

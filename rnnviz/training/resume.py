@@ -24,7 +24,7 @@ import safetensors.torch
 import torch
 from torch import nn
 
-from rnnviz.training.config import TrainConfig
+from rnnviz.training.config import SCHEDULES, TrainConfig
 from rnnviz.training.stepper import LrSchedule, lr_schedule, write_lr
 
 # The tensors each optimiser keeps per parameter: "step" is a scalar, the others the parameter's
@@ -85,7 +85,7 @@ class TrainState:
         span = plain.get("span")
         if not (isinstance(span, list) and len(span) == 2 and all(_is_count(v) for v in span)):
             raise ValueError(f"span={span!r} must be two whole numbers")
-        names = {"optimizer": MOMENTS, "schedule": ("constant", "one_cycle", "cosine")}
+        names: dict[str, Mapping[str, Any]] = {"optimizer": MOMENTS, "schedule": SCHEDULES}
         for key, allowed in names.items():
             if plain.get(key) not in allowed:
                 raise ValueError(f"{key}={plain.get(key)!r} is not one of {list(allowed)}")

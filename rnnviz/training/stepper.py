@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from rnnviz.data.sources import IMAGE_SIZE
-from rnnviz.training.config import TrainConfig
+from rnnviz.training.config import WARMUP_SHARE, TrainConfig
 
 log = logging.getLogger(__name__)
 LrSchedule = torch.optim.lr_scheduler.LRScheduler
@@ -30,12 +30,20 @@ def build_optimizer(
     params = list(model.parameters())
     if config.optimizer in ("adam", "adamw"):
         adam = torch.optim.Adam if config.optimizer == "adam" else torch.optim.AdamW
+        betas = (config.beta1, config.beta2)
         if device.type != "cuda":
-            return adam(params, lr=config.lr, weight_decay=config.weight_decay)
+            return adam(params, lr=config.lr, betas=betas, weight_decay=config.weight_decay)
         # Fused kernels; a device-side lr and step count so a CUDA graph can replay the update.
         graphs = config.cuda_graphs
         lr: float | torch.Tensor = torch.tensor(config.lr, device=device) if graphs else config.lr
-        return adam(params, lr=lr, weight_decay=config.weight_decay, fused=True, capturable=graphs)
+        return adam(
+            params,
+            lr=lr,
+            betas=betas,
+            weight_decay=config.weight_decay,
+            fused=True,
+            capturable=graphs,
+        )
     if config.optimizer == "sgd":
         return torch.optim.SGD(
             params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay
@@ -61,7 +69,20 @@ def lr_schedule(
         )
     if name == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
+    if name == "warmup":
+        ramp = max(1, round(WARMUP_SHARE * total_steps))
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, _Warmup(ramp))
     return None
+
+
+class _Warmup:
+    """The `warmup` schedule's factor at a step: rising linearly to 1 over `ramp` steps."""
+
+    def __init__(self, ramp: int) -> None:
+        self.ramp = ramp
+
+    def __call__(self, step: int) -> float:
+        return min(1.0, (step + 1) / self.ramp)
 
 
 def current_lr(optimizer: torch.optim.Optimizer) -> float:
@@ -118,6 +139,7 @@ class EagerStep:
         optimizer: torch.optim.Optimizer,
         schedule: torch.optim.lr_scheduler.LRScheduler | None,
         grad_clip: float,
+        label_smoothing: float = 0.0,
     ) -> None:
         self.model, self.optimizer, self.schedule, self.grad_clip = (
             model,
@@ -125,10 +147,11 @@ class EagerStep:
             schedule,
             grad_clip,
         )
+        self.label_smoothing = label_smoothing
 
     def step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         logits = self.model(x)  # (B, C)
-        loss = F.cross_entropy(logits, y)
+        loss = F.cross_entropy(logits, y, label_smoothing=self.label_smoothing)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if self.grad_clip > 0:
@@ -165,7 +188,7 @@ class GraphStep:
     def _body(self) -> tuple[torch.Tensor, torch.Tensor]:
         e = self.eager
         logits = e.model(self.x)
-        loss = F.cross_entropy(logits, self.y)
+        loss = F.cross_entropy(logits, self.y, label_smoothing=e.label_smoothing)
         loss.backward()
         if e.grad_clip > 0:
             nn.utils.clip_grad_norm_(e.model.parameters(), e.grad_clip, foreach=True)
@@ -196,9 +219,10 @@ def make_stepper(
     batch_size: int,
     grad_clip: float,
     use_graphs: bool,
+    label_smoothing: float = 0.0,
 ) -> Stepper:
     """The fastest step that is exact for this model and optimiser."""
-    eager = EagerStep(model, optimizer, schedule, grad_clip)
+    eager = EagerStep(model, optimizer, schedule, grad_clip, label_smoothing)
     if not (use_graphs and graphable_optimizer(optimizer)):
         return eager
     group = optimizer.param_groups[0]
