@@ -112,7 +112,7 @@ def test_a_checkpoint_without_state_goes_on_with_a_fresh_optimiser_and_says_so()
     model.load_state_dict(first.model.state_dict())
     resumed = train(longer, model=model, resume=old, emit=events.append)
     note = next(e for e in events if isinstance(e, Resumed)).note
-    assert note == "a fresh adam optimiser: it was saved before optimiser states were kept"
+    assert note == "a fresh adam optimiser: it was saved without its optimiser state"
     h = resumed.record.history
     assert h["step"] == list(range(1, 41)) and h["epoch"] == [1, 2] and h["resume_step"] == [20]
     assert h["loss"][:20] == first.record.history["loss"]

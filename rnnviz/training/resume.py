@@ -162,7 +162,7 @@ def go_on(
     if resume is None or state is None or state.optimizer != cfg.optimizer:
         note = ""
         if resume is not None:
-            why = ("it was saved before optimiser states were kept" if state is None
+            why = ("it was saved without its optimiser state" if state is None
                    else f"it was trained with {state.optimizer}")  # fmt: skip
             note = f"a fresh {cfg.optimizer} optimiser: {why}"
         return lr_schedule(optimizer, cfg.schedule, cfg.lr, fresh_span[1]), fresh_span, cfg.lr, note
