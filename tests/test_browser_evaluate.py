@@ -91,7 +91,7 @@ def test_an_upload_declaring_a_giant_model_is_refused_at_once(
     parameters): checked against the declared shapes without building the model."""
     source = ROOT / "checkpoints" / "lstm-digits"
     meta = json.loads((source / "meta.json").read_text())
-    meta["model"] |= {"hidden_size": 4096, "num_layers": 8, "bidirectional": True}
+    meta["config"]["model"] |= {"hidden_size": 4096, "num_layers": 8, "bidirectional": True}
     upload = tmp_path / "giant.zip"
     with zipfile.ZipFile(upload, "w") as zf:
         zf.writestr("meta.json", json.dumps(meta))

@@ -235,7 +235,7 @@ def test_a_meta_json_declaring_a_giant_model_costs_no_memory(tmp_path: Path) -> 
     folder = tmp_path / "giant"
     shutil.copytree(ROOT / "checkpoints" / "lstm-digits", folder)
     meta = json.loads((folder / "meta.json").read_text())
-    meta["model"] |= {"hidden_size": 4096, "num_layers": 8, "bidirectional": True}
+    meta["config"]["model"] |= {"hidden_size": 4096, "num_layers": 8, "bidirectional": True}
     (folder / "meta.json").write_text(json.dumps(meta))
     code = (  # the CLI in a process of its own, which reports its own peak memory
         "import resource, sys; from rnnviz.cli import main;"
