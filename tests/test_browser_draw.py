@@ -60,7 +60,7 @@ def test_draw_a_seven_then_watch_it_read(page: Any, app_url: str) -> None:
     tab.get_by_role("button", name=re.compile("Open in Inside the RNN")).click()
     tab.get_by_role("heading", name="Inside the RNN").wait_for()
     wait_idle(tab)
-    assert tab.get_by_text("My drawing").count() >= 1
+    tab.get_by_text("My drawing").first.wait_for()  # the handed-over drawing, once Inside has run
     tab.locator(".slider-container").first.wait_for()
     assert current_row(tab) == 1
     traces = tab.locator(".trace").count()

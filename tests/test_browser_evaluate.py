@@ -80,7 +80,9 @@ def test_evaluate_then_compare(page: Any, app_url: str) -> None:
     page.wait_for_selector('[data-testid="stDataFrame"]')
     page.wait_for_selector(".js-plotly-plot .scatterlayer .trace")
     assert page.locator('[data-testid="stException"]').count() == 0
-    assert page.locator(".js-plotly-plot").count() == 2  # loss and accuracy
+    # loss and accuracy, and the shipped models' probes replayed: images, belief, gradient
+    assert page.locator(".js-plotly-plot").count() == 5
+    assert page.get_by_text("None of these runs recorded probe images").count() == 0
     full_shot(page, "compare")
 
 
