@@ -32,6 +32,7 @@ from rnnviz.jobs.snapshots import (
     JobSnapshot,
     Outcome,
     OwnerLimits,
+    wait_for_end,
 )
 from rnnviz.training.config import LR_SETTING
 from rnnviz.training.events import EpochState, Event
@@ -212,16 +213,8 @@ class JobManager:
 
     def wait(self, job_id: str, timeout: float | None = None) -> JobSnapshot:
         """Block until the job ends (for the CLI and tests); KeyError for an unknown job id."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            snap = self.snapshot(job_id)
-            if snap is None:
-                raise KeyError(f"no job {job_id!r} here (finished jobs may have been forgotten)")
-            if not snap.active:
-                return snap
-            if deadline is not None and time.monotonic() > deadline:
-                raise TimeoutError(f"{job_id} still {snap.state} after {timeout} s")
-            time.sleep(0.02)
+        return wait_for_end(lambda: self.snapshot(job_id), job_id, timeout, poll_s=0.02,
+                            where="here (finished jobs may have been forgotten)")  # fmt: skip
 
     def _pump(self) -> None:
         # Called with the lock held: start queued jobs, first come first served, while there is

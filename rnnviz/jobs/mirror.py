@@ -28,6 +28,7 @@ from rnnviz.jobs.snapshots import (
     JobFn,
     JobSnapshot,
     OwnerLimits,
+    wait_for_end,
 )
 from rnnviz.jobs.table import (
     TABLE_NAME,
@@ -140,17 +141,12 @@ class ClusterJobs:
 
     def wait(self, job_id: str, timeout: float | None = None) -> JobSnapshot:
         """Block until the job ends (for the CLI and tests); KeyError for an unknown job id."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
+
+        def read() -> JobSnapshot | None:
             self.sync()
-            snap = self.snapshot(job_id)
-            if snap is None:
-                raise KeyError(f"no job {job_id!r} in the cluster's job table")
-            if not snap.active:
-                return snap
-            if deadline is not None and time.monotonic() > deadline:
-                raise TimeoutError(f"{job_id} still {snap.state} after {timeout} s")
-            time.sleep(0.1)
+            return self.snapshot(job_id)
+
+        return wait_for_end(read, job_id, timeout, poll_s=0.1, where="in the cluster's job table")
 
     def sync(self) -> None:
         """Bring the copy up to date with the table now."""

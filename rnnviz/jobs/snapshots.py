@@ -8,6 +8,7 @@ running, waiting and kept, and `JobRefused` is the answer past those limits.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
@@ -92,3 +93,19 @@ class OwnerLimits:
     queued: int = 2  # jobs waiting beyond the running ones
     finished: int = 8  # finished jobs kept to look at; older ones are forgotten
     finished_s: float = 3600.0  # and none is kept longer than this
+
+
+def wait_for_end(read: Callable[[], JobSnapshot | None], job_id: str, timeout: float | None, *,
+                 poll_s: float, where: str) -> JobSnapshot:  # fmt: skip
+    """Poll `read` until the job has ended (for the CLI and tests); KeyError naming `where` for an
+    unknown job, TimeoutError after `timeout` seconds."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        snap = read()
+        if snap is None:
+            raise KeyError(f"no job {job_id!r} {where}")
+        if not snap.active:
+            return snap
+        if deadline is not None and time.monotonic() > deadline:
+            raise TimeoutError(f"{job_id} still {snap.state} after {timeout} s")
+        time.sleep(poll_s)
