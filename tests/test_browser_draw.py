@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -84,39 +86,42 @@ SCROLLS = """() => { const out = [];
   walk(document); return out; }"""
 
 
+@contextlib.contextmanager
+def opened(browser: Any, url: str, size: tuple[int, int], *, touch: bool = True,
+           timeout_ms: int | None = None) -> Iterator[Any]:  # fmt: skip
+    """A tab of a new browser context at `size` (a touch screen unless `touch` is False), at
+    `url` once its script has run; the context is closed afterwards."""
+    context = browser.new_context(viewport={"width": size[0], "height": size[1]},
+                                  has_touch=touch, is_mobile=touch)  # fmt: skip
+    try:
+        tab = context.new_page()
+        if timeout_ms is not None:
+            tab.set_default_timeout(timeout_ms)
+        tab.goto(url)
+        wait_idle(tab)
+        yield tab
+    finally:
+        context.close()
+
+
 @pytest.mark.parametrize("size", [(1024, 1366), (1366, 1024), (390, 844)])
 def test_the_canvas_fits_its_column_on_tablets_and_phones(
     browser: Any, app_url: str, size: tuple[int, int]
 ) -> None:
-    width, height = size
-    context = browser.new_context(viewport={"width": width, "height": height}, has_touch=True,
-                                  is_mobile=True)  # fmt: skip
-    try:
-        tab = context.new_page()
-        tab.goto(f"{app_url}/draw")
-        wait_idle(tab)
+    with opened(browser, f"{app_url}/draw", size) as tab:
         tab.locator(".dc-container").first.wait_for()
         [(content, shown)] = tab.evaluate(SCROLLS)  # the canvas, and the width its frame shows
         assert content == 252 and shown >= content  # nothing cut off, nothing to scroll sideways
-    finally:
-        context.close()
 
 
 def test_no_chart_toolbar_covers_a_title_on_a_touch_screen(browser: Any, app_url: str) -> None:
     shown = "() => [...document.querySelectorAll('.modebar-container')]"
     shown += ".map(e => e.offsetParent !== null)"
     for touch, expected in ((True, False), (False, True)):
-        context = browser.new_context(viewport={"width": 1024, "height": 1366}, has_touch=touch,
-                                      is_mobile=touch)  # fmt: skip
-        try:
-            tab = context.new_page()
-            tab.goto(f"{app_url}/inside")
-            wait_idle(tab)
+        with opened(browser, f"{app_url}/inside", (1024, 1366), touch=touch) as tab:
             tab.locator(".modebar-container").first.wait_for(state="attached")
             toolbars = tab.evaluate(shown)  # laid out (hidden on hover only) or not at all
             assert toolbars and set(toolbars) == {expected}, (touch, toolbars)
-        finally:
-            context.close()
 
 
 def finger(tab: Any, box: dict[str, float], points: list[tuple[float, float]]) -> None:
@@ -140,13 +145,7 @@ def test_a_finger_draws_a_digit_and_the_prediction_appears(
     browser: Any, app_url: str, size: tuple[int, int]
 ) -> None:
     width, height = size
-    context = browser.new_context(viewport={"width": width, "height": height}, has_touch=True,
-                                  is_mobile=True)  # fmt: skip
-    try:
-        tab = context.new_page()
-        tab.set_default_timeout(60_000)
-        tab.goto(f"{app_url}/draw")
-        wait_idle(tab)
+    with opened(browser, f"{app_url}/draw", size, timeout_ms=60_000) as tab:
         canvas = tab.locator(".dc-container").first
         canvas.scroll_into_view_if_needed()
         box = canvas.bounding_box()
@@ -161,5 +160,3 @@ def test_a_finger_draws_a_digit_and_the_prediction_appears(
             seen = prediction.bounding_box()
             assert seen is not None and seen["y"] + seen["height"] <= height
         shot(tab, f"draw-finger-{width}x{height}")
-    finally:
-        context.close()
