@@ -6,6 +6,7 @@ import streamlit as st
 
 from pages.parts import shared as app
 from pages.parts import teacher
+from pages.parts.charts import show
 from rnnviz.classroom import register
 from rnnviz.classroom.board import class_rows, sweep_points, to_csv
 from rnnviz.classroom.sweeps import SWEEPABLE, new_sweep
@@ -69,7 +70,7 @@ def sweeps(reg: register.Register, rows: list, teaching: bool) -> None:
                 register.end_sweep(app.RUNS_DIR, sweep.id)
                 st.rerun()
         points = sweep_points(sweep, rows)
-        st.plotly_chart(plots.sweep_figure(sweep, points), key=f"sweep_{sweep.id}")
+        show(plots.sweep_figure(sweep, points), key=f"sweep_{sweep.id}")
 
 
 def board(teaching: bool) -> None:
@@ -86,7 +87,7 @@ def board(teaching: bool) -> None:
             "lr": st.column_config.NumberColumn(format="%g")})  # fmt: skip
         st.download_button("Download the table (CSV)", to_csv(rows), "class-runs.csv", "text/csv")
         x = st.radio("Against", list(plots.AXES), horizontal=True, key="class_x")
-        st.plotly_chart(plots.class_scatter(rows, x), key="class_scatter")
+        show(plots.class_scatter(rows, x), key="class_scatter")
     sweeps(reg, rows, teaching)
 
 
@@ -97,4 +98,4 @@ if teaching:
     teacher_controls(reg)
 elif not teacher.can_teach():
     st.caption("This server has no teacher key and signs no teachers in: the page is read-only.")
-st.fragment(board, run_every=3.0)(teaching)
+st.fragment(board, run_every=app.live_every(3.0))(teaching)

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from pages.parts import watch
+from pages.parts.charts import show
 from pages.parts.shared import SHIPPED_DIR, checkpoint_label, checkpoints, run_through_the_frame
 from rnnviz.models.cells import CELLS
 from rnnviz.models.orders import ORDERS
@@ -79,12 +80,15 @@ loss_col, acc_col = st.columns(2)
 with loss_col:
     st.markdown("**Training loss** (smoothed)")
     loss = comparison.loss_curves(runs, x=x)
-    st.plotly_chart(plots.curves_figure(loss, x_title=x_title, y_title="cross-entropy (nats)"))
+    show(
+        plots.curves_figure(loss, x_title=x_title, y_title="cross-entropy (nats)"),
+        what="training loss (smoothed)",
+    )
 with acc_col:
     st.markdown("**Validation accuracy**")
     accuracy = comparison.accuracy_curves(runs, x=x)
     figure = plots.curves_figure(accuracy, x_title=x_title, y_title="accuracy", percent=True)
-    st.plotly_chart(figure)
+    show(figure, what="validation accuracy")
 missing = len(runs) - len(accuracy)
 if missing:
     st.caption(f"{missing} of the runs recorded no finished epoch, so they have no accuracy curve.")

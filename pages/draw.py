@@ -3,6 +3,7 @@
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
+from pages.parts.charts import show
 from pages.parts.shared import run_through_the_frame, selected_checkpoint
 from rnnviz.analysis import reading
 from rnnviz.common.text import plain
@@ -70,11 +71,17 @@ with right:
     st.metric("Prediction", names[result.prediction], sure, delta_color="off", delta_arrow="off")
     bars, belief = st.container(), st.container()  # one above the other: a tablet's half-page
     bars.caption(f"Probability of each class after all {order.steps} {order.unit}s")
-    bars.plotly_chart(plots.probability_bars(result.probs, names), key="draw_bars")
+    with bars:
+        show(plots.probability_bars(result.probs, names), key="draw_bars",
+             what=f"probability of each class after all {order.steps} {order.unit}s")  # fmt: skip
     if result.belief is not None:
         belief.caption(f"Belief in each class after every {order.step_name}")
-        belief.plotly_chart(plots.belief_figure(result.belief, names, step=order.step_name),
-                            key="draw_belief")  # fmt: skip
+        with belief:
+            show(
+                plots.belief_figure(result.belief, names, step=order.step_name),
+                key="draw_belief",
+                what=f"belief in each class after every {order.step_name}",
+            )
     else:
         belief.caption("A CNN reads the whole image at once: no row-by-row belief.")
     if st.button("Open in Inside the RNN", type="primary", icon=":material/biotech:"):
@@ -86,7 +93,11 @@ st.caption(
     "MNIST's recipe: crop to the ink, scale the longer side to 20 pixels, centre the ink's mass "
     f"in a 28x28 field. The network then reads it {order.how}, {order.steps} time steps."
 )
-st.plotly_chart(plots.stages_figure(drawing.pre, naive=naive), key="draw_stages")
+show(
+    plots.stages_figure(drawing.pre, naive=naive),
+    key="draw_stages",
+    what="your drawing at each stage of the preparation",
+)
 if drawing.naive is not None:
     guess = drawing.naive
     same = "the same answer" if guess.prediction == result.prediction else "a different answer"

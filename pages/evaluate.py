@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from pages.parts.charts import show
 from pages.parts.checkpoints import manage_models
 from pages.parts.shared import data_dir, run_through_the_frame, selected_checkpoint, selected_info
 from rnnviz.analysis.inference import evaluate
@@ -46,7 +47,7 @@ def _pick_cell(keys: tuple[str, str]) -> None:
 def _grid(pictures: np.ndarray, titles: list[str], colors: list[str], columns: int = 8) -> None:
     cell_px = 120 if columns == 8 else 95  # full width, or the narrow column beside the matrix
     figure = plots.image_grid(pictures, titles, colors=colors, columns=columns, cell_px=cell_px)
-    st.plotly_chart(figure, config={"displayModeBar": False})
+    show(figure, config={"displayModeBar": False})
 
 
 def _scores(metrics: Metrics) -> None:
@@ -58,7 +59,8 @@ def _scores(metrics: Metrics) -> None:
     left, right = st.columns(2)
     config = dict.fromkeys(["Precision", "Recall", "F1"], PERCENT) | {"Class": {"width": 130}}
     left.dataframe(table, hide_index=True, column_config=config, height="content", key="eval_table")
-    right.plotly_chart(plots.per_class_bars(metrics), config={"displayModeBar": False})
+    with right:
+        show(plots.per_class_bars(metrics), config={"displayModeBar": False})
 
 
 def _pair_images(true_class: int, pred_class: int) -> None:
@@ -139,7 +141,7 @@ with pair:
 with chart:
     heatmap = plots.confusion_heatmap(metrics.confusion, names, selected=(true_class, pred_class))
     on_cell = partial(_pick_cell, keys)
-    st.plotly_chart(heatmap, key="eval_confusion", on_select=on_cell, selection_mode="points")
+    show(heatmap, key="eval_confusion", on_select=on_cell, selection_mode="points")
 
 st.subheader("Prediction gallery")
 if probs is None or labels is None or preds is None or images is None:

@@ -6,6 +6,7 @@ import streamlit as st
 
 from pages.parts import shared as app
 from pages.parts import start
+from pages.parts.charts import show
 from rnnviz.classroom import urlstate
 from rnnviz.common.devices import resolve_device
 from rnnviz.common.text import plain
@@ -60,7 +61,8 @@ def example() -> None:
         st.info(f"No example image to show: {plain(exc)}")
         return
     image, label = data.test.images[0], int(data.test.labels[0])  # (28, 28) uint8
-    st.plotly_chart(rows_figure(image), key="rows")
+    what = "one test image and the 28 time steps an RNN makes of it"
+    show(rows_figure(image), key="rows", what=what)
     name = data.info.class_names[label]
     st.caption(
         f"One {data.info.title} test image (label **{name}**). An RNN reads it top to bottom: "

@@ -8,6 +8,7 @@ from typing import Any
 import streamlit as st
 
 from pages.parts import shared as app
+from pages.parts.charts import show
 from pages.parts.memory import as_job, buttons, events, finished, jobs_of, live, status, submit
 from rnnviz import memory as lab
 from rnnviz.common.devices import resolve_device
@@ -109,15 +110,15 @@ def recall_view(config: lab.RecallConfig | None, gated: bool, seeds: int) -> Non
         submit(view, [(*recall_job(view, config, gated, seeds), config.to_dict())])
     for snap in jobs_of("recall"):
         status(snap)
-        st.plotly_chart(plots.curves_figure({"": events(snap)}), key="recall.curves")
+        show(plots.curves_figure({"": events(snap)}), key="recall.curves")
         if (run := finished(snap)) is None or not isinstance(run.config, lab.RecallConfig):
             continue
         done = run.config
         st.success(f"Test accuracy **{run.scores['test_accuracy']:.1%}** on {done.test_size} "
                    f"held-out sequences (chance 10 %) after {run.steps} steps.")  # fmt: skip
         samples = lab.recall_examples(run.build(DEVICE), done, 8, device=DEVICE)
-        st.plotly_chart(plots.recall_samples_figure(samples, done.position), key="recall.samples")
-        st.plotly_chart(plots.length_accuracy_figure(run.per_length), key="recall.lengths")
+        show(plots.recall_samples_figure(samples, done.position), key="recall.samples")
+        show(plots.length_accuracy_figure(run.per_length), key="recall.lengths")
     for place, view in zip(st.columns(2), ("hidden", "distance"), strict=True):
         for snap in jobs_of(view):
             with place:
@@ -125,10 +126,10 @@ def recall_view(config: lab.RecallConfig | None, gated: bool, seeds: int) -> Non
                 draw = (
                     plots.hidden_sweep_figure if view == "hidden" else plots.distance_sweep_figure
                 )
-                st.plotly_chart(draw(plots.sweep_rows(events(snap))), key=view)
+                show(draw(plots.sweep_rows(events(snap))), key=view)
     for snap in jobs_of("seeds"):
         status(snap)
-        st.plotly_chart(plots.seed_spread_figure(plots.sweep_rows(events(snap))), key="seeds")
+        show(plots.seed_spread_figure(plots.sweep_rows(events(snap))), key="seeds")
         if isinstance(snap.result, lab.Sweep) and snap.result.rows:
             st.table(spread_table(snap.result.rows))
 
@@ -144,11 +145,11 @@ def add_view(configs: list[lab.AddConfig]) -> None:
         status(snap)
     if snaps:
         runs = {label[s.id]: events(s) for s in snaps}
-        st.plotly_chart(plots.curves_figure(runs), key="add.curves")
+        show(plots.curves_figure(runs), key="add.curves")
     if not (done := {label[s.id]: run for s in snaps if (run := finished(s)) is not None}):
         return
     scores = {name: run.summary() for name, run in done.items()}
-    st.plotly_chart(plots.add_scores_figure(scores), key="add.scores")
+    show(plots.add_scores_figure(scores), key="add.scores")
     st.markdown("**A worked example**: two numbers of your choice, added bit by bit.")
     a_col, b_col, _ = st.columns([1, 1, 3])
     a = int(a_col.number_input("a", 0, 2**MAX_BITS - 1, 173, key="add.a"))
@@ -156,7 +157,7 @@ def add_view(configs: list[lab.AddConfig]) -> None:
     for name, run in done.items():
         assert isinstance(run.config, lab.AddConfig)  # the add tab submits add runs only
         example = lab.add_example(run.build(DEVICE), run.config, a, b, device=DEVICE)
-        st.plotly_chart(plots.add_example_figure(example, label=name), key=f"add.example.{name}")
+        show(plots.add_example_figure(example, label=name), key=f"add.example.{name}")
 
 
 st.title("Memory lab")

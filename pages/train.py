@@ -12,7 +12,7 @@ import streamlit as st
 
 from pages.parts import resume, start, watch
 from pages.parts import shared as app
-from pages.parts.charts import chart
+from pages.parts.charts import chart, show
 from rnnviz.classroom import urlstate
 from rnnviz.common.cputime import CPU_LOG
 from rnnviz.common.devices import resolve_device
@@ -154,7 +154,8 @@ def curve_figure(name: str, record: RunRecord | None, history: History | None, b
 def charts_of(record: RunRecord, big: bool) -> None:
     """A finished run's curves, replayed from its history."""
     for place, name in zip(st.columns(2), ("loss", "accuracy"), strict=True):
-        place.plotly_chart(curve_figure(name, record, None, big), key=f"chart_{name}")
+        with place:
+            show(curve_figure(name, record, None, big), key=f"chart_{name}")
 
 
 def charts(snap: JobSnapshot | None, big: bool) -> None:
@@ -311,4 +312,6 @@ if not errors:
     write_url(run)
 cells = watch.race_cells(locked, shown=show_all)
 active = (job := latest_job()) is not None and job.active
-st.fragment(live, run_every=1.0 if active else None)(run, cells, bool(errors), lecture, active)
+st.fragment(live, run_every=app.live_every(1.0) if active else None)(
+    run, cells, bool(errors), lecture, active
+)

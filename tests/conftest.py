@@ -264,3 +264,8 @@ def one_thread() -> Iterator[None]:
 def shown(element: Any) -> str:
     """What an AppTest message element shows a person: its Markdown with the escapes removed."""
     return re.sub(r"\\(.)", r"\1", str(element.value)).replace("\u2060", "")
+
+
+def tables(at: Any) -> list[Any]:
+    """A page's own tables in AppTest: its dataframes less the charts' data tables."""
+    return [d for d in at.dataframe if not d.proto.alt.startswith("The data of the ")]

@@ -12,7 +12,7 @@ from rnnviz.classroom import register
 from rnnviz.classroom.sweeps import new_sweep
 from rnnviz.classroom.urlstate import run_from_params
 from rnnviz.storage.checkpoints import list_checkpoints
-from tests.conftest import app_test, shown
+from tests.conftest import app_test, shown, tables
 from tests.test_app_train import TINY, button, run_until
 
 LONG = {**TINY, "epochs": "60"}  # still running while a second student presses Start
@@ -126,7 +126,7 @@ def test_a_class_sweep_hands_each_student_the_next_value_and_fills_the_page(
     assert "hidden 24" in parts[CY]  # and ann, back again, keeps hidden 8
     board = app_test("pages/class.py", owner=BOB)
     assert not board.exception
-    table = board.dataframe[0].value
+    table = tables(board)[0].value
     assert len(table) == 3 and sorted(table["hidden"]) == [8, 16, 24]
     charts = [c for c in board.get("plotly_chart")]
     assert len(charts) == 2  # everyone's runs, and the sweep

@@ -13,7 +13,7 @@ from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 
 from rnnviz.storage.checkpoints import list_checkpoints
 
-from .conftest import app_test, shown
+from .conftest import app_test, shown, tables
 
 
 def figures(at: Any) -> list[dict[str, Any]]:
@@ -27,7 +27,7 @@ def test_all_shipped_runs_by_default_one_row_and_line_each(
     assert not at.exception
     shipped = {str(i.path) for i in list_checkpoints(tiny_checkpoints)}
     assert set(at.multiselect(key="compare_runs").value) == shipped
-    table = at.dataframe[0].value
+    table = tables(at)[0].value
     assert len(table) == 3
     assert list(table["group"]) == ["RNN", "LSTM", "GRU"]  # the lesson's order
     loss, accuracy = figures(at)[:2]
@@ -43,7 +43,7 @@ def test_choosing_runs_changes_table_and_seconds_axis(
     two = [str(tiny_checkpoints / "lstm-digits"), str(tiny_checkpoints / "gru-digits")]
     at.multiselect(key="compare_runs").set_value(two).run()
     assert not at.exception
-    assert list(at.dataframe[0].value["cell"]) == ["lstm", "gru"]
+    assert list(tables(at)[0].value["cell"]) == ["lstm", "gru"]
     at.toggle(key="compare_seconds").set_value(True).run()
     assert not at.exception
     _, accuracy = figures(at)[:2]
@@ -67,7 +67,7 @@ def test_downloaded_csv_parses_back_to_the_table(
     at = app_test("pages/compare.py")
     assert at.download_button[0].label == "Download table (CSV)"
     parsed = list(csv.DictReader(io.StringIO(served["text/csv"].decode("utf-8"))))
-    table = at.dataframe[0].value
+    table = tables(at)[0].value
     assert [p["run"] for p in parsed] == list(table["run"])
     assert [int(p["parameters"]) for p in parsed] == list(table["parameters"])
     assert [float(p["test_accuracy"]) for p in parsed] == list(table["test_accuracy"])

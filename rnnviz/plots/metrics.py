@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 from rnnviz.analysis.metrics import Metrics
 from rnnviz.data.sources import IMAGE_SIZE
 from rnnviz.models.cells import group_colors
+from rnnviz.plots.alt import own
 from rnnviz.storage.comparison import Curve
 
 RIGHT = "#1a7f37"  # green: a correct prediction
@@ -122,8 +123,24 @@ def confusion_heatmap(
         yaxis=dict(title="true class", autorange="reversed", zeroline=False, **ticks),
         clickmode="event+select",
         dragmode=False,
+        meta=_confusion_alt(counts, share, names),
     )
     return fig
+
+
+def _confusion_alt(counts: np.ndarray, share: np.ndarray, names: list[str]) -> dict:
+    """The confusion matrix in words (its accuracy and worst mix-ups) and as count rows."""
+    total, right = int(counts.sum()), int(np.trace(counts))
+    wrong = [(int(counts[t, p]), t, p) for t in range(len(names)) for p in range(len(names))
+             if t != p and counts[t, p] > 0]  # fmt: skip
+    worst = ", ".join(f"{names[t]} taken for {names[p]} {n:,} times" for n, t, p in
+                      sorted(wrong, key=lambda w: (-w[0], w[1], w[2]))[:3])  # fmt: skip
+    said = f"{right:,} of {total:,} images on the diagonal ({right / max(total, 1):.1%} right)"
+    said += f"; the most common mistakes: {worst}" if worst else "; no mistakes"
+    rows = [{"true class": names[t], "predicted class": names[p], "images": int(counts[t, p]),
+             "share of the true class": round(float(share[t, p]), 4)}
+            for t in range(len(names)) for p in range(len(names))]  # fmt: skip
+    return own("Confusion matrix: true class (rows) by predicted class (columns)", said, rows)
 
 
 def confusion_cell(selection: Mapping[str, Any] | None) -> tuple[int, int] | None:
@@ -185,8 +202,17 @@ def image_grid(
         yaxis=dict(hidden, autorange="reversed", scaleanchor="x", constrain="domain"),
         plot_bgcolor="rgba(0,0,0,0)",
         dragmode=False,
+        meta=images_alt("test images", titles),
     )
     return fig
+
+
+def images_alt(what: str, titles: Sequence[str]) -> dict:
+    """A grid of images in words: how many, and each one's title."""
+    said = "; ".join(f"{i + 1}: {t}" for i, t in enumerate(titles[:24]))
+    more = f"; and {len(titles) - 24} more" if len(titles) > 24 else ""
+    rows = [{"image": i + 1, "title": t} for i, t in enumerate(titles)]
+    return own(f"{len(titles)} {what}, 28 by 28 pixels", f"Titles: {said}{more}.", rows)
 
 
 def curves_figure(

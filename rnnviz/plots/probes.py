@@ -18,6 +18,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from rnnviz.plots.frames import unchecked
+from rnnviz.plots.metrics import images_alt
 from rnnviz.plots.reading import DASHES
 from rnnviz.training.events import Probed, ProbeSet
 
@@ -60,7 +61,8 @@ def probe_images_figure(
                           x=i * (size + gap) + size / 2 - 0.5, y=-1.5,
                           yanchor="bottom"))  # fmt: skip
     frame = _images_frame(height)
-    return unchecked(frame, [{"z": z}], annotations=notes)
+    titles = [str(note["text"]) for note in notes]
+    return unchecked(frame, [{"z": z}], annotations=notes, meta=images_alt("probe images", titles))
 
 
 @functools.lru_cache(maxsize=16)
