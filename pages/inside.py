@@ -4,6 +4,8 @@ import random
 
 import streamlit as st
 
+from pages.parts.charts import chart, show
+from pages.parts.player import player
 from pages.parts.shared import (
     checkpoints,
     data_dir,
@@ -16,6 +18,7 @@ from rnnviz.common.text import plain
 from rnnviz.models.orders import ORDERS
 from rnnviz.plots import reading as plots
 from rnnviz.plots.inside import FRAMES, reading_animation
+from rnnviz.plots.stills import still
 from rnnviz.storage.checkpoints import load_checkpoint
 from rnnviz.storage.scoring import checkpoint_dataset
 
@@ -39,8 +42,8 @@ def _mistakes(path: str, _ckpt, _test) -> list[int]:
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)  # building 28 frames takes a moment
-def _animation(key: tuple, _reading, names: tuple[str, ...]):
-    return reading_animation(_reading.image, _reading.trace, names)
+def _animation(key: tuple, _reading, names: tuple[str, ...]) -> dict:
+    return reading_animation(_reading.image, _reading.trace, names).to_dict()
 
 
 @st.cache_data(max_entries=8, show_spinner="Measuring row importance on test images...")
@@ -139,13 +142,22 @@ if experiment != "none":
 order = ORDERS[ckpt.config.order]
 st.subheader(order.how.capitalize())
 sampled = f" ({order.steps} steps: the frames show every {order.steps // FRAMES}th and the last)"
-st.caption(f"Press ▶ Play or drag the slider: each step feeds the network one more {order.unit}"
+st.caption(f"Press Play, or step with Previous, Next and the slider (Tab, then Enter or the arrow "
+           f"keys, work too): each step feeds the network one more {order.unit}"
            f"{sampled if order.steps > FRAMES else ''}. Outlined bars: the answer after the last "
            f"{order.step_name}.")  # fmt: skip
 key = (str(info.path), info.created, after.image.tobytes(), after.image.shape)
-st.plotly_chart(_animation(key, after, tuple(names)), key="inside_animation")
+assert after.trace is not None  # a recurrent model's reading has its steps
+animation, belief = _animation(key, after, tuple(names)), after.trace.probs[0].cpu().numpy()
+player(key, [f["name"] for f in animation["frames"]], order.step_name,
+       lambda i: chart("inside_animation", (key, i),
+                       lambda: still(animation, i, belief, names, order.step_name)))  # fmt: skip
 if experiment != "none":
-    st.plotly_chart(plots.compare_bars(before.probs, after.probs, names), key="inside_compare")
+    show(
+        plots.compare_bars(before.probs, after.probs, names),
+        key="inside_compare",
+        what="probability of each class before and after the experiment",
+    )
 
 st.subheader("How much each row mattered")
 st.caption(explain.IMPORTANCE_LESSON)
@@ -161,7 +173,7 @@ if over == "this image" or test is None:
     shares = {name: rows.row_share(m.model, image, [target]) for name, m in models.items()}
 else:
     shares = _average_shares(tuple(str(m.path) for m in models.values()), models, test)
-st.plotly_chart(plots.importance_figure(shares), key="inside_importance")
+show(plots.importance_figure(shares), key="inside_importance")
 if pair is None:
     st.caption("Train a vanilla RNN and an LSTM or GRU on this dataset to compare them here.")
 

@@ -26,8 +26,14 @@ def figures(at: Any) -> list[dict[str, Any]]:
 
 
 def animation(at: Any) -> dict[str, Any]:
-    (found,) = [f for f in figures(at) if f.get("frames")]
+    """The reading's chart, standing at the frame the controls chose."""
+    (found,) = [f for f in figures(at) if f["layout"].get("meta", {}).get("alt", {})
+                .get("name", "").startswith("The network's reading")]  # fmt: skip
     return found
+
+
+def frames(at: Any) -> list[str]:
+    return list(at.select_slider(key="inside_frame").options)
 
 
 def array(value: Any) -> np.ndarray:
@@ -54,13 +60,14 @@ def test_lstm_reading_of_a_test_image(app_env: Path, tiny_checkpoints: Path) -> 
     assert at.radio(key="inside_source").value == "Test set"
     assert metric(at, "True class") is not None and metric(at, "Prediction") is not None
     anim = animation(at)
-    assert len(anim["frames"]) == 28
+    assert frames(at) == [str(t) for t in range(1, 29)]
     names = [t.get("name") for t in anim["data"]]
     assert {"cell state c", "forget gate f"} <= set(names)
-    assert [s["label"] for s in anim["layout"]["updatemenus"][0]["buttons"]] == [
-        "▶ Play",
-        "❚❚ Pause",
-    ]
+    assert (
+        not anim["layout"]["updatemenus"]
+        and not anim["layout"]["sliders"]
+        and not anim.get("frames")
+    )
     # Row importance: the tiny checkpoints include a vanilla RNN and an LSTM on the same dataset.
     importance = next(
         f for f in figures(at) if f["data"][0]["type"] == "bar" and len(f["data"]) == 2
@@ -83,7 +90,7 @@ def test_row_experiments_rerun_the_trace(app_env: Path, tiny_checkpoints: Path) 
     at.selectbox(key="inside_experiment").select("first_k").run()
     at.slider(key="inside_k").set_value(5).run()
     assert not at.exception
-    assert len(animation(at)["frames"]) == 5
+    assert len(frames(at)) == 5
     at.radio(key="inside_over").set_value("256 test images").run()
     assert not at.exception
 
@@ -154,11 +161,13 @@ def test_a_pixel_order_model_animates_sampled_frames_and_says_step(app_env: Path
     assert at.subheader[0].value == "Pixel by pixel in a fixed shuffle"
     assert any("784 steps: the frames show every 28th and the last" in c.value for c in at.caption)
     anim = animation(at)
-    assert len(anim["frames"]) == 29 and anim["frames"][-1]["name"] == "784"
-    assert all(len(f["layout"]["images"]) == 1 for f in anim["frames"])
-    assert anim["frames"][0]["layout"]["title"]["text"].startswith("After step 1:")
+    assert len(frames(at)) == 29 and frames(at)[-1] == "784"
+    assert len(anim["layout"]["images"]) == 1  # what is not read yet, dimmed
+    assert anim["layout"]["title"]["text"].startswith("After step 1:")
+    at.select_slider(key="inside_frame").set_value(28).run()
+    assert animation(at)["layout"]["title"]["text"].startswith("After step 784:")
     at.selectbox(key="inside_experiment").set_value("first_k").run()  # black rows after the k-th
-    assert not at.exception and len(animation(at)["frames"]) == 29
+    assert not at.exception and len(frames(at)) == 29
 
 
 def test_a_first_visit_with_mnist_here_reads_with_the_best_shipped_model_and_compares(
@@ -175,3 +184,37 @@ def test_a_first_visit_with_mnist_here_reads_with_the_best_shipped_model_and_com
     titles = [t["name"].split(" · ")[0] for t in importance["data"]]
     assert titles == ["RNN-tanh 1x128", "GRU 1x128"]  # the shipped RNN beside the selected GRU
     assert not any("Train a vanilla RNN" in c.value for c in at.caption)
+
+
+def button(at: Any, label: str) -> Any:
+    (found,) = [b for b in at.button if b.label == label]
+    return found
+
+
+def test_the_reading_is_played_and_stepped_with_buttons(
+    app_env: Path, tiny_checkpoints: Path
+) -> None:
+    """Play, Pause, Previous, Next and the slider are Streamlit widgets: a keyboard reaches them."""
+    at = on_model(app_test(PAGE), tiny_checkpoints / "lstm-digits")
+    title = lambda: animation(at)["layout"]["title"]["text"]  # noqa: E731
+    assert title().startswith("After row 1:") and button(at, "Previous").disabled
+    button(at, "Next").click().run()
+    button(at, "Next").click().run()
+    assert at.select_slider(key="inside_frame").value == 2 and title().startswith("After row 3:")
+    alt = animation(at)["layout"]["meta"]["alt"]
+    assert alt["caption"].startswith("After row 3 of 28: best guess ")
+    assert len(alt["rows"]) == 28 and alt["rows"][27]["row"] == 28
+    assert abs(sum(v for k, v in alt["rows"][27].items() if k != "row") - 1) < 1e-2
+    button(at, "Play").click().run()
+    assert not at.exception and at.session_state["inside_playing"] is True
+    assert [b.label for b in at.button if b.label in ("Play", "Pause")] == ["Pause"]
+    button(at, "Pause").click().run()
+    assert (
+        at.session_state["inside_playing"] is False
+        and at.select_slider(key="inside_frame").value >= 2
+    )
+    at.select_slider(key="inside_frame").set_value(27).run()
+    assert title().startswith("After row 28:") and button(at, "Next").disabled
+    button(at, "Play").click().run()  # at the end, Play starts again from the first row
+    assert at.session_state["inside_playing"] is True and title().startswith("After row")
+    assert at.select_slider(key="inside_frame").value <= 1

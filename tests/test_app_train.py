@@ -6,6 +6,7 @@ AppTest fires no `run_every` timers, so the tests call `at.run()` again to see t
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,8 @@ from rnnviz.data.datasets import DATASETS, default_dataset
 from rnnviz.models.network import ModelConfig
 from rnnviz.training.config import TrainConfig
 from rnnviz.training.presets import PRESETS, first_run
-from tests.conftest import app_test, shown
+from tests.conftest import app_test, shown, tables
+from tests.test_app_alt import alternatives
 
 TINY = {
     "dataset": "digits",
@@ -145,6 +147,10 @@ def test_a_tiny_run_on_digits_finishes_with_curves_and_a_checkpoint(app_env: Pat
     assert on_screen["accuracy"]["data"][0]["x"] == [1, 2]
     assert len(on_screen["test"]["data"]) == 3
     assert not button(at, "Start training").disabled and button(at, "Stop").disabled
+    said = alternatives(at)  # every chart says what it shows, numbers and all
+    assert len(said) == 6 and all(re.search(r"\d", c) and rows > 0 for _, c, rows in said), said
+    loss_said = next(c for name, c, _ in said if name == "Line chart: Loss per step")
+    assert f" to {loss['y'][-1]:.3g} at {STEPS:,}" in loss_said
 
 
 def test_pause_resume_and_stop_keep_a_checkpoint(app_env: Path) -> None:
@@ -229,9 +235,9 @@ def test_class_mode_shows_presets_and_start_stop_only(
     assert not at.exception
     assert labels(at.button) == ["Start training", "Stop"]
     assert labels(at.selectbox) == ["Preset"] + (["Model"] if at.sidebar.selectbox else [])
-    assert labels(at.toggle) == ([] if locked else ["Show all controls"])
+    assert labels(at.main.toggle) == ([] if locked else ["Show all controls"])
     if not locked:
-        at.toggle[0].set_value(True).run()
+        at.main.toggle[0].set_value(True).run()
         assert "Dataset" in labels(at.selectbox) and not at.exception
 
 
@@ -327,7 +333,7 @@ def test_a_race_from_a_link_overlays_the_cells_and_ends_with_its_table(app_env: 
     assert not at.exception
     message = shown(at.success[0])
     assert message.startswith("Race done") and "now selected in the sidebar" in message
-    (table,) = at.dataframe
+    (table,) = tables(at)
     rows = table.value
     assert list(rows["title"]) == ["RNN-tanh 1x16 · Digits (offline, 8x8 upscaled)",
                                    "GRU 1x16 · Digits (offline, 8x8 upscaled)"]  # fmt: skip
@@ -388,7 +394,7 @@ def test_a_one_cycle_run_ending_below_the_rate_bounds_leaves_a_working_page(
 def test_class_mode_keeps_a_linked_race_without_its_widgets(app_env: Path) -> None:
     at = app_test("pages/train.py", query={**TINY, "class": "1", "race": "rnn_tanh,gru"})
     assert not at.exception
-    assert labels(at.button) == ["Start race", "Stop"] and labels(at.toggle) == [
+    assert labels(at.button) == ["Start race", "Stop"] and labels(at.main.toggle) == [
         "Show all controls"
     ]  # fmt: skip
     assert not at.multiselect

@@ -1,10 +1,12 @@
-"""Draw and Inside the RNN in a real browser: mouse strokes on the canvas, the Play button."""
+"""Draw and Inside the RNN in a real browser: mouse strokes on the canvas; the reading played,
+paused and stepped from the keyboard."""
 
 from __future__ import annotations
 
 import contextlib
 import itertools
 import re
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,16 +19,28 @@ pytestmark = pytest.mark.browser
 SEVEN = [(0.25, 0.2), (0.75, 0.2), (0.45, 0.85)]  # a "7", as fractions of the canvas
 
 
-# The slider's current-value label ("Row 7") is the first text of the slider.
+# The reading's title says the row it stands at: "After row 7: best guess ...".
 CURRENT_ROW = (
-    "parseInt((Array.from(document.querySelectorAll('.slider-container text'))"
-    ".find(e => e.textContent.startsWith('Row ')) || {textContent: 'Row 0'})"
-    ".textContent.slice(4))"
+    "() => parseInt(((document.querySelector('.gtitle') || {textContent: ''}).textContent"
+    ".match(/After row (\\d+)/) || [0, 0])[1])"
 )
 
 
 def current_row(tab: Any) -> int:
-    return int(tab.evaluate(f"() => {CURRENT_ROW}"))
+    return int(tab.evaluate(CURRENT_ROW))
+
+
+def until(check: Any, seconds: float, what: str) -> None:
+    end = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < end, f"timed out waiting for {what}"
+        time.sleep(0.2)
+
+
+def press(tab: Any, button: str, key: str = "Enter") -> None:
+    """Reach a button from the keyboard (focus it) and press it with `key`."""
+    tab.get_by_role("button", name=button, exact=True).focus()
+    tab.keyboard.press(key)
 
 
 def stroke(tab: Any, box: dict[str, float], points: list[tuple[float, float]]) -> None:
@@ -63,15 +77,23 @@ def test_draw_a_seven_then_watch_it_read(page: Any, app_url: str) -> None:
     tab.get_by_role("heading", name="Inside the RNN").wait_for()
     wait_idle(tab)
     tab.get_by_text("My drawing").first.wait_for()  # the handed-over drawing, once Inside has run
-    tab.locator(".slider-container").first.wait_for()
+    tab.locator(".gtitle").first.wait_for()
     assert current_row(tab) == 1
     traces = tab.locator(".trace").count()
-    tab.locator(".updatemenu-button", has_text="Play").first.click()
-    tab.wait_for_function(f"() => ({CURRENT_ROW}) >= 8", timeout=30_000)
-    tab.locator(".updatemenu-button", has_text="Pause").first.click()
+    press(tab, "Play")  # the keyboard plays it
+    until(lambda: current_row(tab) >= 8, 30, "row 8 while playing")
+    press(tab, "Pause", " ")
+    tab.get_by_role("button", name="Play", exact=True).wait_for()
+    wait_idle(tab)
     row = current_row(tab)
-    assert 8 <= row <= 28
-    assert tab.locator(".trace").count() == traces  # frames move shapes; every trace stays
+    time.sleep(1.5)
+    assert 8 <= row <= 28 and current_row(tab) == row  # paused: it stands still
+    tab.get_by_role("slider", name="Row shown").focus()
+    tab.keyboard.press("ArrowLeft")  # the arrow keys step the slider
+    until(lambda: current_row(tab) == row - 1, 15, "the row before, by the arrow key")
+    press(tab, "Next")
+    until(lambda: current_row(tab) == row, 15, "the row after, by Next")
+    assert tab.locator(".trace").count() == traces  # a step moves shapes; every trace stays
     title = tab.locator(".gtitle").first.text_content()
     assert title.startswith(f"After row {row}:"), title
     tab.get_by_role("heading", name="Row by row").evaluate("e => e.scrollIntoView()")

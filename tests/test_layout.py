@@ -127,6 +127,6 @@ def test_pages_holds_only_the_pages_app_py_navigates_to() -> None:
     files = sorted(p.stem for p in (ROOT / "pages").glob("*.py"))
     assert len(navigated) == 9 and files == sorted(navigated)
     assert sorted(p.stem for p in (ROOT / "pages" / "parts").glob("*.py")) == [
-        "charts", "checkpoints", "lessons", "memory", "resume", "shared", "start", "teacher",
-        "watch",
+        "charts", "checkpoints", "lessons", "memory", "player", "resume", "shared", "start",
+        "teacher", "watch",
     ]  # fmt: skip

@@ -63,7 +63,7 @@ def live_status(lesson: Lesson) -> None:
     snaps = _snapshots(lesson)
     ended = sum(not s.active for s in snaps)
     active = len(snaps) > ended
-    st.fragment(_status, run_every=1.0 if active else None)(lesson, ended)
+    st.fragment(_status, run_every=app.live_every(1.0) if active else None)(lesson, ended)
 
 
 def _status(lesson: Lesson, ended_before: int) -> None:

@@ -80,7 +80,7 @@ def live(body: Callable[..., None], views: tuple[str, ...], *args: Any) -> None:
         if busy(*views) != ticking:
             st.rerun()  # the whole page: to start or to stop ticking
 
-    st.fragment(view, run_every=1.0 if ticking else None)()
+    st.fragment(view, run_every=app.live_every(1.0) if ticking else None)()
 
 
 def as_job(fn: Callable[..., Any], *args: Any) -> JobFn:

@@ -226,6 +226,20 @@ def class_mode() -> bool:
     return st.query_params.get("class", default) in ("1", "true", "yes")
 
 
+LIVE_KEY = "live_updates"  # the sidebar's switch: off stops every live chart and table moving
+
+
+def live_every(seconds: float) -> float | None:
+    """How often a live fragment refreshes: every `seconds`, or never while the student has
+    turned live updates off in the sidebar (anything that moves can be paused), which the
+    page then says."""
+    if st.session_state.get(LIVE_KEY, True):
+        return seconds
+    st.caption("Live updates are off, so this stands still; turn them on in the sidebar to "
+               "catch up.")  # fmt: skip
+    return None
+
+
 def sidebar() -> None:
     warm_up_in_background()
     owner_id()
@@ -242,6 +256,9 @@ def sidebar() -> None:
             st.caption(plain(backend.describe()))
         else:
             st.caption(f"Device: **{device_label()}**")
+        st.toggle("Live updates", True, key=LIVE_KEY,
+                  help="Charts and tables of running jobs move as they train. Turn this off to "
+                  "stop them moving; turn it on again to catch up.")  # fmt: skip
         infos = checkpoints()
         if not infos:
             st.info("No models yet: train one on the Train page.")
