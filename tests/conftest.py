@@ -268,4 +268,4 @@ def shown(element: Any) -> str:
 
 def tables(at: Any) -> list[Any]:
     """A page's own tables in AppTest: its dataframes less the charts' data tables."""
-    return [d for d in at.dataframe if not d.proto.alt.startswith("The data of the ")]
+    return [d for d in at.dataframe if not d.proto.alt.startswith("Data of the chart: ")]
