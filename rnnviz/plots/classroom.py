@@ -22,6 +22,7 @@ SYMBOLS = ("circle", "square", "diamond", "triangle-up", "x", "cross", "star", "
 AXES = {"parameters": "parameters (log scale)", "seconds": "seconds of training (log scale)"}
 BAND = "rgba(76, 120, 168, 0.18)"
 LINE = "#4c78a8"
+POINT = "#8c8c8c"  # a student's run: 3.4:1 on the light theme's white, 6.2 on the dark's black
 
 
 def _cell_title(cell: str) -> str:
@@ -81,7 +82,7 @@ def sweep_figure(sweep: ClassSweep, points: Sequence[tuple[str, str, float]]) ->
     fig.add_trace(go.Scatter(
         x=[value for value, _, _ in points], y=[acc for _, _, acc in points], mode="markers",
         name="a student's run", text=[who for _, who, _ in points],
-        marker={"color": "#222222", "symbol": "circle-open", "size": 10, "line": {"width": 2}},
+        marker={"color": POINT, "symbol": "circle-open", "size": 10, "line": {"width": 2}},
         hovertemplate="%{text}: %{y:.2%}<extra>%{x}</extra>",
     ))  # fmt: skip
     taken = len({value for value, _, _ in points})
