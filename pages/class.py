@@ -8,7 +8,7 @@ from pages.parts import shared as app
 from pages.parts import teacher
 from pages.parts.charts import show
 from rnnviz.classroom import register
-from rnnviz.classroom.board import class_rows, sweep_points, to_csv
+from rnnviz.classroom.board import TABLE, class_rows, scored, sweep_points, to_csv
 from rnnviz.classroom.sweeps import SWEEPABLE, new_sweep
 from rnnviz.classroom.urlstate import FIELDS
 from rnnviz.common.text import plain
@@ -19,6 +19,12 @@ from rnnviz.training.presets import PRESETS, first_run
 app.run_through_the_frame()
 LABELS = {f.key: f.setting.label for f in FIELDS}
 DEFAULT_VALUES = {"hidden": "4, 8, 16, 32, 64, 128", "lr": "0.0003, 0.001, 0.003, 0.01, 0.03"}
+COLUMN_CONFIG = {  # short titles: the table fits a phone's width without scrolling sideways
+    "test_accuracy": st.column_config.NumberColumn("test acc.", format="percent"),
+    "parameters": st.column_config.NumberColumn("params", format="compact"),
+    "seconds": st.column_config.NumberColumn("seconds", format="%.0f"),
+    "lr": st.column_config.NumberColumn(format="%g"),
+}
 
 
 def names_shown() -> None:
@@ -81,13 +87,17 @@ def board(teaching: bool) -> None:
     if not rows:
         st.info("No runs yet: every run a student trains appears here.")
     else:
-        st.dataframe([r.shown() for r in rows], hide_index=True, column_config={
-            "test_accuracy": st.column_config.NumberColumn("test accuracy", format="percent"),
-            "seconds": st.column_config.NumberColumn(format="%.0f"),
-            "lr": st.column_config.NumberColumn(format="%g")})  # fmt: skip
+        every = st.toggle("Every column", key="class_every_column",
+                          help="Layers, learning rate, epochs, parameters and seconds as well; "
+                               "the CSV always has them")  # fmt: skip
+        st.dataframe([r.shown() for r in rows], hide_index=True, column_config=COLUMN_CONFIG,
+                     column_order=None if every else TABLE, placeholder="–")  # fmt: skip
         st.download_button("Download the table (CSV)", to_csv(rows), "class-runs.csv", "text/csv")
-        x = st.radio("Against", list(plots.AXES), horizontal=True, key="class_x")
-        show(plots.class_scatter(rows, x), key="class_scatter")
+        if scored(rows):
+            x = st.radio("Against", list(plots.AXES), horizontal=True, key="class_x")
+            show(plots.class_scatter(rows, x), key="class_scatter")
+        else:
+            st.caption("No run has a test accuracy yet: each appears on a chart when it ends.")
     sweeps(reg, rows, teaching)
 
 

@@ -3,16 +3,21 @@ page, the teacher key and a class sweep, each with several owners (as several br
 
 from __future__ import annotations
 
+import json
+import re
+import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from rnnviz.classroom import register
+from rnnviz.classroom.board import TABLE
 from rnnviz.classroom.sweeps import new_sweep
 from rnnviz.classroom.urlstate import run_from_params
 from rnnviz.storage.checkpoints import list_checkpoints
 from tests.conftest import app_test, shown, tables
+from tests.saved import save_small
 from tests.test_app_train import TINY, button, run_until
 
 LONG = {**TINY, "epochs": "60"}  # still running while a second student presses Start
@@ -133,3 +138,36 @@ def test_a_class_sweep_hands_each_student_the_next_value_and_fills_the_page(
     assert (
         "Class sweep of" in charts[1].proto.spec and "3 runs, 3 of 3 values" in charts[1].proto.spec
     )
+
+
+def test_the_class_table_fits_a_phone_and_shows_a_dash_where_a_run_has_no_number(
+    app_env: Path, tiny_checkpoints: Path
+) -> None:
+    save_small(app_env / BOB, "stopped early", status="stopped")  # no test accuracy
+    at = app_test("pages/class.py", owner=ANN)
+    assert not at.exception and not at.get("plotly_chart")  # nothing scored: no empty chart
+    assert "No run has a test accuracy yet" in texts(at)
+    shutil.copytree(tiny_checkpoints / "gru-digits", app_env / CY / "gru-digits")
+    at.run()
+    table = tables(at)[0]
+    assert list(table.proto.column_order) == list(TABLE) == [
+        "student", "cell", "hidden", "test_accuracy", "status"]  # fmt: skip
+    assert table.proto.placeholder == "–"  # a missing number reads as a dash, not "None"
+    assert json.loads(table.proto.columns)["test_accuracy"]["label"] == "test acc."
+    rows = table.value.set_index("status")
+    assert list(rows["cell"]) == ["GRU", "GRU"]  # short names
+    assert rows.loc["done", "test_accuracy"] > 0.1 and rows["test_accuracy"].isna()["stopped"]
+    assert len(at.get("plotly_chart")) == 1  # the one scored run, on the scatter
+    at.toggle(key="class_every_column").set_value(True).run()
+    assert list(tables(at)[0].proto.column_order) == []  # every column, as in the CSV
+    assert not re.search(r"\bNone\b|\bnan\b", texts(at))
+
+
+def test_an_empty_class_sweep_reads_0_to_100_percent(app_env: Path) -> None:
+    base, _ = run_from_params({**TINY, "epochs": "1"})
+    register.add_sweep(app_env, new_sweep("hidden", "8, 16", base))
+    at = app_test("pages/class.py", owner=ANN)
+    assert not at.exception and "No runs yet" in texts(at)
+    (chart,) = at.get("plotly_chart")
+    layout = json.loads(chart.proto.spec)["layout"]
+    assert layout["yaxis"]["range"] == [0, 1.02] and "0 runs, 0 of 2 values" in chart.proto.spec

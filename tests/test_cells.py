@@ -16,6 +16,8 @@ from rnnviz.models.cells import (
     recurrent_layer,
 )
 
+from .contrast import faint
+
 
 @pytest.mark.parametrize("key", [k for k, c in CELLS.items() if c.recurrent])
 def test_the_builder_makes_the_cells_own_torch_layer(key: str) -> None:
@@ -52,6 +54,8 @@ def test_families_groups_and_colours_come_from_the_rows() -> None:
     assert list(colors)[:4] == ["RNN", "BiRNN", "RNN (ReLU)", "BiRNN (ReLU)"]
     assert colors["LSTM"] == CELLS["lstm"].color and colors["BiGRU"] == CELLS["gru"].bi_color
     assert "BiCNN" not in colors and len(set(colors.values())) == len(colors)
+    assert faint(list(colors.values())) == []  # every family's lines seen on white and on black
+    assert faint(["#ff7f0e", "#393b79"]) == ["#ff7f0e", "#393b79"]  # tab10's orange, its navy
 
 
 def test_irnn_starts_with_identity_recurrence_and_zero_recurrent_bias() -> None:

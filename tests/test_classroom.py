@@ -17,6 +17,8 @@ from rnnviz.models.network import ModelConfig
 from rnnviz.plots.classroom import class_scatter, sweep_figure
 from rnnviz.training.config import RunConfig, TrainConfig
 
+from .contrast import faint
+
 ANN, BOB, CY = "a" * 16, "b" * 16, "c" * 16
 
 
@@ -119,6 +121,7 @@ def test_a_sweep_figure_has_a_point_per_run_and_a_band_where_values_repeat() -> 
     fig = sweep_figure(sweep, points)
     names = [t.name for t in fig.data]
     assert names == ["min to max", "median", "a student's run"]
+    assert faint([fig.data[1].line.color, fig.data[2].marker.color]) == []  # light or dark page
     assert list(fig.data[0].y) == [0.7, 0.8, 0.8, 0.5]  # the band: highs, then lows reversed
     assert list(fig.data[1].y) == [pytest.approx(0.6), 0.8]
     assert list(fig.layout.xaxis.categoryarray) == ["8", "16", "32"]

@@ -30,6 +30,23 @@ def test_one_frame_per_row_with_a_slider_step_and_play_pause() -> None:
     assert "Pause" in pause.label and list(pause.args[0]) == [None]
 
 
+def test_the_chart_titles_are_short_lines_that_stay_apart_on_a_phone() -> None:
+    fig = plots.reading_animation(image(), traced(), NAMES)
+    titles = [a.text for a in fig.layout.annotations]
+    assert titles == ["the image,<br>row by row", "probabilities<br>after this row",
+                      "belief after<br>each row", "hidden state h<br>(6 units)",
+                      "cell state c<br>(6 units)", "input gate i<br>(6 units)",
+                      "forget gate f<br>(6 units)", "output gate o<br>(6 units)"]  # fmt: skip
+    pixels = plots.reading_animation(image(), traced(order="pixels14"), NAMES)
+    top = [a.text for a in pixels.layout.annotations][:3]
+    assert top == ["the image,<br>pixel by pixel", "probabilities<br>after this step",
+                   "belief after<br>each step"]  # fmt: skip
+    # At 12 px a line of 15 characters is about 75 px: on a 390 px phone the three top charts
+    # are about 60 px wide and 70 px apart, centre to centre, so neighbours do not meet.
+    assert max(len(line) for t in titles[:3] + top for line in t.split("<br>")) == 15
+    assert {a.font.size for a in fig.layout.annotations} == {12}
+
+
 @pytest.mark.parametrize("t", [0, 9, 27])
 def test_frame_outlines_row_t_and_dims_the_rows_below(t: int) -> None:
     fig = plots.reading_animation(image(), traced(), NAMES)

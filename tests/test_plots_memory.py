@@ -20,6 +20,8 @@ from rnnviz.plots.memory import (
 )
 from rnnviz.training.events import Event, MemoryEvaluated, MemoryStepped
 
+from .contrast import faint
+
 EVENTS: list[Event] = [
     MemoryStepped(step=1, loss=2.3, accuracy=0.1, progress=0.5),
     MemoryStepped(step=2, loss=1.9, accuracy=0.3, progress=1.0),
@@ -37,6 +39,9 @@ def test_curves_figure_one_run_has_loss_train_and_test_traces() -> None:
 
 
 def test_curves_figure_overlays_runs_with_their_own_colour() -> None:
+    runs = {name: EVENTS for name in ("CE", "MSE", "BCE", "L1")}
+    colors = [curves_figure(runs).data[k].line.color for k in (0, 3, 6, 9)]
+    assert len(set(colors)) == 4 and faint(colors) == []  # seen on white and on black
     fig = curves_figure({"CE": EVENTS, "MSE": EVENTS[:1]})
     names = [t.name for t in fig.data]
     assert names == [
@@ -94,6 +99,7 @@ def test_seed_spread_figure_has_a_dot_per_seed_and_the_range() -> None:
     span, dots, notebook = fig.data
     assert list(span.x) == [2, 2, None, 10, 10, None]  # the sizes in order, min to max
     assert list(span.y) == [0.1, 0.2, None, 0.9, 1.0, None]
+    assert faint([span.line.color, dots.marker.color, notebook.marker.color]) == []
     assert list(dots.y) == [1.0, 0.9, 0.95, 0.2, 0.1, 0.15] and list(dots.customdata) == [
         0, 1, 2, 0, 1, 2,
     ]  # fmt: skip

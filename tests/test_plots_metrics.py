@@ -9,6 +9,8 @@ from rnnviz.analysis.metrics import compute_metrics
 from rnnviz.plots import metrics as plots
 from rnnviz.storage.comparison import Curve
 
+from .contrast import faint
+
 FASHION = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat"]
 
 
@@ -26,6 +28,7 @@ def test_per_class_bars_are_grouped_by_score_with_class_names() -> None:
     assert list(fig.data[1].y) == [r.recall for r in metrics.per_class]
     assert fig.data[1].y[2] == pytest.approx(0.5)
     assert fig.layout.barmode == "group"
+    assert faint([t.marker.color for t in fig.data] + [plots.RIGHT, plots.WRONG]) == []
 
 
 def test_confusion_heatmap_counts_shares_and_clickable_cells() -> None:
@@ -92,6 +95,8 @@ def test_curves_are_coloured_by_group_and_dashed_within_it() -> None:
     assert colors[0] == plots.GROUP_COLORS["RNN"]
     assert colors[1] == colors[2] == plots.GROUP_COLORS["LSTM"]
     assert colors[3] not in plots.GROUP_COLORS.values()
+    assert colors[3] == "#d67883"  # the first spare colour, darkened to 3:1
+    assert faint(colors) == [] and faint(plots._SPARE_COLORS) == []
     assert [t.line.dash for t in fig.data[1:3]] == ["solid", "dash"]
     assert list(fig.data[1].y) == [0.7, 0.9]
     assert fig.layout.yaxis.tickformat == ".0%"

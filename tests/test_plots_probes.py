@@ -12,6 +12,8 @@ from rnnviz.plots import probes as plots
 from rnnviz.plots.training import loss_figure
 from rnnviz.training.events import Probed, ProbeSet
 
+from .contrast import faint
+
 NAMES = [str(i) for i in range(10)]
 PROBES = ProbeSet(dataset="mnist", indices=(4, 9), labels=(3, 7), kinds=("easy", "hard"),
                   images=(((10,) * 28,) * 28, ((200,) * 28,) * 28))  # fmt: skip
@@ -31,12 +33,14 @@ def test_the_probe_images_are_one_heatmap_titled_right_in_green_and_wrong_in_red
     assert texts == [("3 → 3", plots.RIGHT), ("7 → 2", plots.WRONG)]
     unread = plots.probe_images_figure(PROBES, None, NAMES)
     assert [a.text for a in unread.layout.annotations] == ["3", "7"]
+    assert [a.font.color for a in unread.layout.annotations] == [None, None]  # the theme's text
 
 
 def test_belief_lines_solid_for_easy_dashed_for_hard() -> None:
     fig = plots.probe_belief_figure(PROBES, READING, NAMES)
     assert [t.line.dash for t in fig.data] == ["solid", "dash"]
     assert [t.line.color for t in fig.data] == [plots.RIGHT, plots.WRONG]
+    assert faint([plots.RIGHT, plots.WRONG]) == []
     assert list(fig.data[0].x) == list(range(1, 29)) and fig.data[0].y[-1] == 0.9
     assert "(step 12)" in fig.layout.title.text
 

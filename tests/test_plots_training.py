@@ -24,6 +24,8 @@ from rnnviz.training.events import EpochEnded, Event, Stepped
 from rnnviz.training.history import History
 from rnnviz.training.record import RunRecord
 
+from .contrast import faint
+
 
 def test_loss_figure_has_raw_and_smoothed_traces() -> None:
     fig = loss_figure([1, 2, 3], [2.0, 1.0, 0.5], smooth=0.5)
@@ -50,6 +52,7 @@ def test_accuracy_figure_train_and_validation() -> None:
     assert list(fig.data[0].y) == [0.5, 0.8] and list(fig.data[1].y) == [0.6, 0.85]
     assert list(fig.data[1].x) == [1, 2]
     assert fig.data[1].line.dash == "dash" and fig.data[0].line.dash in (None, "solid")
+    assert faint([t.line.color for t in fig.data]) == []  # seen on white and on black
 
 
 def test_accuracy_figure_without_validation_has_one_trace() -> None:

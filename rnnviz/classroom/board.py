@@ -18,12 +18,16 @@ from typing import Any
 
 from rnnviz.classroom.sweeps import ClassSweep
 from rnnviz.jobs.snapshots import JobSnapshot
+from rnnviz.models.cells import CELLS
 from rnnviz.storage.checkpoints import CheckpointError, read_record
 from rnnviz.training.config import RunConfig, run_key
 from rnnviz.training.record import RunRecord
 
 COLUMNS = ("student", "cell", "layers", "hidden", "lr", "epochs", "parameters", "test_accuracy",
            "seconds", "status")  # fmt: skip
+# The columns the page's table starts with: five fit a phone held upright (390 px) and a tablet's
+# main column beside the sidebar without scrolling sideways; the rest are in the CSV.
+TABLE = ("student", "cell", "hidden", "test_accuracy", "status")
 _CACHE: dict[Path, tuple[float, RunRecord | None]] = {}  # meta.json -> (its mtime, its record)
 _CACHE_LOCK = threading.Lock()
 
@@ -45,8 +49,9 @@ class ClassRow:
     key: str  # the run's settings less the machine's: the same for the same experiment
 
     def shown(self) -> dict[str, Any]:
-        """The table's columns, in order."""
-        return {c: getattr(self, c) for c in COLUMNS}
+        """The table's columns, in order; a cell by its short name ("LSTM", not "lstm")."""
+        shown = {c: getattr(self, c) for c in COLUMNS}
+        return shown | {"cell": CELLS[self.cell].short if self.cell in CELLS else self.cell}
 
 
 def _row(student: str, run: RunConfig, status: str, created: float, **measured: Any) -> ClassRow:

@@ -43,8 +43,8 @@ class Cell:
     family: str  # whose equations explain it: "rnn", "lstm", "gru" or "cnn"
     layer: Callable[..., nn.RNNBase] | None  # nn.RNN, nn.LSTM, nn.GRU; None: no recurrence
     nonlinearity: str | None  # nn.RNN's `nonlinearity`; None for the gated cells
-    color: str  # its line and marker colour on every chart
-    bi_color: str | None  # the bidirectional variant's colour; None where there is none
+    color: str  # its line and marker colour on every chart: 3:1 or more on white and on black
+    bi_color: str | None  # the bidirectional variant's colour (the same); None where there is none
     convolutional: bool = False  # conv features per row before the recurrent layer
     init: Callable[[nn.RNNBase], None] | None = None  # applied to a new layer; None: torch's
 
@@ -58,15 +58,15 @@ CELLS: dict[str, Cell] = {
     c.key: c
     for c in (
         Cell("rnn_tanh", "Vanilla RNN (tanh)", "RNN", "RNN-tanh", "rnn", nn.RNN, "tanh",
-             "#d62728", "#e377c2"),
+             "#d62728", "#d96eb9"),
         Cell("rnn_relu", "Vanilla RNN (ReLU)", "RNN (ReLU)", "RNN-relu", "rnn", nn.RNN, "relu",
-             "#ff7f0e", "#bcbd22"),
+             "#e97201", "#989902"),
         Cell("irnn", "IRNN (ReLU, identity init)", "IRNN", "IRNN", "rnn", nn.RNN, "relu",
-             "#e6ab02", "#a6761d", init=identity_init),
+             "#bd8c02", "#a6761d", init=identity_init),
         Cell("lstm", "LSTM", "LSTM", "LSTM", "lstm", nn.LSTM, None, "#1f77b4", "#9467bd"),
-        Cell("gru", "GRU", "GRU", "GRU", "gru", nn.GRU, None, "#2ca02c", "#17becf"),
+        Cell("gru", "GRU", "GRU", "GRU", "gru", nn.GRU, None, "#2ca02c", "#03a3b2"),
         Cell("cnn_lstm", "CNN features, then an LSTM over the rows", "CNN-LSTM", "CNN-LSTM",
-             "lstm", nn.LSTM, None, "#8c564b", "#393b79", convolutional=True),
+             "lstm", nn.LSTM, None, "#8c564b", "#505495", convolutional=True),
         Cell("cnn", "Small CNN (no recurrence)", "CNN", "Small CNN", "cnn", None, None,
              "#7f7f7f", None),
     )

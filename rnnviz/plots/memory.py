@@ -26,7 +26,8 @@ from rnnviz.training.events import Event, MemoryEvaluated, MemoryStepped
 Events = Sequence[Event]  # a memory job's events, oldest first
 Row = Mapping[str, Any]
 
-RUN_COLORS = ("#636efa", "#ef553b", "#00cc96", "#ab63fa")  # one per overlaid run
+RUN_COLORS = ("#636efa", "#ef553b", "#01a87b", "#ab63fa")  # one per overlaid run
+RANGE = "#6f9ab0"  # a seed spread's range: 3:1 on white and black; its dots ringed in white
 CHANCE = 0.1  # one digit in ten
 # Cell codes of the grid figures, zmin 0 to zmax 3: 0 plain, 1 marked (blue), 2 right, 3 wrong.
 # One heatmap per figure: plotly.js 3 fails to draw two heatmaps on one categorical axis.
@@ -147,12 +148,13 @@ def seed_spread_figure(
     nudge = {seed: 0.08 * (i - (len(seeds) - 1) / 2) for i, seed in enumerate(seeds)}
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=range_x, y=range_y, name="range over seeds", mode="lines",
-                             line=dict(color="#9ecae1", width=12), hoverinfo="skip"))  # fmt: skip
+                             line=dict(color=RANGE, width=12), hoverinfo="skip"))  # fmt: skip
     fig.add_trace(
         go.Scatter(
             x=[int(r["hidden_size"]) + nudge[int(r["seed"])] for r in rows],
             y=[float(r["test_accuracy"]) for r in rows], customdata=[int(r["seed"]) for r in rows],
-            name="one seed", mode="markers", marker=dict(size=10, color=RUN_COLORS[0]),
+            name="one seed", mode="markers",
+            marker=dict(size=10, color=RUN_COLORS[0], line=dict(width=1, color="#ffffff")),
             hovertemplate="seed %{customdata}: %{y:.1%}<extra></extra>",
         )
     )  # fmt: skip

@@ -21,10 +21,10 @@ from rnnviz.storage.comparison import Curve
 
 RIGHT = "#1a7f37"  # green: a correct prediction
 WRONG = "#cf222e"  # red: a mistake
-SCORE_COLORS = {"precision": "#4c78a8", "recall": "#f58518", "f1": "#54a24b"}
+SCORE_COLORS = {"precision": "#4c78a8", "recall": "#e27802", "f1": "#54a24b"}
 # Cell families keep one colour on every chart (the registry's): the plain RNN warm, gated cool.
 GROUP_COLORS = group_colors()
-_SPARE_COLORS = ("#ff9da7", "#9c755f", "#76b7b2", "#edc948")  # none of them a cell's
+_SPARE_COLORS = ("#d67883", "#9c755f", "#5e9f9a", "#b19102")  # none of them a cell's
 _DASHES = ("solid", "dash", "dot", "dashdot", "longdash")
 # The diagonal (right) in blues; mistakes in reds scaled to the worst one, so that a 1 % mix-up
 # stands out next to a 98 % diagonal.

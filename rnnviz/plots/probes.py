@@ -53,11 +53,11 @@ def probe_images_figure(
     notes = []
     for i, label in enumerate(probes.labels):
         guess = reading.guesses[i][-1] if reading is not None else None
-        text = _name(class_names, label)
+        text, font = _name(class_names, label), dict[str, Any](size=13)  # unread: theme colour
         if guess is not None:
             text += f" → {_name(class_names, guess)}"
-        color = "#555" if guess is None else RIGHT if guess == label else WRONG
-        notes.append(dict(font=dict(color=color, size=13), showarrow=False, text=text,
+            font["color"] = RIGHT if guess == label else WRONG
+        notes.append(dict(font=font, showarrow=False, text=text,
                           x=i * (size + gap) + size / 2 - 0.5, y=-1.5,
                           yanchor="bottom"))  # fmt: skip
     frame = _images_frame(height)
