@@ -45,7 +45,7 @@ def _pick_cell(keys: tuple[str, str]) -> None:
 
 
 def _grid(pictures: np.ndarray, titles: list[str], colors: list[str], columns: int = 8) -> None:
-    cell_px = 120 if columns == 8 else 95  # full width, or the narrow column beside the matrix
+    cell_px = 120 if columns == 8 else 110  # full width, or the narrow column beside the matrix
     figure = plots.image_grid(pictures, titles, colors=colors, columns=columns, cell_px=cell_px)
     show(figure, config={"displayModeBar": False})
 
@@ -56,11 +56,10 @@ def _scores(metrics: Metrics) -> None:
     averages = [{"name": f"{k} average", **d[k], "support": total} for k in ("macro", "weighted")]
     table = pd.DataFrame(d["per_class"] + averages)
     table.columns = ["Class", "Precision", "Recall", "F1", "Support"]
-    left, right = st.columns(2)
-    config = dict.fromkeys(["Precision", "Recall", "F1"], PERCENT) | {"Class": {"width": 130}}
-    left.dataframe(table, hide_index=True, column_config=config, height="content", key="eval_table")
-    with right:
-        show(plots.per_class_bars(metrics), config={"displayModeBar": False})
+    config = dict.fromkeys(["Precision", "Recall", "F1"], PERCENT)  # the table, then the chart:
+    st.dataframe(table, hide_index=True, column_config=config, height="content", key="eval_table")
+    show(plots.per_class_bars(metrics), config={"displayModeBar": False})  # (side by side, a
+    # tablet's half page cut the table's last column off)
 
 
 def _pair_images(true_class: int, pred_class: int) -> None:
@@ -69,7 +68,8 @@ def _pair_images(true_class: int, pred_class: int) -> None:
         return
     idx = np.array(confusion_pairs(labels, preds, true_class, pred_class)[:GRID], dtype=int)
     color = plots.RIGHT if true_class == pred_class else plots.WRONG
-    _grid(images[idx], [f"#{i} · {probs[i, pred_class]:.0%}" for i in idx], [color] * len(idx), 4)
+    titles = [f"#{i} · {probs[i, pred_class]:.0%}" for i in idx]  # three a row: on a tablet the
+    _grid(images[idx], titles, [color] * len(idx), 3)  # column is 260 px, four titles ran together
     key = f"eval_image:{info.path}:{true_class}:{pred_class}"
     chosen = st.selectbox("Test image", idx.tolist(), format_func=lambda i: f"#{i}", key=key)
     if st.button("Open on Inside the RNN", icon=":material/biotech:"):

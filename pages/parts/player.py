@@ -50,16 +50,15 @@ def _view(frames: list[str], step: str, draw: Callable[[int], None], ticking: bo
         state[_PLAYING] = state[_AT] < last
     if bool(state[_PLAYING]) != ticking:  # started or stopped: the timer follows
         st.rerun()
-    play, back, forth, where = st.columns([1.3, 1.3, 1.2, 5], vertical_alignment="bottom")
+    row = st.container(horizontal=True)  # one row of three, on a phone too
     if state[_PLAYING]:
-        play.button("Pause", icon=":material/pause:", on_click=_stop, width="stretch")
+        row.button("Pause", icon=":material/pause:", on_click=_stop)
     else:
-        play.button("Play", icon=":material/play_arrow:", on_click=_play, args=(last,),
-                    width="stretch")  # fmt: skip
-    back.button("Previous", icon=":material/skip_previous:", on_click=_move, args=(-1, last),
-                disabled=state[_AT] == 0, width="stretch")  # fmt: skip
-    forth.button("Next", icon=":material/skip_next:", on_click=_move, args=(1, last),
-                 disabled=state[_AT] == last, width="stretch")  # fmt: skip
-    where.select_slider(f"{step.capitalize()} shown", options=range(len(frames)), key=_AT,
+        row.button("Play", icon=":material/play_arrow:", on_click=_play, args=(last,))
+    row.button("Previous", icon=":material/skip_previous:", on_click=_move, args=(-1, last),
+               disabled=state[_AT] == 0)  # fmt: skip
+    row.button("Next", icon=":material/skip_next:", on_click=_move, args=(1, last),
+               disabled=state[_AT] == last)  # fmt: skip
+    st.select_slider(f"{step.capitalize()} shown", options=range(len(frames)), key=_AT,
                         format_func=frames.__getitem__, on_change=_stop)  # fmt: skip
     draw(state[_AT])

@@ -82,19 +82,14 @@ def _belief_traces(
         )
         for c, name in enumerate(class_names)
     ]
-    late = lock_in + 1 > belief.shape[0] / 2  # label on the side with more room
-    lines.append(
+    lines.append(  # named in the legend: a label on the chart has no room on a phone
         go.Scatter(
             x=[lock_in + 1, lock_in + 1],
             y=[0, 1],
-            mode="lines+text",
+            mode="lines",
             name=f"locks in at {step} {lock_in + 1}",
-            text=["", f" locks in: {step} {lock_in + 1} "],  # spaces keep it off the line
-            textposition="bottom left" if late else "bottom right",
-            textfont={"size": 11},
             line={"color": GREY, "dash": "dash", "width": 2},  # seen on a light or dark page
             hoverinfo="name",
-            showlegend=False,
         )
     )
     return lines
