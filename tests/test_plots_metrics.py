@@ -82,7 +82,7 @@ def test_image_grid_checks_its_inputs() -> None:
         plots.image_grid(np.zeros((2, 8, 8)), ["a", "b"])
 
 
-def test_curves_are_coloured_by_group_and_dashed_within_it() -> None:
+def test_curves_are_coloured_by_group_dashed_by_run_and_marked_by_group() -> None:
     curves = [
         Curve("RNN a", "RNN", (1, 2), (0.5, 0.6)),
         Curve("LSTM a", "LSTM", (1, 2), (0.7, 0.9)),
@@ -97,6 +97,12 @@ def test_curves_are_coloured_by_group_and_dashed_within_it() -> None:
     assert colors[3] not in plots.GROUP_COLORS.values()
     assert colors[3] == "#d67883"  # the first spare colour, darkened to 3:1
     assert faint(colors) == [] and faint(plots._SPARE_COLORS) == []
-    assert [t.line.dash for t in fig.data[1:3]] == ["solid", "dash"]
+    assert [t.line.dash for t in fig.data] == [
+        "solid",
+        "dash",
+        "dot",
+        "dashdot",
+    ]  # never colour alone
+    assert [t.marker.symbol for t in fig.data] == ["circle", "square", "square", "diamond"]
     assert list(fig.data[1].y) == [0.7, 0.9]
     assert fig.layout.yaxis.tickformat == ".0%"

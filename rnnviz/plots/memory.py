@@ -49,7 +49,8 @@ def curves_figure(runs: Mapping[str, Events], *, height: int = 340) -> go.Figure
         steps = [e for e in events if isinstance(e, MemoryStepped)]
         evals = [e for e in events if isinstance(e, MemoryEvaluated)]
         x = [e.step for e in steps]
-        line = dict(mode="lines", legendgroup=label, line=dict(color=color))
+        dash = ("solid", "dash", "dot", "dashdot")[index % 4]  # runs differ by more than colour
+        line = dict(mode="lines", legendgroup=label, line=dict(color=color, dash=dash))
         fig.add_trace(go.Scatter(x=x, y=[e.loss for e in steps], name=f"{prefix}loss",
                                  **line), row=1, col=1)  # fmt: skip
         fig.add_trace(go.Scatter(x=x, y=[e.accuracy for e in steps], name=f"{prefix}train batch",
@@ -58,7 +59,7 @@ def curves_figure(runs: Mapping[str, Events], *, height: int = 340) -> go.Figure
             go.Scatter(
                 x=[e.step for e in evals], y=[e.test_accuracy for e in evals],
                 name=f"{prefix}test", mode="lines+markers", legendgroup=label,
-                line=dict(color=color, width=3), marker=dict(size=8),
+                line=dict(color=color, width=3, dash=dash), marker=dict(size=8),
             ),
             row=1, col=2,
         )  # fmt: skip

@@ -19,13 +19,15 @@ from rnnviz.models.cells import group_colors
 from rnnviz.plots.alt import own
 from rnnviz.storage.comparison import Curve
 
-RIGHT = "#1a7f37"  # green: a correct prediction
-WRONG = "#cf222e"  # red: a mistake
+# Title text in these colours reads at 4.5:1 on the light theme's white and the dark one's black.
+RIGHT = "#208838"  # green: a correct prediction
+WRONG = "#d33d3d"  # red: a mistake
 SCORE_COLORS = {"precision": "#4c78a8", "recall": "#e27802", "f1": "#54a24b"}
 # Cell families keep one colour on every chart (the registry's): the plain RNN warm, gated cool.
 GROUP_COLORS = group_colors()
 _SPARE_COLORS = ("#d67883", "#9c755f", "#5e9f9a", "#b19102")  # none of them a cell's
 _DASHES = ("solid", "dash", "dot", "dashdot", "longdash")
+_SYMBOLS = ("circle", "square", "diamond", "triangle-up", "x", "star", "cross")
 # The diagonal (right) in blues; mistakes in reds scaled to the worst one, so that a 1 % mix-up
 # stands out next to a 98 % diagonal.
 _RIGHT_SCALE = [[0.0, "#f7fbff"], [0.5, "#6baed6"], [1.0, "#08306b"]]
@@ -218,15 +220,16 @@ def images_alt(what: str, titles: Sequence[str]) -> dict:
 def curves_figure(
     curves: Sequence[Curve], *, x_title: str, y_title: str, percent: bool = False
 ) -> go.Figure:
-    """One line per run, coloured by its group; runs of one group differ by dash."""
+    """One line per run, coloured by its group; every run differs from the next by its dash and
+    every group by its marker, so no two runs are told apart by colour alone."""
     fig = go.Figure()
     seen: dict[str, int] = {}
     spare = iter(_SPARE_COLORS * (len(curves) + 1))
     colors = dict(GROUP_COLORS)
-    for curve in curves:
+    for k, curve in enumerate(curves):
         if curve.group not in colors:
             colors[curve.group] = next(spare)
-        k = seen[curve.group] = seen.get(curve.group, -1) + 1
+        symbol = _SYMBOLS[seen.setdefault(curve.group, len(seen)) % len(_SYMBOLS)]
         fig.add_trace(
             go.Scatter(
                 x=list(curve.x),
@@ -235,6 +238,7 @@ def curves_figure(
                 mode="lines+markers" if len(curve.x) <= 30 else "lines",
                 legendgroup=curve.group,
                 line=dict(color=colors[curve.group], dash=_DASHES[k % len(_DASHES)], width=2.5),
+                marker=dict(symbol=symbol, size=7),
                 hovertemplate=f"%{{y:{'.2%' if percent else '.3f'}}}<extra>{curve.label}</extra>",
             )
         )

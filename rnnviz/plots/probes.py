@@ -18,11 +18,10 @@ import numpy as np
 import plotly.graph_objects as go
 
 from rnnviz.plots.frames import unchecked
-from rnnviz.plots.metrics import images_alt
+from rnnviz.plots.metrics import RIGHT, WRONG, images_alt  # RIGHT, WRONG: 4.5:1 on either theme
 from rnnviz.plots.reading import DASHES
 from rnnviz.training.events import Probed, ProbeSet
 
-RIGHT, WRONG = "#2ca02c", "#d62728"
 _MARGIN = dict(l=10, r=10, t=50, b=10)
 _LEGEND = dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0)
 
