@@ -33,7 +33,7 @@ def animation(at: Any) -> dict[str, Any]:
 
 
 def frames(at: Any) -> list[str]:
-    return list(at.select_slider(key="inside_frame").options)
+    return list(at.select_slider[0].options)
 
 
 def array(value: Any) -> np.ndarray:
@@ -164,7 +164,7 @@ def test_a_pixel_order_model_animates_sampled_frames_and_says_step(app_env: Path
     assert len(frames(at)) == 29 and frames(at)[-1] == "784"
     assert len(anim["layout"]["images"]) == 1  # what is not read yet, dimmed
     assert anim["layout"]["title"]["text"].startswith("After step 1:")
-    at.select_slider(key="inside_frame").set_value(28).run()
+    at.select_slider[0].set_value(28).run()
     assert animation(at)["layout"]["title"]["text"].startswith("After step 784:")
     at.selectbox(key="inside_experiment").set_value("first_k").run()  # black rows after the k-th
     assert not at.exception and len(frames(at)) == 29
@@ -200,7 +200,7 @@ def test_the_reading_is_played_and_stepped_with_buttons(
     assert title().startswith("After row 1:") and button(at, "Previous").disabled
     button(at, "Next").click().run()
     button(at, "Next").click().run()
-    assert at.select_slider(key="inside_frame").value == 2 and title().startswith("After row 3:")
+    assert at.select_slider[0].value == 2 and title().startswith("After row 3:")
     alt = animation(at)["layout"]["meta"]["alt"]
     assert alt["caption"].startswith("After row 3 of 28: best guess ")
     assert len(alt["rows"]) == 28 and alt["rows"][27]["row"] == 28
@@ -211,10 +211,10 @@ def test_the_reading_is_played_and_stepped_with_buttons(
     button(at, "Pause").click().run()
     assert (
         at.session_state["inside_playing"] is False
-        and at.select_slider(key="inside_frame").value >= 2
+        and at.select_slider[0].value >= 2
     )
-    at.select_slider(key="inside_frame").set_value(27).run()
+    at.select_slider[0].set_value(27).run()
     assert title().startswith("After row 28:") and button(at, "Next").disabled
     button(at, "Play").click().run()  # at the end, Play starts again from the first row
     assert at.session_state["inside_playing"] is True and title().startswith("After row")
-    assert at.select_slider(key="inside_frame").value <= 1
+    assert at.select_slider[0].value <= 1

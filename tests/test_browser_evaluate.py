@@ -36,7 +36,7 @@ def full_shot(tab: Any, name: str) -> None:
 def test_evaluate_then_compare(page: Any, app_url: str) -> None:
     open_page(page, f"{app_url}/evaluate")
     page.wait_for_selector('[data-testid="stMetric"]')
-    page.wait_for_selector('[data-testid="stDataFrame"]')
+    page.locator('[data-testid="stDataFrame"]:visible').first.wait_for()  # not a chart's table
     page.wait_for_selector(".js-plotly-plot .heatmaplayer")
     assert page.locator('[data-testid="stException"]').count() == 0
     assert "Test accuracy" in page.locator('[data-testid="stMetric"]').first.inner_text()
@@ -77,7 +77,7 @@ def test_evaluate_then_compare(page: Any, app_url: str) -> None:
 
     page.set_viewport_size({"width": 1400, "height": 1000})
     open_page(page, f"{app_url}/compare")
-    page.wait_for_selector('[data-testid="stDataFrame"]')
+    page.locator('[data-testid="stDataFrame"]:visible').first.wait_for()  # not a chart's table
     page.wait_for_selector(".js-plotly-plot .scatterlayer .trace")
     assert page.locator('[data-testid="stException"]').count() == 0
     # loss and accuracy, and the shipped models' probes replayed: images, belief, gradient
