@@ -148,7 +148,7 @@ if probs is None or labels is None or preds is None or images is None:
     st.info("The test images are not on this machine, so the gallery is empty.")
 else:
     mode_col, shuffle_col = st.columns([3, 1], vertical_alignment="bottom")
-    mode = mode_col.segmented_control("Show", MODES, default=MODES[0], required=True)
+    mode = mode_col.radio("Show", MODES, horizontal=True)
     if shuffle_col.button("New sample", icon=":material/shuffle:", disabled=mode != MODES[0]):
         st.session_state["eval_seed"] = st.session_state.get("eval_seed", 0) + 1
     if mode == MODES[0]:

@@ -68,7 +68,7 @@ def test_scores_table_confusion_and_gallery(app_env: Path) -> None:
     assert "heatmap" in trace_types(at) and "bar" in trace_types(at)
     gallery = [t for t in titles(at) if "true:" in t]
     assert len(gallery) == 16
-    at.segmented_control[0].set_value("Least confident").run()
+    next(r for r in at.radio if r.label == "Show").set_value("Least confident").run()
     assert not at.exception
     worst = [t for t in titles(at) if "true:" in t]
     assert len(worst) == 16 and worst != gallery

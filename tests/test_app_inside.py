@@ -209,10 +209,7 @@ def test_the_reading_is_played_and_stepped_with_buttons(
     assert not at.exception and at.session_state["inside_playing"] is True
     assert [b.label for b in at.button if b.label in ("Play", "Pause")] == ["Pause"]
     button(at, "Pause").click().run()
-    assert (
-        at.session_state["inside_playing"] is False
-        and at.select_slider[0].value >= 2
-    )
+    assert at.session_state["inside_playing"] is False and at.select_slider[0].value >= 2
     at.select_slider[0].set_value(27).run()
     assert title().startswith("After row 28:") and button(at, "Next").disabled
     button(at, "Play").click().run()  # at the end, Play starts again from the first row

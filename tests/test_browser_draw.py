@@ -53,8 +53,8 @@ def stroke(tab: Any, box: dict[str, float], points: list[tuple[float, float]]) -
     tab.mouse.up()
 
 
-def test_draw_a_seven_then_watch_it_read(page: Any, app_url: str) -> None:
-    tab = page
+def draw_a_seven(tab: Any, app_url: str) -> str:
+    """Open Draw, draw a 7 with the mouse; the prediction shown once the page has run."""
     tab.goto(app_url)  # a fresh server serves /draw as an old-style page until app.py has run once
     wait_idle(tab)
     tab.goto(f"{app_url}/draw")
@@ -68,16 +68,26 @@ def test_draw_a_seven_then_watch_it_read(page: Any, app_url: str) -> None:
     prediction = tab.get_by_test_id("stMetric").filter(has_text="Prediction")
     prediction.wait_for(timeout=60_000)
     wait_idle(tab)
-    value = prediction.get_by_test_id("stMetricValue").inner_text().strip()
-    assert value in [str(d) for d in range(10)], value
     tab.locator(".annotation-text", has_text="the 28 rows it reads").wait_for()
-    shot(tab, "draw")
+    return str(prediction.get_by_test_id("stMetricValue").inner_text().strip())
 
+
+def open_in_inside(tab: Any) -> None:
+    """From Draw, open the drawing on Inside the RNN and wait for its animation."""
     tab.get_by_role("button", name=re.compile("Open in Inside the RNN")).click()
     tab.get_by_role("heading", name="Inside the RNN").wait_for()
     wait_idle(tab)
     tab.get_by_text("My drawing").first.wait_for()  # the handed-over drawing, once Inside has run
     tab.locator(".gtitle").first.wait_for()
+
+
+def test_draw_a_seven_then_watch_it_read(page: Any, app_url: str) -> None:
+    tab = page
+    value = draw_a_seven(tab, app_url)
+    assert value in [str(d) for d in range(10)], value
+    shot(tab, "draw")
+
+    open_in_inside(tab)
     assert current_row(tab) == 1
     traces = tab.locator(".trace").count()
     press(tab, "Play")  # the keyboard plays it

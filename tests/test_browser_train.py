@@ -20,6 +20,8 @@ EPOCHS = 30  # a few seconds: long enough to pause part-way even on a fast machi
 TINY = f"dataset=digits&hidden=128&epochs={EPOCHS}&batch=64&lr=0.01&device=cpu"
 STEPS = EPOCHS * (1293 // 64)  # over the 1,293 digits left for training after validation
 FIRST_POINT_S, FINISHED_S = 120, 360  # generous: the machine is shared with other work
+# Minutes of training: still going after a few looks at it, however busy the CPU.
+MINUTES = f"dataset=digits&hidden=16&epochs={EPOCHS * 10}&batch=16&lr=0.01&device=cpu"
 
 # Points of each trace of the chart titled `title`, or [] while it is not on screen.
 POINTS_JS = """title => {
@@ -130,9 +132,7 @@ def test_markdown_in_a_link_is_text_not_a_link_or_an_image(page: Any, app_url: s
 def test_a_copied_link_carries_the_settings_but_not_the_run(
     page: Any, browser: Any, app_url: str
 ) -> None:
-    # Minutes of training: still going when the first browser comes back, however busy the CPU.
-    long_run = f"dataset=digits&hidden=16&epochs={EPOCHS * 10}&batch=16&lr=0.01&device=cpu"
-    page.goto(f"{app_url}/train?{long_run}")
+    page.goto(f"{app_url}/train?{MINUTES}")  # still going when the first browser comes back
     page.get_by_role("button", name="Start training").click()
     page.get_by_text("running · epoch").wait_for()
     link = page.url  # what a student copies from the address bar
