@@ -61,10 +61,9 @@ ui.live_status(lesson)
 st.subheader("2 · Look at what it learned")
 models = lesson_models(lesson, app.checkpoints())
 for number, step in enumerate(lesson.steps, start=1):
-    left, right = st.columns([3, 2], vertical_alignment="center")
-    left.markdown(f"**{number}.** {plain(step.text)}")
-    with right:
-        ui.step_button(lesson, step, models, device_type, key=f"step_{lesson.number}_{number}")
+    st.markdown(f"**{number}.** {plain(step.text)}")  # the button under it: beside it, a
+    ui.step_button(lesson, step, models, device_type, key=f"step_{lesson.number}_{number}")
+    # tablet's half page cut its label short
 
 st.subheader("3 · The reported figures beside this run's")
 rows = [r.row() for r in ui.results(lesson)]

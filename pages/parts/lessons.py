@@ -88,7 +88,7 @@ def step_button(lesson: Lesson, step: Step, models: Mapping[str, CheckpointInfo]
     """The button that opens `step`'s page with its state set; disabled until its models exist."""
     missing = [m for m in step.models if m not in models] if step.page != "train" else []
     hint = "Run the lesson first: this opens the model it trains." if missing else None
-    if st.button(step.label, key=key, disabled=bool(missing), help=hint, width="stretch"):
+    if st.button(step.label, key=key, disabled=bool(missing), help=hint):
         _open(lesson, step, models, device_type)
 
 
