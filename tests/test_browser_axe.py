@@ -153,8 +153,9 @@ def pause(tab: Any) -> None:
 
 def moving(tab: Any) -> bool:
     """Inside the RNN's reading moves on: a later row a moment later, short of the last."""
-    row = current_row(tab)
-    tab.wait_for_timeout(1_000)  # over two frames of 0.4 s
+    row, end = current_row(tab), time.monotonic() + 10  # a frame is 0.4 s; a busy machine's more
+    while current_row(tab) == row and time.monotonic() < end:
+        tab.wait_for_timeout(200)
     return row < current_row(tab) < 28
 
 
