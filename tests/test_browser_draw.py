@@ -45,7 +45,10 @@ def buttons(tab: Any) -> list[str]:
 
 
 def press(tab: Any, button: str, key: str = "Enter") -> None:
-    """Reach a button from the keyboard (focus it) and press it with `key`."""
+    """Reach a button from the keyboard (focus it) and press it with `key`, once the page's run
+    has ended: a press inside a fragment that comes while the whole page still runs, before the
+    fragment is drawn again, finds no fragment to run and is lost."""
+    wait_idle(tab)
     tab.get_by_role("button", name=button, exact=True).focus()
     tab.keyboard.press(key)
 
@@ -86,6 +89,7 @@ def open_in_inside(tab: Any) -> None:
     wait_idle(tab)
     tab.get_by_text("My drawing").first.wait_for()  # the handed-over drawing, once Inside has run
     tab.locator(".gtitle").first.wait_for()
+    wait_idle(tab)
 
 
 def test_draw_a_seven_then_watch_it_read(page: Any, app_url: str) -> None:
