@@ -23,7 +23,7 @@ import pytest
 pytest.importorskip("axe_playwright_python", reason="pip install -r requirements-dev.txt")
 
 from tests.conftest import ROOT, main_button, wait_idle
-from tests.test_browser_draw import current_row, draw_a_seven, open_in_inside, until
+from tests.test_browser_draw import current_row, draw_a_seven, open_in_inside, settled, until
 from tests.test_browser_evaluate import choose_another_cell, open_page, pair_chosen
 from tests.test_browser_train import MINUTES, points
 
@@ -141,33 +141,19 @@ def start_playing(tab: Any) -> None:
     tab.get_by_role("slider", name="Row shown").focus()
     tab.keyboard.press("Home")
     until(lambda: current_row(tab) == 1, 15, "the first row")
-    wait_idle(tab)  # a press that comes while the whole page runs finds no fragment, and is lost
+    settled(tab)  # a press that comes while the whole page runs finds no fragment, and is lost
     tab.get_by_role("button", name="Play", exact=True).click()
     tab.get_by_role("button", name="Pause", exact=True).wait_for()
 
 
-def pause(tab: Any) -> None:
-    """Press Inside the RNN's Pause."""
-    tab.get_by_role("button", name="Pause", exact=True).click()
-    tab.get_by_role("button", name="Play", exact=True).wait_for()
-
-
-def moving(tab: Any) -> bool:
-    """Inside the RNN's reading moves on: a later row a moment later, short of the last."""
-    row, end = current_row(tab), time.monotonic() + 10  # a frame is 0.4 s; a busy machine's more
-    while current_row(tab) == row and time.monotonic() < end:
-        tab.wait_for_timeout(200)
-    return row < current_row(tab) < 28
-
-
 @contextmanager
 def playing(tab: Any) -> Iterator[None]:
-    """Inside the RNN plays while the block runs, and is paused after it: the next block plays
-    on from there rather than from a finished animation."""
+    """Inside the RNN plays from its first row while the block runs (on a busy machine it may
+    reach the last row before the block ends, and stop there); the next block's Home key on the
+    slider stops it, if it still plays, and starts it again from the first row."""
     start_playing(tab)
     yield
-    assert moving(tab), "the animation stopped during axe's run"
-    pause(tab)
+    assert current_row(tab) > 1, "the reading did not move during axe's run"
 
 
 @contextmanager
