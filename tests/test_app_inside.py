@@ -64,8 +64,8 @@ def test_lstm_reading_of_a_test_image(app_env: Path, tiny_checkpoints: Path) -> 
     names = [t.get("name") for t in anim["data"]]
     assert {"cell state c", "forget gate f"} <= set(names)
     assert (
-        not anim["layout"]["updatemenus"]
-        and not anim["layout"]["sliders"]
+        not anim["layout"].get("updatemenus")
+        and not anim["layout"].get("sliders")
         and not anim.get("frames")
     )
     # Row importance: the tiny checkpoints include a vanilla RNN and an LSTM on the same dataset.

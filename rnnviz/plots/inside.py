@@ -5,7 +5,9 @@ still unread dimmed, in the model's reading order), each layer's hidden state an
 units x steps heatmaps that fill in, the class probabilities after the step, and every class's
 belief over all steps. A 784-step reading (one pixel a step) shows the frames of `frame_steps`:
 every 28th step and the last. Frames change only the bars, the shapes, the dimming image and the
-title, so the figure stays small. Its bars and belief curves come from `rnnviz.plots.reading`,
+title, so the figure stays small. The figure has no play controls of its own: the Inside page
+plays it with Streamlit widgets, which a keyboard and a finger reach, and draws one frame at a
+time (`rnnviz.plots.stills`). Its bars and belief curves come from `rnnviz.plots.reading`,
 which draws the still figures around it. Rows and steps are numbered from 1 on every axis.
 """
 
@@ -24,13 +26,11 @@ from plotly.subplots import make_subplots
 from rnnviz.analysis.rows import locks_in_at
 from rnnviz.analysis.trace import Trace
 from rnnviz.models.orders import ORDERS, reading_index, seen_masks
-from rnnviz.plots.controls import frame_slider, play_buttons
 from rnnviz.plots.reading import GREY, HIGHLIGHT, _bars, _belief_traces, _ref, _steps
 
 __all__ = ["FRAMES", "frame_steps", "reading_animation"]
 
 MAX_UNITS = 64  # heatmaps show at most this many units, the ones that vary most over the rows
-FRAME_MS = 250  # one frame per quarter second when playing
 FRAMES = 28  # readings longer than this show about this many frames, evenly spaced
 TOP_PX, HEAT_PX = 320, 190  # heights of the first row of charts and of each row of heatmaps
 DIM = "rgba(120, 120, 120, 0.8)"  # covers what has not been read yet
@@ -281,13 +281,10 @@ def reading_animation(
     fig.frames = [
         {"name": name, "layout": layout} for name, layout in zip(names, layouts, strict=True)
     ]
-    play = {"frame": {"duration": FRAME_MS, "redraw": True}, "transition": {"duration": 0}}
     fig.update_layout(
-        height=area + 70 + 120,
-        margin={"t": 70, "b": 120, "l": 30, "r": 130},
+        height=area + 70 + 40,
+        margin={"t": 70, "b": 40, "l": 30, "r": 130},
         **layouts[0],
         legend={"x": 1.01, "xanchor": "left", "y": 1.0, "yanchor": "top", "font": {"size": 11}},
-        updatemenus=[play_buttons(play)],
-        sliders=[frame_slider(names, play, order.step_name)],
     )
     return fig

@@ -2,9 +2,9 @@
 
 The Inside page plays the reading with its own buttons and slider (which a keyboard and a finger
 reach, where Plotly's own play controls are drawn in SVG and take neither focus nor keys), and
-draws the frame they chose: the animation's figure with that frame's layout and without frames or
-play controls. The figure carries its text alternative (`alt.own`): the step, the best guess
-there and at the end, and the belief in each class after every step as its table.
+draws the frame they chose: the animation's figure with that frame's layout and without frames.
+The figure carries its text alternative (`alt.own`): the step, the best guess there and at the
+end, and the belief in each class after every step as its table.
 """
 
 from __future__ import annotations
@@ -23,9 +23,7 @@ def still(
     """`animation` (`reading_animation(...).to_dict()`) standing at its frame `frame`; belief
     (T, C) is the reading's belief after each step, `step` what a step reads ("row")."""
     shown = animation["frames"][frame]
-    layout = dict(animation["layout"], **shown["layout"], updatemenus=[], sliders=[])
-    layout["margin"] = dict(layout["margin"], b=40)
-    layout["height"] = layout["height"] - 80
+    layout = dict(animation["layout"], **shown["layout"])
     t, last = int(shown["name"]), len(belief)
     now, best = int(belief[t - 1].argmax()), int(belief[-1].argmax())
     said = f"After {step} {t} of {last}: best guess {class_names[now]} ({belief[t - 1][now]:.0%})"
