@@ -1,14 +1,22 @@
-"""The reading's own controls: Play or Pause, a step back and forward, and a slider over the steps.
+"""The reading's own controls: Play and Pause, a step back and forward, a slider over the steps.
 
 They are Streamlit widgets, so a keyboard reaches every one (Tab, then Enter, Space or the arrow
 keys) and so does a finger. Playing moves one frame every `FRAME_S` seconds in a fragment and stops
-by itself at the last frame; anything a student presses stops it. Layout only.
+by itself at the last frame; anything else a student presses stops it. Layout only.
 
-The frame shown is the page's own state, not the slider's: while the reading plays, the browser
-may send back a slider value from a tick ago, which would stop the play and pull it back a frame.
-So the slider shows the frame and only reports a student's move; each move that is not the
-slider's own gives it a fresh key (a new slider, at the new frame). The buttons keep their keys,
-so the one a keyboard pressed keeps the focus when Play turns into Pause.
+The frame shown is the page's own state, not the slider's. While the reading plays, the browser
+may send back a slider value from a tick ago (its timer does not wait for the last frame to
+arrive), which must neither stop the play nor pull it back a frame. So the slider shows the frame
+and only reports a student's move: each move that is not the slider's own gives it a fresh key (a
+new slider, standing at the new frame). A value sent for a slider the page has since replaced is
+an echo when it is the frame that slider was drawn at, and is ignored (Streamlit calls its
+callback all the same: a replaced widget's state is gone, so any value sent for it looks
+changed); any other value is a student's move that came before the next frame did. The buttons
+keep their keys, so the one a keyboard pressed keeps the focus.
+
+Play and Pause are two buttons, each of which only does what it says, rather than one that
+turns into the other: the browser can send one press twice (a press it has not yet sent goes out
+with the timer's next request too, and again on its own), and a second Pause must not play.
 """
 
 from __future__ import annotations
@@ -19,6 +27,8 @@ import streamlit as st
 
 FRAME_S = 0.4  # seconds a frame shows while playing: 28 rows in about 11 s
 _AT, _PLAYING, _OF, _MOVES = "inside_frame", "inside_playing", "inside_reading", "inside_moves"
+_DRAWN = "inside_drawn"  # the last few sliders drawn, and the frame each stood at
+_REMEMBERED = 4
 
 
 def player(
@@ -39,14 +49,15 @@ def _go(frame: int) -> None:
     state[_AT], state[_MOVES] = frame, state[_MOVES] + 1
 
 
-def _play_or_pause(last: int) -> None:
+def _play(last: int) -> None:
     state = st.session_state
-    if state[_PLAYING]:
-        state[_PLAYING] = False
-        return
-    if state[_AT] >= last:  # from the start again
+    if not state[_PLAYING] and state[_AT] >= last:  # from the start again
         _go(0)
     state[_PLAYING] = True
+
+
+def _pause() -> None:
+    st.session_state[_PLAYING] = False
 
 
 def _move(by: int, last: int) -> None:
@@ -54,9 +65,19 @@ def _move(by: int, last: int) -> None:
     _go(min(max(st.session_state[_AT] + by, 0), last))
 
 
-def _slid(key: str) -> None:  # the student moved the slider: it stays, with the focus
+def _slid(key: str) -> None:
     state = st.session_state
-    state[_PLAYING], state[_AT] = False, state[key]
+    value, drawn = state[key], state[_DRAWN].get(key)
+    if key == _slider(state[_MOVES]):  # the student moved the slider shown: it keeps the focus
+        state[_PLAYING], state[_AT] = False, value
+    elif drawn is not None and value != drawn:  # moved before the page's next frame arrived
+        state[_PLAYING] = False
+        _go(value)
+    # Otherwise it is the echo of a slider already replaced, at the frame it was drawn at.
+
+
+def _slider(moves: int) -> str:
+    return f"inside_slider_{moves}"
 
 
 def _view(frames: list[str], step: str, draw: Callable[[int], None], ticking: bool) -> None:
@@ -67,15 +88,17 @@ def _view(frames: list[str], step: str, draw: Callable[[int], None], ticking: bo
     if bool(state[_PLAYING]) != ticking:  # started or stopped: the timer follows
         st.rerun()
     row = st.container(horizontal=True)  # one row of three, on a phone too
-    playing, at = bool(state[_PLAYING]), state[_AT]
-    icon = ":material/pause:" if playing else ":material/play_arrow:"
-    row.button("Pause" if playing else "Play", key="inside_play", icon=icon,
-               on_click=_play_or_pause, args=(last,))  # fmt: skip
+    at = state[_AT]
+    row.button("Play", key="inside_play", icon=":material/play_arrow:", on_click=_play,
+               args=(last,))  # fmt: skip
+    row.button("Pause", key="inside_pause", icon=":material/pause:", on_click=_pause)
     row.button("Previous", key="inside_previous", icon=":material/skip_previous:",
                on_click=_move, args=(-1, last), disabled=at == 0)  # fmt: skip
     row.button("Next", key="inside_next", icon=":material/skip_next:",
                on_click=_move, args=(1, last), disabled=at == last)  # fmt: skip
-    slider = f"inside_slider_{state[_MOVES]}"
+    slider = _slider(state[_MOVES])
+    drawn = list(state.get(_DRAWN, {}).items())[-_REMEMBERED:]
+    state[_DRAWN] = {**dict(drawn), slider: at}
     st.select_slider(f"{step.capitalize()} shown", options=range(len(frames)), value=at,
                      key=slider, format_func=frames.__getitem__, on_change=_slid,
                      args=(slider,))  # fmt: skip
