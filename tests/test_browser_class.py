@@ -52,13 +52,14 @@ def test_the_same_run_started_in_two_browsers_trains_once(
     clicked = time.monotonic()
     main_button(bob, "Start training").click()
     bob.get_by_text("You joined a run started by 1 other").wait_for()
-    bob.get_by_text(re.compile(r"running · epoch")).wait_for()
+    done = '[data-testid="stAlertContentSuccess"]'
+    running = bob.get_by_text(re.compile(r"running · epoch"))  # or, on a busy machine, its end
+    running.or_(bob.locator(done).get_by_text("Test accuracy")).first.wait_for()
     seen = time.monotonic() - clicked  # a figure for the note, not a timed assertion
     print(f"\nthe second browser's Start -> its first progress: {seen:.2f} s")
     shot(bob, "class-joined")
     ann.get_by_text("1 other joined this run").wait_for()
     shot(ann, "class-joined-by")
-    done = '[data-testid="stAlertContentSuccess"]'
     ann.locator(done).get_by_text("Test accuracy").wait_for()
     bob.locator(done).get_by_text("Test accuracy").wait_for()
     first = accuracy_in(ann.locator(done).inner_text())
