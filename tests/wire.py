@@ -35,9 +35,6 @@ class Page:
         """The widget with this label drawn last."""
         return [w for w in self.widgets.values() if w.label == label][-1]
 
-    def labels(self) -> list[str]:
-        return [w.label for w in self.widgets.values()]
-
 
 @contextmanager
 def session(url: str, page: str) -> Iterator[Session]:

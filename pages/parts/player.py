@@ -87,7 +87,7 @@ def _view(frames: list[str], step: str, draw: Callable[[int], None], ticking: bo
         state[_PLAYING] = state[_AT] < last
     if bool(state[_PLAYING]) != ticking:  # started or stopped: the timer follows
         st.rerun()
-    row = st.container(horizontal=True)  # one row of three, on a phone too
+    row = st.container(horizontal=True)  # one row; a phone wraps the last button under it
     at = state[_AT]
     row.button("Play", key="inside_play", icon=":material/play_arrow:", on_click=_play,
                args=(last,))  # fmt: skip
