@@ -28,6 +28,10 @@ st.set_page_config(page_title="rnnviz", page_icon=":material/replay:", layout="w
 # On a touch screen Plotly's toolbar never hides and covers each chart's title; fingers pan and
 # zoom without it, and Streamlit's own fullscreen button stays.
 st.html("<style>@media (pointer: coarse) {.modebar-container {display: none !important}}</style>")
+# While a page or a live fragment reruns, Streamlit fades the elements it has not yet drawn again
+# to a third of their opacity, and text then reads at about 2:1; a live chart's refresh would fade
+# its whole panel every second on a busy server. They stay readable: the header shows the run.
+st.html('<style>[data-stale="true"] {opacity: 1 !important}</style>')
 
 PAGES = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),

@@ -57,6 +57,10 @@ DRAWN = """() => !document.querySelector('[data-testid="stSkeleton"]')
     && [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
         .every(chart => chart.querySelector('.main-svg'))"""
 
+# Elements a rerun has yet to draw again ("stale"), shown fainter than the page's own text.
+FADED = """() => [...document.querySelectorAll('[data-stale="true"]')]
+    .filter(e => parseFloat(getComputedStyle(e).opacity) < 1).length"""
+
 # How much taller the window must be for no part of the page (the main column, the sidebar: each
 # scrolls alone) to need scrolling.
 HIDDEN = """() => Math.max(0, ...['stMain', 'stSidebarContent'].map(id => {
@@ -183,6 +187,11 @@ def test_train_while_a_run_is_live_and_after_runs_end(page: Any, app_url: str) -
             assert time.monotonic() < deadline, "no loss points within a minute"
             page.wait_for_timeout(200)
         assert in_both_schemes(page, live=lambda: training(page)) == NONE
+        faded = []
+        for _ in range(50):  # 5 s of the live run's refreshes: what is being redrawn stays legible
+            faded.append(page.evaluate(FADED))
+            page.wait_for_timeout(100)
+        assert max(faded) == 0, faded
     finally:
         main_button(page, "Stop").click()
     page.locator('[data-testid="stAlertContentWarning"]').get_by_text("Stopped").wait_for()
