@@ -114,11 +114,12 @@ if source == SOURCES[0] and test is not None:
     n = len(test)
     if not 0 <= st.session_state.get("inside_index", 0) < n:
         st.session_state.inside_index = 0
-    a, b, c = pick.columns([2, 1, 1], vertical_alignment="bottom")
+    a, b = pick.columns(2, vertical_alignment="bottom")
     index = a.number_input(f"Test image (0 to {n - 1})", 0, n - 1, key="inside_index")
-    b.button("Random", icon=":material/casino:", on_click=_choose, args=(range(n),))
-    c.button("A mistake", icon=":material/error:", help="A test image this model gets wrong",
-             on_click=lambda: _choose(_mistakes(model_path, ckpt, test)))  # fmt: skip
+    choices = b.container(horizontal=True)  # whole labels: a tablet's narrow column wraps them
+    choices.button("Random", icon=":material/casino:", on_click=_choose, args=(range(n),))
+    choices.button("A mistake", icon=":material/error:", help="A test image this model gets wrong",
+                   on_click=lambda: _choose(_mistakes(model_path, ckpt, test)))  # fmt: skip
     image, label = test.images[index].numpy(), int(test.labels[index])
 else:
     image = st.session_state.inside_drawing
