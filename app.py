@@ -14,10 +14,17 @@ from pages.parts.shared import in_the_frame, sidebar
 from pages.parts.teacher import sidebar_section as class_section
 from rnnviz.common.cputime import CPU_LOG
 
+NEVER_CACHED = 1e18  # bytes: no message is this large
+
 # A full gc.collect() after every script run (Streamlit's default) holds the GIL ~140 ms with torch
 # loaded and starves training threads; .streamlit/config.toml turns it off, and so does this for a
 # server started from another folder.
 config.set_option("runner.postScriptGC", False)
+# Streamlit sends a large element a browser already holds as a reference to its copy, trusting the
+# list of copies the browser sent with its request; the browser may drop a copy before the answer
+# arrives (it ages copies by runs, and a busy page's queued runs finish in between), and then stops
+# with "Cached ForwardMsg MISS". Every element is sent whole instead; .streamlit/config.toml too.
+config.set_option("global.minCachedMessageSize", NEVER_CACHED)
 # Each watching tab's page run holds the GIL for up to the switch interval (5 ms by default) every
 # time a training thread lets it go for a torch op; with a class watching, the training threads
 # then wait more than they work. A shorter interval hands the GIL back sooner.

@@ -30,6 +30,8 @@ class Page:
     widgets: dict[str, Any] = field(default_factory=dict)
     fragments: dict[str, str] = field(default_factory=dict)  # widget id -> fragment id
     timers: dict[str, float] = field(default_factory=dict)  # fragment id -> seconds
+    drawn: list[tuple[str, int]] = field(default_factory=list)  # each element's hash and bytes
+    references: list[str] = field(default_factory=list)  # elements sent as "your copy of" a hash
 
     def widget(self, label: str) -> Any:
         """The widget with this label drawn last."""
@@ -54,15 +56,17 @@ class Session:
         self._page_hash = ""
         self.page = Page()
 
-    def rerun(self, states: Sequence[WidgetState] = (), *, fragment: str = "",
-              auto: bool = False, page_name: str = "") -> Page:  # fmt: skip
+    def rerun(self, states: Sequence[WidgetState] = (), *, fragment: str = "", auto: bool = False,
+              page_name: str = "", held: Sequence[str] = ()) -> Page:  # fmt: skip
         """Send one rerun request and read what it draws, up to the run that ends it (a run
-        that ends early for another, as a fragment's `st.rerun()` does, is followed)."""
+        that ends early for another, as a fragment's `st.rerun()` does, is followed). `held`:
+        the hashes of the elements the browser says it keeps a copy of."""
         msg = BackMsg()
         rerun = msg.rerun_script
         rerun.page_script_hash, rerun.page_name = self._page_hash, page_name
         rerun.fragment_id, rerun.is_auto_rerun = fragment, auto
         rerun.widget_states.widgets.extend(states)
+        rerun.cached_message_hashes.extend(held)
         self._ws.send(msg.SerializeToString())
         self._read()
         return self.page
@@ -78,10 +82,13 @@ class Session:
                 self._page_hash = msg.navigation.page_script_hash
             elif kind == "script_finished" and msg.script_finished != EARLY:
                 return
+            elif kind == "ref_hash":
+                self.page.references.append(msg.ref_hash)
             elif kind == "auto_rerun":
                 self.page.timers[msg.auto_rerun.fragment_id] = msg.auto_rerun.interval
             elif kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
                 element = msg.delta.new_element
+                self.page.drawn.append((msg.hash, len(data)))
                 widget = getattr(element, str(element.WhichOneof("type")))
                 if hasattr(widget, "label") and hasattr(widget, "id"):
                     self.page.widgets.pop(widget.id, None)  # now the last drawn
