@@ -90,13 +90,17 @@ def student_query(number: int, run: str, same: bool) -> str:
 
 
 async def rerun(
-    ws: Any, query: str, triggers: tuple[str, ...] = (), fragment: str = ""
+    ws: Any, query: str, page: dict[str, str], triggers: tuple[str, ...] = (), fragment: str = ""
 ) -> tuple[list[Any], str]:
     """One page run, as a browser asks for it (the whole page, or one fragment's timed rerun):
-    the elements it drew, and the fragment the server then asks to rerun on a timer ("" none)."""
+    the elements it drew, and the fragment the server then asks to rerun on a timer ("" none).
+    `page` keeps the page's script hash once the server named it, and every later request
+    names the page by it, as a browser's do: a run the page itself asks for (`st.rerun()` in a
+    fragment) reruns the page its request named, and a request without it gets the Home page."""
     msg = BackMsg()
     msg.rerun_script.query_string = query
     msg.rerun_script.page_name = "train"
+    msg.rerun_script.page_script_hash = page.get("hash", "")
     if fragment:
         msg.rerun_script.fragment_id, msg.rerun_script.is_auto_rerun = fragment, True
     for widget in triggers:
@@ -108,7 +112,9 @@ async def rerun(
         fwd = ForwardMsg()
         fwd.ParseFromString(await ws.recv())
         kind = fwd.WhichOneof("type")
-        if kind == "delta" and fwd.delta.WhichOneof("type") == "new_element":
+        if kind == "navigation":
+            page["hash"] = fwd.navigation.page_script_hash
+        elif kind == "delta" and fwd.delta.WhichOneof("type") == "new_element":
             elements.append(fwd.delta.new_element)
         elif kind == "auto_rerun":
             timer = fwd.auto_rerun.fragment_id
@@ -133,17 +139,18 @@ async def student(s: Student, port: int, deadline: float, query: str) -> None:
     headers = {"Cookie": f"_streamlit_xsrf={xsrf_cookie()}", "Origin": f"http://127.0.0.1:{port}"}
     async with websockets.connect(url, subprotocols=["streamlit"], additional_headers=headers,
                                   max_size=2**26, open_timeout=120) as ws:  # fmt: skip
-        first, _ = await rerun(ws, query)
+        page: dict[str, str] = {}
+        first, _ = await rerun(ws, query, page)
         start = next(e.button.id for e in first if e.WhichOneof("type") == "button"
                      and e.button.label == "Start training")  # fmt: skip
         s.started = time.monotonic()
-        elements, timer = await rerun(ws, query, (start,))
+        elements, timer = await rerun(ws, query, page, (start,))
         while time.monotonic() < deadline:
             progress, alerts = texts(elements, "progress"), texts(elements, "alert")
             if any(t.startswith("This exact run already finished") for t in alerts):
                 use = next(e.button.id for e in elements if e.WhichOneof("type") == "button"
                            and e.button.label == "Use this model")  # fmt: skip
-                elements, timer = await rerun(ws, query, (use,))  # as a student would: use it
+                elements, timer = await rerun(ws, query, page, (use,))  # as a student would: use it
                 continue
             ended = [t for t in alerts if t.startswith(ENDINGS)]
             if s.first_progress is None and (any(" step " in t for t in progress) or ended):
@@ -159,10 +166,11 @@ async def student(s: Student, port: int, deadline: float, query: str) -> None:
             await asyncio.sleep(1.0)  # the page's own timer: one refresh a second
             began = time.monotonic()
             try:
-                elements, timer = await asyncio.wait_for(rerun(ws, query, fragment=timer), 5)
+                elements, timer = await asyncio.wait_for(rerun(ws, query, page, fragment=timer),
+                                                         5)  # fmt: skip
             except TimeoutError:  # the server dropped a timer of a fragment it no longer has
                 s.dropped += 1
-                elements, timer = await asyncio.wait_for(rerun(ws, query), 120)
+                elements, timer = await asyncio.wait_for(rerun(ws, query, page), 120)
             s.reruns.append(time.monotonic() - began)
         s.outcome = "did not end in time"
 
