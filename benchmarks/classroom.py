@@ -3,10 +3,10 @@
 Each student is a real Streamlit session driven over Streamlit's own websocket protocol (the
 protobuf messages the browser sends and receives, on 127.0.0.1): it opens the Train page with a
 small MNIST run in its link (the datasets come from `RNNVIZ_DATA_DIR`), clicks "Start training",
-and then reruns what the page's own timer reruns (its live fragment) once a second, as a browser
-tab does, until its run has ended. The server runs with the backend asked for: `thread` (jobs in
-the server process) or
-`ray` (`RNNVIZ_RAY_ADDRESS=local`: a cluster started inside the server, on this machine).
+and then reruns what the page's own timer reruns (its live fragment) once a second, on the
+timer's own beat as a browser tab's timer fires, until its run has ended. The server runs with
+the backend asked for: `thread` (jobs in the server process) or `ray` (`RNNVIZ_RAY_ADDRESS=local`:
+a cluster started inside the server, on this machine).
 
     python benchmarks/classroom.py --backend thread --students 30 --same-run --json
 
@@ -44,6 +44,7 @@ import websockets
 from appserver import ROOT, start_app  # beside this script
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+from websockets.typing import Subprotocol
 
 sys.path.insert(0, str(ROOT))  # `--run quick` reads the preset from rnnviz itself
 RUN = "dataset=mnist&cell=lstm&hidden=16&layers=1&epochs=1&batch=256&lr=0.01&device=cpu"
@@ -53,6 +54,10 @@ DONE = (ForwardMsg.ScriptFinishedStatus.FINISHED_SUCCESSFULLY,
 SAMPLES = re.compile(r"([\d,]+) samples/s")
 USING = "Using"  # the same run finished before this student's Start: its model, used at once
 ENDINGS = ("Done", "Stopped", "The run failed", USING)
+# The page's live fragment asks for a refresh once a second: a browser's timer (`setInterval`)
+# fires on its own beat from the moment the page asked for it, whether or not the last refresh
+# has arrived; a request sent while a refresh runs waits for it and then runs.
+PERIOD_S = 1.0
 
 
 @dataclass
@@ -89,23 +94,33 @@ def student_query(number: int, run: str, same: bool) -> str:
     return base if same else f"{base}&seed={number + 1}"
 
 
+@dataclass
+class Tab:
+    """What a browser tab remembers between requests: its page's script hash, once the server
+    named it, and the fragment each button was drawn in."""
+
+    page_hash: str = ""
+    fragments: dict[str, str] = field(default_factory=dict)  # button id -> fragment id ("" none)
+
+
 async def rerun(
-    ws: Any, query: str, page: dict[str, str], triggers: tuple[str, ...] = (), fragment: str = ""
+    ws: Any, query: str, tab: Tab, press: str = "", fragment: str = ""
 ) -> tuple[list[Any], str]:
-    """One page run, as a browser asks for it (the whole page, or one fragment's timed rerun):
-    the elements it drew, and the fragment the server then asks to rerun on a timer ("" none).
-    `page` keeps the page's script hash once the server named it, and every later request
-    names the page by it, as a browser's do: a run the page itself asks for (`st.rerun()` in a
-    fragment) reruns the page its request named, and a request without it gets the Home page."""
+    """One page run, as a browser asks for it (the whole page, a button's press, or one
+    fragment's timed rerun): the elements it drew, and the fragment the server then asks to rerun
+    on a timer ("" none). Each request names its page by its script hash, as a browser's do (a
+    run the page itself asks for, `st.rerun()` in a fragment, reruns the page its request named;
+    without one, Home), and a press of a button drawn in a fragment reruns that fragment."""
     msg = BackMsg()
     msg.rerun_script.query_string = query
     msg.rerun_script.page_name = "train"
-    msg.rerun_script.page_script_hash = page.get("hash", "")
-    if fragment:
+    msg.rerun_script.page_script_hash = tab.page_hash
+    if fragment:  # the fragment's timer
         msg.rerun_script.fragment_id, msg.rerun_script.is_auto_rerun = fragment, True
-    for widget in triggers:
+    if press:
+        msg.rerun_script.fragment_id = tab.fragments.get(press, "")
         state = msg.rerun_script.widget_states.widgets.add()
-        state.id, state.trigger_value = widget, True
+        state.id, state.trigger_value = press, True
     await ws.send(msg.SerializeToString())
     elements, timer = [], fragment
     while True:
@@ -113,9 +128,11 @@ async def rerun(
         fwd.ParseFromString(await ws.recv())
         kind = fwd.WhichOneof("type")
         if kind == "navigation":
-            page["hash"] = fwd.navigation.page_script_hash
+            tab.page_hash = fwd.navigation.page_script_hash
         elif kind == "delta" and fwd.delta.WhichOneof("type") == "new_element":
             elements.append(fwd.delta.new_element)
+            if fwd.delta.new_element.WhichOneof("type") == "button":
+                tab.fragments[fwd.delta.new_element.button.id] = fwd.delta.fragment_id
         elif kind == "auto_rerun":
             timer = fwd.auto_rerun.fragment_id
         elif kind == "stop_auto_rerun":
@@ -137,20 +154,22 @@ def texts(elements: list[Any], kind: str) -> list[str]:
 async def student(s: Student, port: int, deadline: float, query: str) -> None:
     url = f"ws://127.0.0.1:{port}/_stcore/stream"
     headers = {"Cookie": f"_streamlit_xsrf={xsrf_cookie()}", "Origin": f"http://127.0.0.1:{port}"}
-    async with websockets.connect(url, subprotocols=["streamlit"], additional_headers=headers,
+    async with websockets.connect(url, subprotocols=[Subprotocol("streamlit")],
+                                  additional_headers=headers,
                                   max_size=2**26, open_timeout=120) as ws:  # fmt: skip
-        page: dict[str, str] = {}
-        first, _ = await rerun(ws, query, page)
+        tab = Tab()
+        first, _ = await rerun(ws, query, tab)
         start = next(e.button.id for e in first if e.WhichOneof("type") == "button"
                      and e.button.label == "Start training")  # fmt: skip
         s.started = time.monotonic()
-        elements, timer = await rerun(ws, query, page, (start,))
+        elements, timer = await rerun(ws, query, tab, start)
+        tick, waiting = time.monotonic() + PERIOD_S, False  # the page's timer, set just now
         while time.monotonic() < deadline:
             progress, alerts = texts(elements, "progress"), texts(elements, "alert")
             if any(t.startswith("This exact run already finished") for t in alerts):
                 use = next(e.button.id for e in elements if e.WhichOneof("type") == "button"
                            and e.button.label == "Use this model")  # fmt: skip
-                elements, timer = await rerun(ws, query, page, (use,))  # as a student would: use it
+                elements, timer = await rerun(ws, query, tab, use)  # as a student would: use it
                 continue
             ended = [t for t in alerts if t.startswith(ENDINGS)]
             if s.first_progress is None and (any(" step " in t for t in progress) or ended):
@@ -163,15 +182,20 @@ async def student(s: Student, port: int, deadline: float, query: str) -> None:
                 print(f"student {s.number}: {s.outcome[:50]} after {s.finished:.1f} s",
                       file=sys.stderr, flush=True)  # fmt: skip
                 return
-            await asyncio.sleep(1.0)  # the page's own timer: one refresh a second
+            if not waiting:
+                await asyncio.sleep(max(0.0, tick - time.monotonic()))
             began = time.monotonic()
             try:
-                elements, timer = await asyncio.wait_for(rerun(ws, query, page, fragment=timer),
-                                                         5)  # fmt: skip
+                elements, timer = await asyncio.wait_for(rerun(ws, query, tab, fragment=timer), 5)
             except TimeoutError:  # the server dropped a timer of a fragment it no longer has
                 s.dropped += 1
-                elements, timer = await asyncio.wait_for(rerun(ws, query, page), 120)
-            s.reruns.append(time.monotonic() - began)
+                elements, timer = await asyncio.wait_for(rerun(ws, query, tab), 120)
+            now = time.monotonic()
+            s.reruns.append(now - began)
+            tick += PERIOD_S
+            waiting = tick <= now  # the browser's timer fired meanwhile: its request waits
+            while tick <= now:  # and the ticks keep their phase
+                tick += PERIOD_S
         s.outcome = "did not end in time"
 
 
