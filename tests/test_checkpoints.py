@@ -146,6 +146,16 @@ def test_listing_is_newest_first_across_roots(tmp_path: Path) -> None:
     assert names == ["new", "mid", "old"]
 
 
+def test_listing_names_each_folder_once_however_it_is_reached(tmp_path: Path) -> None:
+    save_small(tmp_path / "a", "one")
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "linked").symlink_to(tmp_path / "a" / "one", target_is_directory=True)
+    (tmp_path / "c").symlink_to(tmp_path / "a", target_is_directory=True)
+    roots = [tmp_path / "a", tmp_path / "b", tmp_path / "c", tmp_path / "a"]
+    assert [info.name for info in list_checkpoints(*roots)] == ["one"]
+    assert [info.name for info in list_checkpoints(tmp_path / "b")] == ["linked"]  # its own name
+
+
 def test_listing_reads_a_folder_again_only_when_it_changed(tmp_path: Path, monkeypatch) -> None:
     import rnnviz.storage.checkpoints as module
 

@@ -13,6 +13,7 @@ files are read through `record.upgrade_meta`. Folders are written atomically
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -242,16 +243,18 @@ def list_checkpoints(*roots: Path | str) -> list[CheckpointInfo]:
     """
     found: dict[Path, CheckpointInfo] = {}
     for root in map(Path, roots):
-        if not root.is_dir():
+        try:
+            entries = os.scandir(root)  # its entries know whether they are folders or links
+        except OSError:
             continue
-        for folder in root.iterdir():
-            if folder.name.startswith(".") or not folder.is_dir():
-                continue
-            try:
-                info = _info(folder)
-            except (CheckpointError, WeightsError, OSError):
-                continue
-            found[folder.resolve()] = info
+        with entries:
+            base = root.resolve()  # once a root: every page run lists its models
+            for entry in (e for e in entries if e.is_dir() and not e.name.startswith(".")):
+                try:
+                    info = _info(root / entry.name)
+                except (CheckpointError, WeightsError, OSError):
+                    continue
+                found[info.path.resolve() if entry.is_symlink() else base / entry.name] = info
     return sorted(found.values(), key=lambda info: (info.created, info.name), reverse=True)
 
 
