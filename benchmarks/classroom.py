@@ -4,7 +4,9 @@ Each student is a real Streamlit session driven over Streamlit's own websocket p
 protobuf messages the browser sends and receives, on 127.0.0.1): it opens the Train page with a
 small MNIST run in its link (the datasets come from `RNNVIZ_DATA_DIR`), clicks "Start training",
 and then reruns what the page's own timer reruns (its live fragment) once a second, on the
-timer's own beat as a browser tab's timer fires, until its run has ended. The server runs with
+timer's own beat as a browser tab's timer fires, until its run has ended and the page has stopped
+its timer (a tab shows the end at once; its whole page reruns then, or a few ticks later where a
+class watched the run together: `rnnviz.classroom.stagger`). The server runs with
 the backend asked for: `thread` (jobs in the server process) or `ray` (`RNNVIZ_RAY_ADDRESS=local`:
 a cluster started inside the server, on this machine).
 
@@ -177,10 +179,11 @@ async def student(s: Student, port: int, deadline: float, query: str) -> None:
             for text in progress:
                 if match := SAMPLES.search(text):
                     s.samples_per_s = float(match.group(1).replace(",", ""))
-            if ended:
+            if ended and s.finished is None:
                 s.finished, s.outcome = time.monotonic() - s.started, ended[0][:160]
                 print(f"student {s.number}: {s.outcome[:50]} after {s.finished:.1f} s",
                       file=sys.stderr, flush=True)  # fmt: skip
+            if ended and not timer:  # the page has stopped refreshing: a tab has no more to do
                 return
             if not waiting:
                 await asyncio.sleep(max(0.0, tick - time.monotonic()))
@@ -196,7 +199,7 @@ async def student(s: Student, port: int, deadline: float, query: str) -> None:
             waiting = tick <= now  # the browser's timer fired meanwhile: its request waits
             while tick <= now:  # and the ticks keep their phase
                 tick += PERIOD_S
-        s.outcome = "did not end in time"
+        s.outcome = "did not end in time" if s.finished is None else "kept refreshing"
 
 
 def tree(pid: int) -> list[int]:

@@ -14,6 +14,7 @@ from pages.parts import resume, start, watch
 from pages.parts import shared as app
 from pages.parts.charts import chart, show
 from rnnviz.classroom import urlstate
+from rnnviz.classroom.stagger import settle_ticks
 from rnnviz.common.cputime import CPU_LOG
 from rnnviz.common.devices import resolve_device
 from rnnviz.common.text import plain
@@ -258,8 +259,10 @@ def live_view(run: RunConfig, cells: list[str], blocked: bool, big: bool, tickin
         record = snap.result.best() if isinstance(snap.result, RaceRecord) else record_of(snap)
         if record and record.checkpoint:
             app.select_checkpoint(record.checkpoint)
-    if adopt or (active and not ticking):
+    if not ticking and (active or adopt):
         st.rerun()  # once: to tick while it runs, or for the sidebar to select the new model
+    elif ticking and not active:  # it ended since the page last ran whole: the sidebar selects
+        app.rerun_after(("train", snap.id), settle_ticks(snap.watchers, snap.place))  # its model
 
 
 def watch_job(job_id: str) -> None:

@@ -171,3 +171,28 @@ def test_an_empty_class_sweep_reads_0_to_100_percent(app_env: Path) -> None:
     (chart,) = at.get("plotly_chart")
     layout = json.loads(chart.proto.spec)["layout"]
     assert layout["yaxis"]["range"] == [0, 1.02] and "0 runs, 0 of 2 values" in chart.proto.spec
+
+
+def _ticking_page() -> None:
+    import streamlit as st
+
+    from pages.parts.shared import rerun_after
+
+    st.session_state["runs"] = st.session_state.get("runs", 0) + 1
+    if st.session_state.get("ended"):  # each run here stands for a tick of a live timer
+        rerun_after("the run", 2)
+
+
+def test_a_page_whose_run_ended_reruns_once_after_its_ticks() -> None:
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_ticking_page)
+    at.run()
+    at.session_state["ended"] = True
+    at.run()
+    at.run()  # two ticks showing the end while the class before it reruns
+    assert at.session_state["runs"] == 3
+    at.run()  # the third: the whole page again, once
+    assert at.session_state["runs"] == 5
+    at.run()
+    assert at.session_state["runs"] == 6  # no more for the same end

@@ -127,3 +127,19 @@ def test_a_sweep_figure_has_a_point_per_run_and_a_band_where_values_repeat() -> 
     assert list(fig.layout.xaxis.categoryarray) == ["8", "16", "32"]
     assert "3 runs, 2 of 3 values" in fig.layout.title.text
     assert sweep_points(sweep, []) == []
+
+
+def test_a_class_that_watched_one_run_reruns_its_pages_a_few_each_second() -> None:
+    from collections import Counter
+
+    from rnnviz.classroom.stagger import MAX_TICKS, PER_TICK, settle_ticks
+
+    assert [settle_ticks(n, 0) for n in (1, 2, PER_TICK)] == [0, 0, 0]  # a few: at once
+    for watchers in (PER_TICK + 1, 30, 100, 1000):
+        per_tick = Counter(settle_ticks(watchers, place) for place in range(watchers))
+        spread = min(MAX_TICKS, -(-watchers // PER_TICK))
+        assert sorted(per_tick) == list(range(spread))  # every tick used, none past the last
+        assert max(per_tick.values()) - min(per_tick.values()) <= 1  # evenly
+        assert max(per_tick.values()) <= max(PER_TICK, -(-watchers // MAX_TICKS))
+    assert settle_ticks(30, 29) == 4 and settle_ticks(30, 99) == 4  # a late place stays in range
+    assert settle_ticks(30, -1) == 0

@@ -9,6 +9,7 @@ import streamlit as st
 from pages.parts import shared as app
 from pages.parts import watch
 from rnnviz.classroom import urlstate
+from rnnviz.classroom.stagger import settle_ticks
 from rnnviz.common.text import plain
 from rnnviz.jobs.sharing import delivery
 from rnnviz.lessons import (
@@ -79,8 +80,10 @@ def _status(lesson: Lesson, ended_before: int) -> None:
     if running and st.button("Stop the lesson's runs"):
         for job_id in running:
             app.job_manager().cancel(job_id, app.owner_id())
-    if sum(not s.active for s in snaps) > ended_before:
-        st.rerun()  # the whole page: its steps and figures read the new model
+    ended = [s for s in snaps if not s.active]
+    if len(ended) > ended_before:  # the whole page: its steps and figures read the new model
+        app.rerun_after(("lesson", lesson.number, len(ended)),
+                        max(settle_ticks(s.watchers, s.place) for s in ended))  # fmt: skip
 
 
 def step_button(lesson: Lesson, step: Step, models: Mapping[str, CheckpointInfo],

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import threading
 import uuid
+from collections.abc import Hashable
 from pathlib import Path
 
 import streamlit as st
@@ -23,7 +24,13 @@ from rnnviz.classroom.identity import XSRF_COOKIE, owner_from_account, owner_fro
 from rnnviz.common.text import plain
 from rnnviz.jobs.mirror import Jobs, jobs_from_env
 from rnnviz.jobs.runs import warm_up
-from rnnviz.storage.checkpoints import Checkpoint, CheckpointInfo, list_checkpoints, load_checkpoint
+from rnnviz.storage.checkpoints import (
+    Checkpoint,
+    CheckpointInfo,
+    checkpoint_info,
+    list_checkpoints,
+    load_checkpoint,
+)
 from rnnviz.storage.folders import best_checkpoint, shipped_dir
 
 _RUN = threading.local()  # a script run's thread: `framed` once app.py has run in it
@@ -179,12 +186,15 @@ def select_checkpoint(path: Path | str) -> None:
 
 
 def selected_info() -> CheckpointInfo | None:
-    infos = checkpoints()
+    """The model chosen in this tab (read from its own folder: a live refresh asks for it every
+    second), else the best for this data among the listed ones."""
     chosen = st.session_state.get(CHECKPOINT_KEY)
-    for info in infos:
-        if str(info.path) == chosen:
-            return info
-    return first_choice(infos)  # none chosen yet: the best for this data
+    if chosen and Path(chosen).parent in (runs_dir(), SHIPPED_DIR, LESSONS_DIR):
+        try:
+            return checkpoint_info(Path(chosen))
+        except (ValueError, OSError):  # gone or broken since it was chosen
+            pass
+    return first_choice(checkpoints())
 
 
 @st.cache_resource(max_entries=16)
@@ -238,6 +248,23 @@ def live_every(seconds: float) -> float | None:
     st.caption("Live updates are off, so this stands still; turn them on in the sidebar to "
                "catch up.")  # fmt: skip
     return None
+
+
+_SETTLE = "settle_after_end"  # (what ended, timer ticks left) before the whole page reruns
+
+
+def rerun_after(ended: Hashable, ticks: int) -> None:
+    """Rerun the whole page once (its sidebar, and a live fragment's timer stopping), `ticks`
+    ticks of that timer after the first call for `ended`, at once for 0. A class whose shared
+    run ended in the same second spreads those page runs over a few (`rnnviz.classroom.stagger`).
+    """
+    kept = st.session_state.get(_SETTLE)
+    left = kept[1] if kept is not None and kept[0] == ended else ticks
+    if left is None:  # done for `ended`
+        return
+    st.session_state[_SETTLE] = (ended, left - 1 if left > 0 else None)
+    if left <= 0:
+        st.rerun()
 
 
 def sidebar() -> None:

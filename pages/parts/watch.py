@@ -48,14 +48,20 @@ PROBES_HELP = (
 def probe_lanes(snap: JobSnapshot) -> list[tuple[str, str, Probes]]:
     """(label, colour, probes) per model of the job: from its record, else from its events."""
     cells = snap.config.get("race_cells") or [snap.config.get("model", {}).get("cell", "lstm")]
-    if isinstance(snap.result, RaceRecord):
-        found = [Probes.from_dict(r.probes) for r in snap.result.records]
-    elif isinstance(snap.result, RunRecord):
-        found = [Probes.from_dict(snap.result.probes)]
+    if isinstance(snap.result, RaceRecord | RunRecord):
+        found = _recorded_probes(snap.id, snap.result)
     else:
         events = snap.of(ProbeSet) + snap.of(Probed)
         found = [Probes.of(events, lane) for lane in range(len(cells))]
     return [(CELLS[c].tag, CELLS[c].color, p) for c, p in zip(cells, found, strict=False)]
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _recorded_probes(job_id: str, _result: RaceRecord | RunRecord) -> list[Probes]:
+    """An ended job's probes, read from its record once: every refresh of every tab that
+    watched it draws them, and reading a record's probes is most of such a refresh."""
+    records = _result.records if isinstance(_result, RaceRecord) else [_result]
+    return [Probes.from_dict(r.probes) for r in records]
 
 
 def race_cells(locked: bool, shown: bool = True) -> list[str]:

@@ -123,6 +123,7 @@ class Job:
             finished=self.finished,
             watchers=len(self.watchers),
             joined=viewer is not None and viewer != self.owner,
+            place=self.watchers.index(viewer) if viewer in self.watchers else 0,
         )
 
 

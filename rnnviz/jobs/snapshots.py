@@ -62,6 +62,7 @@ class JobSnapshot:
     histories: dict[int, dict[str, list[float]]] = field(default_factory=dict)  # by lane
     watchers: int = 1  # people watching it: the one who started it and those who joined
     joined: bool = False  # the viewer joined a job someone else started
+    place: int = 0  # the viewer's place among its watchers: 0 the starter, then as they joined
 
     @property
     def active(self) -> bool:

@@ -251,7 +251,7 @@ def list_checkpoints(*roots: Path | str) -> list[CheckpointInfo]:
             base = root.resolve()  # once a root: every page run lists its models
             for entry in (e for e in entries if e.is_dir() and not e.name.startswith(".")):
                 try:
-                    info = _info(root / entry.name)
+                    info = checkpoint_info(root / entry.name)
                 except (CheckpointError, WeightsError, OSError):
                     continue
                 found[info.path.resolve() if entry.is_symlink() else base / entry.name] = info
@@ -262,10 +262,10 @@ _READ: OrderedDict[Path, tuple[tuple[int, ...], CheckpointInfo]] = OrderedDict()
 _READ_LOCK = threading.Lock()
 
 
-def _info(folder: Path) -> CheckpointInfo:
+def checkpoint_info(folder: Path) -> CheckpointInfo:
     """One folder's checkpoint, read again only when its files changed: every page run lists the
     models in its sidebar, and parsing each meta.json (its whole history) every time was most of
-    a page's cost."""
+    a page's cost. CheckpointError, WeightsError or OSError for a folder that holds none."""
     meta, weights = (folder / META_FILE).stat(), (folder / WEIGHTS_FILE).stat()
     stamp = tuple(getattr(st, f) for st in (meta, weights)
                   for f in ("st_ino", "st_mtime_ns", "st_size"))  # fmt: skip
