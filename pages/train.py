@@ -261,7 +261,7 @@ def live_view(run: RunConfig, cells: list[str], blocked: bool, big: bool, tickin
             app.select_checkpoint(record.checkpoint)
     if not ticking and (active or adopt):
         st.rerun()  # once: to tick while it runs, or for the sidebar to select the new model
-    elif ticking and not active:  # it ended since the page last ran whole: so will the class's
+    elif ticking and not active:  # ended since the page last ran whole: rerun it, class-spread
         app.rerun_after(("train", snap.id), settle_ticks(snap.watchers, snap.place))
 
 
