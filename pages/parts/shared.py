@@ -150,10 +150,14 @@ def data_dir() -> str | None:
     return os.environ.get("RNNVIZ_DATA_DIR")
 
 
+def model_folders() -> tuple[Path, ...]:
+    """Where this tab's models are: its own runs, the shipped models, the lessons' models."""
+    return runs_dir(), SHIPPED_DIR, LESSONS_DIR
+
+
 def checkpoints() -> list[CheckpointInfo]:
     """This tab's own runs, then the shipped models, then the lessons' shipped models."""
-    own = list_checkpoints(runs_dir())
-    return own + list_checkpoints(SHIPPED_DIR) + list_checkpoints(LESSONS_DIR)
+    return [info for folder in model_folders() for info in list_checkpoints(folder)]
 
 
 def shipped(info: CheckpointInfo) -> bool:
@@ -189,7 +193,7 @@ def selected_info() -> CheckpointInfo | None:
     """The model chosen in this tab (read from its own folder: a live refresh asks for it every
     second), else the best for this data among the listed ones."""
     chosen = st.session_state.get(CHECKPOINT_KEY)
-    if chosen and Path(chosen).parent in (runs_dir(), SHIPPED_DIR, LESSONS_DIR):
+    if chosen and Path(chosen).parent in model_folders():
         try:
             return checkpoint_info(Path(chosen))
         except (ValueError, OSError):  # gone or broken since it was chosen
