@@ -3,12 +3,12 @@
 Each student is a real Streamlit session driven over Streamlit's own websocket protocol (the
 protobuf messages the browser sends and receives, on 127.0.0.1): it opens the Train page with a
 small MNIST run in its link (the datasets come from `RNNVIZ_DATA_DIR`), clicks "Start training",
-and then reruns what the page's own timer reruns (its live fragment) once a second, on the
-timer's own beat as a browser tab's timer fires, until its run has ended and the page has stopped
-its timer (a tab shows the end at once; its whole page reruns then, or a few ticks later where a
-class watched the run together: `rnnviz.classroom.stagger`). The server runs with
-the backend asked for: `thread` (jobs in the server process) or `ray` (`RNNVIZ_RAY_ADDRESS=local`:
-a cluster started inside the server, on this machine).
+and then reruns what the page's own timer reruns (its live fragment) at the interval the page
+asks for, on the timer's own beat as a browser tab's timer fires, until its run has ended and the
+page has stopped its timer (a tab shows the end at once; its whole page reruns then, or a few
+ticks later where a class watched the run together: `rnnviz.classroom.stagger`). The server runs
+with the backend asked for: `thread` (jobs in the server process) or `ray`
+(`RNNVIZ_RAY_ADDRESS=local`: a cluster started inside the server, on this machine).
 
     python benchmarks/classroom.py --backend thread --students 30 --same-run --json
 
@@ -56,10 +56,11 @@ DONE = (ForwardMsg.ScriptFinishedStatus.FINISHED_SUCCESSFULLY,
 SAMPLES = re.compile(r"([\d,]+) samples/s")
 USING = "Using"  # the same run finished before this student's Start: its model, used at once
 ENDINGS = ("Done", "Stopped", "The run failed", USING)
-# The page's live fragment asks for a refresh once a second: a browser's timer (`setInterval`)
-# fires on its own beat from the moment the page asked for it, whether or not the last refresh
-# has arrived; a request sent while a refresh runs waits for it and then runs.
-PERIOD_S = 1.0
+# A page's live fragment asks for a refresh every so often (`auto_rerun`: a fragment and an
+# interval). A browser's timer (`setInterval`) fires on its own beat from the moment that message
+# arrived, whether or not the last refresh has; a request sent while a refresh runs waits for it
+# and then runs. A whole-page run clears the browser's timers, and the run sets its own again; the
+# same fragment asked again at the same interval keeps its beat (Streamlit's `handleAutoRerun`).
 
 
 @dataclass
@@ -103,14 +104,15 @@ class Tab:
 
     page_hash: str = ""
     fragments: dict[str, str] = field(default_factory=dict)  # button id -> fragment id ("" none)
+    timer: str = ""  # the fragment the browser's timer reruns ("" none)
+    period: float = 0.0  # its interval, seconds
+    beat: float = 0.0  # when it next fires (monotonic)
 
 
-async def rerun(
-    ws: Any, query: str, tab: Tab, press: str = "", fragment: str = ""
-) -> tuple[list[Any], str]:
+async def rerun(ws: Any, query: str, tab: Tab, press: str = "", fragment: str = "") -> list[Any]:
     """One page run, as a browser asks for it (the whole page, a button's press, or one
-    fragment's timed rerun): the elements it drew, and the fragment the server then asks to rerun
-    on a timer ("" none). Each request names its page by its script hash, as a browser's do (a
+    fragment's timed rerun): the elements it drew; the tab's timer follows what the server asked
+    (`Tab.timer`). Each request names its page by its script hash, as a browser's do (a
     run the page itself asks for, `st.rerun()` in a fragment, reruns the page its request named;
     without one, Home), and a press of a button drawn in a fragment reruns that fragment."""
     msg = BackMsg()
@@ -124,25 +126,28 @@ async def rerun(
         state = msg.rerun_script.widget_states.widgets.add()
         state.id, state.trigger_value = press, True
     await ws.send(msg.SerializeToString())
-    elements, timer = [], fragment
+    elements: list[Any] = []
     while True:
         fwd = ForwardMsg()
         fwd.ParseFromString(await ws.recv())
         kind = fwd.WhichOneof("type")
-        if kind == "navigation":
+        if kind == "new_session" and not fwd.metadata.run.fragment_ids:
+            tab.timer = ""  # a whole-page run: the browser clears its timers
+        elif kind == "navigation":
             tab.page_hash = fwd.navigation.page_script_hash
         elif kind == "delta" and fwd.delta.WhichOneof("type") == "new_element":
             elements.append(fwd.delta.new_element)
             if fwd.delta.new_element.WhichOneof("type") == "button":
                 tab.fragments[fwd.delta.new_element.button.id] = fwd.delta.fragment_id
         elif kind == "auto_rerun":
-            timer = fwd.auto_rerun.fragment_id
-        elif kind == "stop_auto_rerun":
-            timer = ""
+            asked = (fwd.auto_rerun.fragment_id, fwd.auto_rerun.interval)
+            if asked != (tab.timer, tab.period):  # a new timer, beating from now
+                tab.timer, tab.period = asked
+                tab.beat = time.monotonic() + tab.period
+        elif kind == "stop_auto_rerun" and tab.timer in fwd.stop_auto_rerun.fragment_ids:
+            tab.timer = ""
         elif kind == "script_finished" and fwd.script_finished in DONE:
-            return elements, timer
-        elif kind == "script_finished":  # ended early for a full rerun: that run sets the timer
-            timer = ""
+            return elements
 
 
 def texts(elements: list[Any], kind: str) -> list[str]:
@@ -160,18 +165,17 @@ async def student(s: Student, port: int, deadline: float, query: str) -> None:
                                   additional_headers=headers,
                                   max_size=2**26, open_timeout=120) as ws:  # fmt: skip
         tab = Tab()
-        first, _ = await rerun(ws, query, tab)
+        first = await rerun(ws, query, tab)
         start = next(e.button.id for e in first if e.WhichOneof("type") == "button"
                      and e.button.label == "Start training")  # fmt: skip
         s.started = time.monotonic()
-        elements, timer = await rerun(ws, query, tab, start)
-        tick, waiting = time.monotonic() + PERIOD_S, False  # the page's timer, set just now
+        elements = await rerun(ws, query, tab, start)
         while time.monotonic() < deadline:
             progress, alerts = texts(elements, "progress"), texts(elements, "alert")
             if any(t.startswith("This exact run already finished") for t in alerts):
                 use = next(e.button.id for e in elements if e.WhichOneof("type") == "button"
                            and e.button.label == "Use this model")  # fmt: skip
-                elements, timer = await rerun(ws, query, tab, use)  # as a student would: use it
+                elements = await rerun(ws, query, tab, use)  # as a student would: use it
                 continue
             ended = [t for t in alerts if t.startswith(ENDINGS)]
             if s.first_progress is None and (any(" step " in t for t in progress) or ended):
@@ -183,22 +187,24 @@ async def student(s: Student, port: int, deadline: float, query: str) -> None:
                 s.finished, s.outcome = time.monotonic() - s.started, ended[0][:160]
                 print(f"student {s.number}: {s.outcome[:50]} after {s.finished:.1f} s",
                       file=sys.stderr, flush=True)  # fmt: skip
-            if ended and not timer:  # the page has stopped refreshing: a tab has no more to do
+            if ended and not tab.timer:  # the page has stopped refreshing: no more to do
                 return
-            if not waiting:
-                await asyncio.sleep(max(0.0, tick - time.monotonic()))
-            began = time.monotonic()
+            if not tab.timer:  # a page that stopped ticking before its run ended: reload it
+                await asyncio.sleep(1.0)
+                elements = await rerun(ws, query, tab)
+                continue
+            await asyncio.sleep(max(0.0, tab.beat - time.monotonic()))  # at once if it fired
+            began, timer = time.monotonic(), tab.timer
+            tab.beat += tab.period
             try:
-                elements, timer = await asyncio.wait_for(rerun(ws, query, tab, fragment=timer), 5)
+                elements = await asyncio.wait_for(rerun(ws, query, tab, fragment=timer), 5)
             except TimeoutError:  # the server dropped a timer of a fragment it no longer has
                 s.dropped += 1
-                elements, timer = await asyncio.wait_for(rerun(ws, query, tab), 120)
+                elements = await asyncio.wait_for(rerun(ws, query, tab), 120)
             now = time.monotonic()
             s.reruns.append(now - began)
-            tick += PERIOD_S
-            waiting = tick <= now  # the browser's timer fired meanwhile: its request waits
-            while tick <= now:  # and the ticks keep their phase
-                tick += PERIOD_S
+            while tab.timer == timer and tab.beat <= now - tab.period:  # fired meanwhile: the
+                tab.beat += tab.period  # browser sends one request, which waits; the beat holds
         s.outcome = "did not end in time" if s.finished is None else "kept refreshing"
 
 
