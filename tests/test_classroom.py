@@ -143,3 +143,16 @@ def test_a_class_that_watched_one_run_reruns_its_pages_a_few_each_second() -> No
         assert max(per_tick.values()) <= max(PER_TICK, -(-watchers // MAX_TICKS))
     assert settle_ticks(30, 29) == 4 and settle_ticks(30, 99) == 4  # a late place stays in range
     assert settle_ticks(30, -1) == 0
+
+
+def test_each_tab_refreshes_at_a_period_of_its_own_and_a_class_drifts_apart() -> None:
+    from rnnviz.classroom.stagger import SPREAD, refresh_period
+
+    for first in (0, 7, 1000):
+        periods = [refresh_period(1.0, tab) for tab in range(first, first + 30)]
+        assert all(1 - SPREAD <= p <= 1 + SPREAD for p in periods)
+        assert max(periods) - min(periods) > 1.5 * SPREAD  # they span the range
+        gaps = [b - a for a, b in zip(sorted(periods), sorted(periods)[1:], strict=False)]
+        assert min(gaps) >= 0.004  # no two alike: after 10 ticks, at least 40 ms apart
+    assert refresh_period(3.0, 5) == refresh_period(3.0, 5)  # a tab keeps its period
+    assert refresh_period(3.0, 5) == pytest.approx(3 * refresh_period(1.0, 5), abs=0.002)

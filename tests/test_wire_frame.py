@@ -24,3 +24,16 @@ def test_an_element_the_browser_says_it_holds_is_sent_whole(app_url: str) -> Non
         assert page.references == []
         assert large & set(again)  # drawn again, whole
         assert all(again[h] >= LARGE for h in large & set(again))
+
+
+def test_each_tab_refreshes_at_a_period_of_its_own(app_url: str) -> None:
+    """Tabs that asked at the same moment would tick together for good: the class's refreshes
+    would queue behind one another each period. Each tab's live page asks for its own period,
+    within a fifth of the page's (the Class page's: 3 s), and keeps it."""
+    with session(app_url, "class") as one, session(app_url, "class") as two:
+        (mine,), (theirs,) = one.page.timers.values(), two.page.timers.values()
+        assert mine != theirs
+        assert 2.4 <= mine <= 3.6 and 2.4 <= theirs <= 3.6
+        one.page.timers.clear()
+        one.rerun()  # the whole page again
+        assert list(one.page.timers.values()) == [mine]

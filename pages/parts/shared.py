@@ -9,6 +9,7 @@ of them.
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 import uuid
@@ -21,6 +22,7 @@ from streamlit.errors import StreamlitAPIException
 from streamlit.runtime.pages_manager import PagesManager
 
 from rnnviz.classroom.identity import XSRF_COOKIE, owner_from_account, owner_from_xsrf, valid_owner
+from rnnviz.classroom.stagger import refresh_period
 from rnnviz.common.text import plain
 from rnnviz.jobs.mirror import Jobs, jobs_from_env
 from rnnviz.jobs.runs import warm_up
@@ -243,12 +245,19 @@ def class_mode() -> bool:
 LIVE_KEY = "live_updates"  # the sidebar's switch: off stops every live chart and table moving
 
 
+_TABS = itertools.count()  # each tab's number, in the order this server first drew a live page
+_TAB_KEY = "tab_number"
+
+
 def live_every(seconds: float) -> float | None:
-    """How often a live fragment refreshes: every `seconds`, or never while the student has
-    turned live updates off in the sidebar (anything that moves can be paused), which the
-    page then says."""
+    """How often a live fragment refreshes: about every `seconds`, at a period of this tab's own
+    (`rnnviz.classroom.stagger.refresh_period`: a class's timers drift apart), or never while the
+    student has turned live updates off in the sidebar (anything that moves can be paused),
+    which the page then says."""
     if st.session_state.get(LIVE_KEY, True):
-        return seconds
+        if _TAB_KEY not in st.session_state:
+            st.session_state[_TAB_KEY] = next(_TABS)
+        return refresh_period(seconds, st.session_state[_TAB_KEY])
     st.caption("Live updates are off, so this stands still; turn them on in the sidebar to "
                "catch up.")  # fmt: skip
     return None
