@@ -13,6 +13,7 @@ from streamlit import config
 from pages.parts.shared import in_the_frame, sidebar
 from pages.parts.teacher import sidebar_section as class_section
 from rnnviz.common.cputime import CPU_LOG
+from rnnviz.common.heap import freeze_after_imports
 
 NEVER_CACHED = 1e18  # bytes: no message is this large
 
@@ -58,3 +59,4 @@ with CPU_LOG.measure(f"page.{page.url_path or 'home'}"):  # what a whole page ru
     with st.sidebar:
         class_section()
     page.run()
+freeze_after_imports()  # the objects a page's first run imported stay out of the collector's way
