@@ -9,6 +9,7 @@ from dataclasses import replace
 from typing import Any
 
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 from pages.parts import resume, start, watch
 from pages.parts import shared as app
@@ -118,8 +119,8 @@ def status(snap: JobSnapshot) -> None:
         if step:
             eta = int(step.eta_s)
             text = f"{snap.message} · epoch {step.epoch}/{epochs} · step {step.step}/"
-            text += f"{step.total_steps} · {step.samples_per_s:,.0f} samples/s · "
-            text += f"ETA {eta // 60}:{eta % 60:02d}"
+            text += f"{step.total_steps} · lr {step.lr:.3g} · "
+            text += f"{step.samples_per_s:,.0f} samples/s · ETA {eta // 60}:{eta % 60:02d}"
             text += " · scoring the test set" if step.step == step.total_steps else ""
         st.progress(snap.progress, text=f"{text} · {device or app.device_label()}")
     elif snap.state == "failed":
@@ -188,12 +189,13 @@ def charts(snap: JobSnapshot | None, big: bool) -> None:
             chart("chart_per_class", ("per_class", snap.id, big), per_class)
 
 
-def live(run: RunConfig, cells: list[str], blocked: bool, big: bool, ticking: bool) -> None:
-    with CPU_LOG.measure("train.live"):  # what each watching tab's refresh costs the server
-        live_view(run, cells, blocked, big, ticking)
+CONTROLS = "train_controls"  # what the row of buttons was last drawn for: (job, paused, steer)
 
 
-def live_view(run: RunConfig, cells: list[str], blocked: bool, big: bool, ticking: bool) -> None:
+def controls(run: RunConfig, cells: list[str], blocked: bool, big: bool) -> None:
+    """The row of buttons, then the run they act on, live (`live`): a fragment of its own, so
+    a press of Start, Pause or Stop redraws only this, and the live view's timer (about once a
+    second) redraws only the view, not the buttons, which change with the run's state alone."""
     jobs, snap = app.job_manager(), latest_job()
     active = snap is not None and snap.active
     row = st.container(horizontal=True)
@@ -210,9 +212,10 @@ def live_view(run: RunConfig, cells: list[str], blocked: bool, big: bool, tickin
             else:
                 st.session_state.pop(start.OFFER, None)
                 st.session_state.pop(USED, None)
-                st.rerun()  # the whole page, so this view refreshes itself from now on
+                redraw()  # the buttons for the new run, and its view ticking from now on
     job_id, paused = (snap.id, snap.state == "paused") if snap else ("", False)
     owner, steer = app.owner_id(), active and snap is not None and snap.watchers == 1
+    st.session_state[CONTROLS] = (job_id, paused, steer)
     if not big:
         act = jobs.resume if paused else jobs.pause
         row.button("Resume" if paused else "Pause", on_click=act, args=[job_id, owner],
@@ -239,6 +242,29 @@ def live_view(run: RunConfig, cells: list[str], blocked: bool, big: bool, tickin
         st.caption(f"Nothing trained yet in this tab. Training runs on: {app.device_label()}.")
         charts(None, big)
         return
+    st.fragment(live, run_every=app.live_every(1.0) if active else None)(big, active)
+
+
+def redraw() -> None:
+    """This fragment again, where the press came from one; else (a whole-page run) the page."""
+    try:
+        st.rerun(scope="fragment")
+    except StreamlitAPIException:
+        st.rerun()
+
+
+def live(big: bool, ticking: bool) -> None:
+    with CPU_LOG.measure("train.live"):  # what each watching tab's refresh costs the server
+        live_view(big, ticking)
+
+
+def live_view(big: bool, ticking: bool) -> None:
+    """The run's title, state, curves and probes. A change the buttons above must show (another
+    student joined, or the run ended) reruns the page: its buttons, and its sidebar's model."""
+    snap = latest_job()
+    if snap is None:
+        return
+    active = snap.active
     st.markdown(f"**{plain(snap.title)}**")
     status(snap)
     start.shared_note(snap)
@@ -259,10 +285,13 @@ def live_view(run: RunConfig, cells: list[str], blocked: bool, big: bool, tickin
         record = snap.result.best() if isinstance(snap.result, RaceRecord) else record_of(snap)
         if record and record.checkpoint:
             app.select_checkpoint(record.checkpoint)
+    drawn = (snap.id, snap.state == "paused", active and snap.watchers == 1)
     if not ticking and (active or adopt):
         st.rerun()  # once: to tick while it runs, or for the sidebar to select the new model
     elif ticking and not active:  # ended since the page last ran whole: rerun it, class-spread
         app.rerun_after(("train", snap.id), settle_ticks(snap.watchers, snap.place))
+    elif ticking and drawn != st.session_state.get(CONTROLS):
+        st.rerun()  # someone joined (or left) this run: its Pause and rate are on or off now
 
 
 def watch_job(job_id: str) -> None:
@@ -314,7 +343,4 @@ for error in errors:
 if not errors:
     write_url(run)
 cells = watch.race_cells(locked, shown=show_all)
-active = (job := latest_job()) is not None and job.active
-st.fragment(live, run_every=app.live_every(1.0) if active else None)(
-    run, cells, bool(errors), lecture, active
-)
+st.fragment(controls)(run, cells, bool(errors), lecture)

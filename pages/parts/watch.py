@@ -151,7 +151,8 @@ def lr_control(jobs: Jobs, snap: JobSnapshot | None, row: Any, owner: str) -> No
     with row.popover("Learning rate", disabled=not active, icon=":material/speed:"):
         st.number_input("New learning rate", low, high, value=now, step=float(s.step),
                         format="%g", key="w.new_lr")  # fmt: skip
-        st.caption(f"The rate now: {last.lr:.3g}" if last else "No step has run yet.")
+        st.caption(f"The rate at step {last.step}: {last.lr:.3g} (the progress line below shows "
+                   "it at every step)." if last else "No step has run yet.")  # fmt: skip
         if st.button("Set learning rate", disabled=not active) and snap is not None:
             try:
                 jobs.set_lr(snap.id, float(st.session_state["w.new_lr"]), owner)
