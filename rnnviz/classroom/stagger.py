@@ -11,9 +11,9 @@ Thirty students who joined one run see it end at the same refresh of their pages
 runs its whole page once more (its sidebar selects the new model and its refresh timer stops),
 and thirty whole-page runs at once on one server hold every other refresh up for seconds. So a
 tab shows the end at once, in the refresh that saw it, and waits `settle_ticks(watchers, place)`
-more ticks of its timer (about a second each) before that whole-page run: about `PER_TICK` of
-them fall in each second, over at most `MAX_TICKS` seconds. A run watched by a few reruns their
-pages at once.
+more ticks of its timer (about a second each) before that whole-page run: none in the tick that
+saw the end (every tab draws the end then), and from the next one on about `PER_TICK` a second,
+over at most `MAX_TICKS` seconds. A run watched by a few reruns their pages at once.
 """
 
 from __future__ import annotations
@@ -28,7 +28,10 @@ def settle_ticks(watchers: int, place: int) -> int:
     """Timer ticks the watcher at `place` (0 the starter, then in the order they joined) waits
     after the run's end before its whole page runs again."""
     spread = min(MAX_TICKS, -(-watchers // PER_TICK))
-    return min(max(place, 0), watchers - 1) * spread // watchers if spread > 1 else 0
+    if spread <= 1:
+        return 0
+    # From the tick after the one that saw the end: that one only draws it, in every tab at once.
+    return 1 + min(max(place, 0), watchers - 1) * spread // watchers
 
 
 def refresh_period(seconds: float, tab: int) -> float:
