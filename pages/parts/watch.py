@@ -147,12 +147,16 @@ def lr_control(jobs: Jobs, snap: JobSnapshot | None, row: Any, owner: str) -> No
     last = snap.last(Stepped) if snap else None
     s = LR_SETTING
     low, high = float(s.low or 0), float(s.high or 0)
-    now = min(max(last.lr, low), high) if last else TrainConfig().lr  # a schedule may end below
+    planned = float(snap.config.get("train", {}).get("lr", TrainConfig().lr)) if snap else None
+    rate = last.lr if last else planned or TrainConfig().lr
+    now = min(max(rate, low), high)  # a schedule may end below the lowest rate one can set
     with row.popover("Learning rate", disabled=not active, icon=":material/speed:"):
         st.number_input("New learning rate", low, high, value=now, step=float(s.step),
                         format="%g", key="w.new_lr")  # fmt: skip
-        st.caption(f"The rate at step {last.step}: {last.lr:.3g} (the progress line below shows "
-                   "it at every step)." if last else "No step has run yet.")  # fmt: skip
+        if active:  # drawn with the row, which a step does not redraw: the live rate is below
+            st.caption("The rate at each step is on the progress line below.")
+        elif last:
+            st.caption(f"The rate at step {last.step}, the last: {last.lr:.3g}")
         if st.button("Set learning rate", disabled=not active) and snap is not None:
             try:
                 jobs.set_lr(snap.id, float(st.session_state["w.new_lr"]), owner)
