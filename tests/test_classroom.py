@@ -157,3 +157,16 @@ def test_each_tab_refreshes_at_a_period_of_its_own_and_a_class_drifts_apart() ->
         assert min(gaps) >= 0.004  # no two alike: after 10 ticks, at least 40 ms apart
     assert refresh_period(3.0, 5) == refresh_period(3.0, 5)  # a tab keeps its period
     assert refresh_period(3.0, 5) == pytest.approx(3 * refresh_period(1.0, 5), abs=0.002)
+
+
+def test_a_crowded_server_asks_each_tab_for_fewer_refreshes() -> None:
+    from rnnviz.classroom.stagger import REFRESHES_PER_S, SPREAD, refresh_period
+
+    assert refresh_period(1.0, 3, tabs=REFRESHES_PER_S) == refresh_period(1.0, 3)  # room for all
+    for tabs in (2 * REFRESHES_PER_S, 4 * REFRESHES_PER_S):
+        periods = [refresh_period(1.0, tab, tabs) for tab in range(tabs)]
+        base = tabs / REFRESHES_PER_S
+        assert all(base * (1 - SPREAD) <= p <= base * (1 + SPREAD) for p in periods)
+        asked = sum(1 / p for p in periods)  # refreshes a second, all tabs together
+        assert REFRESHES_PER_S * 0.9 <= asked <= REFRESHES_PER_S * 1.1
+    assert refresh_period(3.0, 3, tabs=2 * REFRESHES_PER_S) == refresh_period(3.0, 3)  # Class: 3 s

@@ -85,11 +85,18 @@ def warm_up_in_background() -> threading.Thread:
 class _Lease:
     """Lives as long as one browser session; its end hands the owner's jobs a grace period."""
 
+    open_sessions = 0  # in this process, for how often a live page refreshes
+    _count = threading.Lock()
+
     def __init__(self, owner: str) -> None:
         self.owner = owner
         job_manager().attach(owner)
+        with _Lease._count:
+            _Lease.open_sessions += 1
 
     def release(self) -> None:
+        with _Lease._count:
+            _Lease.open_sessions -= 1
         job_manager().detach(self.owner)
 
 
@@ -257,7 +264,7 @@ def live_every(seconds: float) -> float | None:
     if st.session_state.get(LIVE_KEY, True):
         if _TAB_KEY not in st.session_state:
             st.session_state[_TAB_KEY] = next(_TABS)
-        return refresh_period(seconds, st.session_state[_TAB_KEY])
+        return refresh_period(seconds, st.session_state[_TAB_KEY], _Lease.open_sessions)
     st.caption("Live updates are off, so this stands still; turn them on in the sidebar to "
                "catch up.")  # fmt: skip
     return None

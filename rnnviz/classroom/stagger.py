@@ -20,6 +20,9 @@ from __future__ import annotations
 
 SPREAD = 0.2  # a tab's refresh period lies within 20 % of the page's
 GOLDEN = (5**0.5 - 1) / 2  # tab k's place in that range: k times this, mod 1, evenly for any k
+# Live refreshes a second one server answers at once without a queue: a refresh costs it about
+# 10 ms of CPU (Streamlit's work and the view's), all of it under one GIL, beside training.
+REFRESHES_PER_S = 50
 PER_TICK = 6  # whole-page runs a second that the end of a shared run adds, ~40 ms of CPU each
 MAX_TICKS = 8  # the longest a tab's sidebar waits to show the new model, in seconds
 
@@ -34,9 +37,11 @@ def settle_ticks(watchers: int, place: int) -> int:
     return 1 + min(max(place, 0), watchers - 1) * spread // watchers
 
 
-def refresh_period(seconds: float, tab: int) -> float:
+def refresh_period(seconds: float, tab: int, tabs: int = 1) -> float:
     """The refresh period of the `tab`-th tab the server has served, for a page that refreshes
-    every `seconds`: within `SPREAD` of it either way, and spread evenly over any run of
-    consecutive tabs (as consecutive multiples of the golden ratio are, mod 1)."""
+    every `seconds`, with `tabs` open on the server: within `SPREAD` of it either way, and
+    spread evenly over any run of consecutive tabs (as consecutive multiples of the golden ratio
+    are, mod 1). With more than `REFRESHES_PER_S` tabs a second open, each refreshes less often,
+    so that together they ask for about that many refreshes a second."""
     offset = 2 * ((tab * GOLDEN) % 1) - 1  # in [-1, 1)
-    return round(seconds * (1 + SPREAD * offset), 3)
+    return round(max(seconds, tabs / REFRESHES_PER_S) * (1 + SPREAD * offset), 3)
