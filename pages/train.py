@@ -189,7 +189,15 @@ def charts(snap: JobSnapshot | None, big: bool) -> None:
             chart("chart_per_class", ("per_class", snap.id, big), per_class)
 
 
-CONTROLS = "train_controls"  # what the row of buttons was last drawn for: (job, paused, steer)
+CONTROLS = "train_controls"  # what the row of buttons was last drawn for (`row_state`)
+
+
+def row_state(snap: JobSnapshot | None) -> tuple[str, bool, bool]:
+    """What the row of buttons shows for this tab's job: its id, whether it is paused, and
+    whether this tab steers it (running, and watched by nobody else)."""
+    if snap is None:
+        return "", False, False
+    return snap.id, snap.state == "paused", snap.active and snap.watchers == 1
 
 
 def controls(run: RunConfig, cells: list[str], blocked: bool, big: bool) -> None:
@@ -213,9 +221,8 @@ def controls(run: RunConfig, cells: list[str], blocked: bool, big: bool) -> None
                 st.session_state.pop(start.OFFER, None)
                 st.session_state.pop(USED, None)
                 redraw()  # the buttons for the new run, and its view ticking from now on
-    job_id, paused = (snap.id, snap.state == "paused") if snap else ("", False)
-    owner, steer = app.owner_id(), active and snap is not None and snap.watchers == 1
-    st.session_state[CONTROLS] = (job_id, paused, steer)
+    job_id, paused, steer = st.session_state[CONTROLS] = row_state(snap)
+    owner = app.owner_id()
     if not big:
         act = jobs.resume if paused else jobs.pause
         row.button("Resume" if paused else "Pause", on_click=act, args=[job_id, owner],
@@ -285,12 +292,11 @@ def live_view(big: bool, ticking: bool) -> None:
         record = snap.result.best() if isinstance(snap.result, RaceRecord) else record_of(snap)
         if record and record.checkpoint:
             app.select_checkpoint(record.checkpoint)
-    drawn = (snap.id, snap.state == "paused", active and snap.watchers == 1)
     if not ticking and (active or adopt):
         st.rerun()  # once: to tick while it runs, or for the sidebar to select the new model
     elif ticking and not active:  # ended since the page last ran whole: rerun it, class-spread
         app.rerun_after(("train", snap.id), settle_ticks(snap.watchers, snap.place))
-    elif ticking and drawn != st.session_state.get(CONTROLS):
+    elif ticking and row_state(snap) != st.session_state.get(CONTROLS):
         st.rerun()  # someone joined (or left) this run: its Pause and rate are on or off now
 
 

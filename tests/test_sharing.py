@@ -47,7 +47,7 @@ def test_the_same_key_joins_the_live_job_and_it_runs_once() -> None:
     assert (ann.watchers, ann.joined, bob.watchers, bob.joined) == (2, False, 2, True)
     assert (ann.place, bob.place) == (0, 1)  # the starter, then in the order they joined
     cy = manager.snapshot(first, "cy")
-    assert cy is None or cy.place == 0  # not among its watchers
+    assert cy is not None and cy.place == 0  # not among its watchers
     assert [s.id for s in manager.jobs("bob")] == [first]
     release.set()
     assert manager.wait(first, timeout=20).state == "done"

@@ -147,8 +147,8 @@ def lr_control(jobs: Jobs, snap: JobSnapshot | None, row: Any, owner: str) -> No
     last = snap.last(Stepped) if snap else None
     s = LR_SETTING
     low, high = float(s.low or 0), float(s.high or 0)
-    planned = float(snap.config.get("train", {}).get("lr", TrainConfig().lr)) if snap else None
-    rate = last.lr if last else planned or TrainConfig().lr
+    planned = snap.config.get("train", {}).get("lr") if snap else None
+    rate = last.lr if last else float(planned or TrainConfig().lr)
     now = min(max(rate, low), high)  # a schedule may end below the lowest rate one can set
     with row.popover("Learning rate", disabled=not active, icon=":material/speed:"):
         st.number_input("New learning rate", low, high, value=now, step=float(s.step),
