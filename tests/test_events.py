@@ -6,7 +6,9 @@ from __future__ import annotations
 import base64
 import json
 import math
+from array import array
 
+import numpy as np
 import pytest
 
 from rnnviz.training.events import (
@@ -156,6 +158,22 @@ def test_a_resumed_run_continues_the_saved_history_and_marks_where() -> None:
     assert h["step"] == [15, 16, 17] and h["loss"] == [0.5, 0.25, 0.125]
     assert h["resume_step"] == [16] and h["epoch"] == []
     assert History({"step": [1]}).data["resume_step"] == []  # an older record has none
+
+
+def test_a_typed_history_folds_the_same_numbers_and_its_copy_stands_apart() -> None:
+    resumed = next(e for e in ONE_OF_EACH if isinstance(e, Resumed))
+    events = [resumed, *(e for e in ONE_OF_EACH if not isinstance(e, Resumed))]
+    lists, typed = History.of(events), History(typed=True)
+    for event in events:
+        typed.record(event)
+    for key, values in lists.to_dict().items():
+        assert np.array_equal(typed.to_dict()[key], values, equal_nan=True), key
+    assert typed.typed and all(isinstance(v, array) for v in typed.data.values())
+    copy = typed.copy()
+    typed.record(WINDOW)  # the job goes on; what a page was given stays as it was
+    assert list(copy["loss"]) == lists.to_dict()["loss"] != typed.to_dict()["loss"]
+    saved = History({"step": [1, 2], "val_acc": [None, 0.5]}, typed=True)  # type: ignore[list-item]
+    assert list(saved.data["step"]) == [1.0, 2.0] and math.isnan(saved.data["val_acc"][0])
 
 
 def test_an_epoch_state_gives_its_files_back_as_bytes() -> None:

@@ -188,5 +188,6 @@ def test_a_jobs_history_is_folded_as_its_events_come_lane_by_lane() -> None:
     snap = manager.wait(job, timeout=20)
     for lane in (0, 1):
         mine = [e for e in events if e.lane == lane]
-        assert snap.histories[lane] == History.of(mine).data
-    assert snap.histories[1]["loss"] == [1.0, 1 / 3] and snap.histories[1]["val_acc"] == [0.4]
+        assert {k: list(v) for k, v in snap.histories[lane].items()} == History.of(mine).data
+    assert list(snap.histories[1]["loss"]) == [1.0, 1 / 3]
+    assert list(snap.histories[1]["val_acc"]) == [0.4]

@@ -120,7 +120,7 @@ if sys.argv[1] == "start":
 else:  # a server just started: its first read waits for its first pull of the table
     snaps = {s.id: s for s in jobs.jobs()}
     print(json.dumps({i: {"state": s.state, "position": s.position,
-                          "steps": s.histories.get(0, {}).get("step", [])[:1]}
+                          "steps": list(s.histories.get(0, {}).get("step", []))[:1]}
                       for i, s in snaps.items()}), flush=True)
 """
 LONG = RunConfig(

@@ -10,10 +10,11 @@ when nobody watches it any more.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from rnnviz.jobs.eventlog import EventLog
 from rnnviz.jobs.snapshots import FINAL_STATES, JobFn, JobSnapshot, Outcome
 from rnnviz.training.control import Control
 from rnnviz.training.events import EpochEnded, Event, LrChanged, Stepped
@@ -35,7 +36,7 @@ class Job:
     state: str = "queued"
     progress: float = 0.0
     message: str = "queued"
-    events: dict[str, list[Event]] = field(default_factory=dict)
+    events: dict[str, EventLog] = field(default_factory=dict)  # by kind
     result: Outcome | None = None
     created: float = field(default_factory=time.time)
     started: float | None = None
@@ -78,18 +79,15 @@ class Job:
     def add(self, event: Event, most: int) -> None:
         """Keep an event (at most `most` of each kind, the newest) and fold it into its lane's
         history; called with the manager's lock held."""
-        events = self.events.setdefault(event.kind, [])
+        self.events.setdefault(event.kind, EventLog()).append(event, most)
         self.counts[event.kind] = self.counts.get(event.kind, 0) + 1
-        events.append(event)  # frozen: shared with every snapshot, never copied
-        if len(events) > most:
-            del events[: len(events) - most]
         if isinstance(event, Stepped | EpochEnded | LrChanged):
-            self.histories.setdefault(event.lane, History()).record(event)
+            self.histories.setdefault(event.lane, History(typed=True)).record(event)
         if (progress := getattr(event, "progress", None)) is not None:
             self.progress = float(progress)
 
-    def _histories(self) -> dict[int, dict[str, list[float]]]:
-        return {lane: {k: list(v) for k, v in h.data.items()} for lane, h in self.histories.items()}
+    def _histories(self) -> dict[int, dict[str, Sequence[float]]]:
+        return {lane: dict(h.copy()) for lane, h in self.histories.items()}  # typed: memory copies
 
     def deliver(self, result: Outcome) -> None:
         """Each joiner's own copy of the result; a delivery that fails says why, for them alone."""
@@ -115,7 +113,7 @@ class Job:
             progress=self.progress,
             message=self.message if position is None else f"queued, position {position}",
             config=dict(self.config),
-            events={k: list(v) for k, v in self.events.items()} if events else {},
+            events={k: v.frozen() for k, v in self.events.items()} if events else {},
             histories=self._histories() if events else {},
             result=result,
             created=self.created,

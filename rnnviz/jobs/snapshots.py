@@ -9,7 +9,7 @@ running, waiting and kept, and `JobRefused` is the answer past those limits.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
@@ -54,12 +54,12 @@ class JobSnapshot:
     progress: float  # 0..1
     message: str
     config: dict[str, Any]
-    events: dict[str, list[Event]]  # by event kind, each in the order they came
+    events: dict[str, Sequence[Event]]  # by event kind, each in the order they came
     result: Outcome | None
     created: float
     started: float | None
     finished: float | None
-    histories: dict[int, dict[str, list[float]]] = field(default_factory=dict)  # by lane
+    histories: dict[int, dict[str, Sequence[float]]] = field(default_factory=dict)  # by lane
     watchers: int = 1  # people watching it: the one who started it and those who joined
     joined: bool = False  # the viewer joined a job someone else started
     place: int = 0  # the viewer's place among its watchers: 0 the starter, then as they joined
@@ -71,6 +71,10 @@ class JobSnapshot:
     def of(self, kind: type[E]) -> list[E]:
         """The events of one class, oldest first: `snap.of(Stepped)`."""
         return list(self.events.get(kind.kind, []))  # type: ignore[arg-type]
+
+    def kept(self, kind: type[E]) -> Sequence[E]:
+        """The events of one class as the snapshot holds them, oldest first, not copied."""
+        return self.events.get(kind.kind, ())  # type: ignore[return-value]
 
     def last(self, kind: type[E]) -> E | None:
         """The newest event of one class, or None before there is one."""

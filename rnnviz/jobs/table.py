@@ -23,6 +23,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from rnnviz.jobs.eventlog import EventLog
 from rnnviz.jobs.job import Job
 from rnnviz.jobs.manager import JobManager
 from rnnviz.jobs.snapshots import BackendUnavailable, JobRefused, Outcome, OwnerLimits
@@ -97,13 +98,13 @@ def change(job: Job, position: int | None, known: Mapping[str, Known]) -> JobCha
     if seen is not None and seen[0] == stamp and seen[1] == job.counts:
         return None
     if seen is None:
-        events = {kind: list(kept) for kind, kept in job.events.items()}
+        events = {kind: list(kept.frozen()) for kind, kept in job.events.items()}
         histories: dict[int, History] | None = {
-            lane: History(h.data) for lane, h in job.histories.items()
+            lane: History(h.data, typed=True) for lane, h in job.histories.items()
         }
     else:
         new = {kind: n - seen[1].get(kind, 0) for kind, n in job.counts.items()}
-        events = {kind: job.events[kind][-n:] for kind, n in new.items() if n > 0}
+        events = {kind: job.events[kind].newest(n) for kind, n in new.items() if n > 0}
         histories = None
     return JobChange(
         job.id, job.owner, job.title, job.kind, dict(job.config), job.key, job.state, position,
@@ -118,7 +119,8 @@ def copy_change(job: Job | None, c: JobChange, most: int) -> Job:
     if job is None or c.fresh:
         job = Job(c.id, c.owner, c.title, c.kind, _elsewhere, c.config, c.key,
                   watchers=list(c.watchers))  # fmt: skip
-        job.events, job.histories = c.events, c.histories or {}
+        job.events = {kind: EventLog(kept, most) for kind, kept in c.events.items()}
+        job.histories = c.histories or {}
     else:
         for events in c.events.values():
             for event in events:

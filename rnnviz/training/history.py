@@ -3,12 +3,17 @@
 The trainer records each event it emits here, a job folds the events it receives the same way and
 a checkpoint keeps the result, so what the live chart draws is what the saved run holds. A run that
 went on from a saved one starts from that run's history and marks the step it went on from.
+
+A job that pages watch keeps its history `typed`: each list is an `array("d")`, which a snapshot
+copies as one block of memory and Python's collector never walks (a list of a long run's steps
+would be walked at every collection while a page holds it).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from array import array
+from collections.abc import Iterable, Mapping, MutableSequence
 
 from rnnviz.training.events import EpochEnded, Event, LrChanged, Resumed, Stepped
 
@@ -27,8 +32,12 @@ class History:
     way, so what the live chart draws is what the checkpoint keeps.
     """
 
-    def __init__(self, data: Mapping[str, Iterable[float]] | None = None) -> None:
-        self.data: dict[str, list[float]] = {k: list((data or {}).get(k, [])) for k in HISTORY_KEYS}
+    def __init__(self, data: Mapping[str, Iterable[float]] | None = None, *,
+                 typed: bool = False) -> None:  # fmt: skip
+        self.typed = typed
+        given, make = data or {}, _typed if typed else list
+        self.data: dict[str, MutableSequence[float]] = {k: make(given.get(k, ()))
+                                                         for k in HISTORY_KEYS}  # fmt: skip
 
     @classmethod
     def of(cls, events: Iterable[Event]) -> History:
@@ -40,10 +49,10 @@ class History:
     def record(self, event: Event) -> None:
         h = self.data
         if isinstance(event, Stepped):
-            h["step"] += range(event.first_step, event.step + 1)
-            h["loss"] += event.losses
-            h["step_epoch"] += event.step_epochs()
-            h["step_seconds"] += [event.elapsed_s] * len(event.losses)
+            h["step"].extend(range(event.first_step, event.step + 1))
+            h["loss"].extend(event.losses)
+            h["step_epoch"].extend(event.step_epochs())
+            h["step_seconds"].extend([event.elapsed_s] * len(event.losses))
         elif isinstance(event, EpochEnded):
             h["epoch"].append(event.epoch)
             h["train_acc"].append(event.train_acc)
@@ -55,12 +64,27 @@ class History:
             h["lr_step"].append(event.step)
             h["lr_value"].append(event.lr)
         elif isinstance(event, Resumed):  # the saved run's history, which this run continues
-            self.data = History(event.history).data
+            self.data = History(event.history, typed=self.typed).data
             self.data["resume_step"].append(event.step)
 
     def to_dict(self) -> dict[str, list[float]]:
-        return {k: list(v) for k, v in self.data.items()}
+        return {k: v.tolist() if isinstance(v, array) else list(v) for k, v in self.data.items()}
+
+    def copy(self) -> dict[str, MutableSequence[float]]:
+        """Its lists, copied (a typed history's as blocks of memory)."""
+        return {k: v[:] for k, v in self.data.items()}
 
     def last_finite(self, key: str) -> float | None:
         values = [v for v in self.data[key] if math.isfinite(v)]
         return values[-1] if values else None
+
+
+def _typed(values: Iterable[float]) -> array[float]:
+    """`values` as doubles; what is not a number (a saved run's null) as NaN."""
+    if isinstance(values, array):
+        return array("d", values)  # one block of memory
+    items = list(values)
+    try:
+        return array("d", items)
+    except TypeError:
+        return array("d", (float(v) if isinstance(v, int | float) else math.nan for v in items))
