@@ -109,7 +109,7 @@ def record_of(snap: JobSnapshot) -> RunRecord | None:
 def status(snap: JobSnapshot) -> None:
     step, started = snap.last(Stepped), snap.last(Started)
     if snap.kind == "race":
-        step = race_pace(snap.of(Stepped))
+        step = race_pace(snap.kept(Stepped), len(snap.config.get("race_cells") or []) or None)
     device, record = started.device if started else "", record_of(snap)
     epochs = snap.config.get("train", {}).get("epochs", "?")
     if snap.state == "queued":
@@ -165,7 +165,7 @@ def charts(snap: JobSnapshot | None, big: bool) -> None:
     Each is drawn once per new step or epoch whoever watches, and while the run trains at most
     twice a second (`LIVE`): every other refresh of every tab replays a drawn chart."""
     record = record_of(snap) if snap else None
-    history = History(snap.histories.get(0, {})) if snap else None
+    history = History(snap.histories.get(0, {}), typed=True) if snap else None
     h = history.data if history else {}
     made = (snap.id if snap else "", record is not None, big)
     versions: dict[str, Hashable] = {

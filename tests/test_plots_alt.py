@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
@@ -73,6 +74,23 @@ def test_typed_arrays_long_curves_and_the_row_limit() -> None:
     big = go.Figure(go.Scatter(y=np.zeros(alt.MAX_ROWS + 10)))
     cut = alt.describe(big)
     assert cut.cut and len(cut.rows) == alt.MAX_ROWS
+
+
+def test_a_table_is_made_when_first_read_and_then_kept() -> None:
+    """A live chart's caption is read every refresh, its table only while a student opens it."""
+    made: list[int] = []
+    fig = training.loss_figure(list(range(1, 601)), [1.0] * 600)
+    said = alt.describe(fig)
+    real = said.table
+
+    def table() -> tuple[list[dict[str, Any]], bool]:
+        made.append(1)
+        return real()
+
+    object.__setattr__(said, "table", table)
+    assert said.caption.startswith("Line chart: Loss per step.") and made == []
+    assert len(said.rows) == 1200 and not said.cut and made == [1]
+    assert len(said.rows) == 1200 and made == [1]  # made once
 
 
 def test_numbers_read_as_a_person_says_them() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from array import array
 
 import plotly.graph_objects as go
 import plotly.io as pio
@@ -58,6 +59,16 @@ def test_each_race_lane_has_a_dash_of_its_own() -> None:
     lanes = [plots.Lane(c, "#000000", [1, 2], [0.5, 0.6]) for c in ("RNN", "LSTM", "GRU", "BiLSTM")]
     fig = plots.lanes_figure(lanes, title="t", x_title="step", y_title="loss")
     assert len({t.line.dash for t in fig.data}) == 4  # even in one colour, four lines
+
+
+def test_a_long_race_draws_a_bounded_number_of_points_per_lane() -> None:
+    steps = array("d", range(1, 10_001))  # a live race's typed history
+    lanes = [plots.Lane("GRU", "#2ca02c", steps, array("d", (1.0 / s for s in steps))),
+             plots.Lane("RNN", "#d62728", range(1, 41), [0.5] * 40)]  # fmt: skip
+    fig = plots.lanes_figure(lanes, title="t", x_title="step", y_title="loss", max_points=500)
+    long, short = fig.data
+    assert len(long.x) == len(long.y) == 500 and list(long.x[:3]) == [1.0, 21.0, 41.0]
+    assert long.y[1] == 1.0 / 21 and len(short.x) == 40  # a short lane keeps every point
 
 
 def test_race_lanes_keep_their_colours_and_an_empty_accuracy_chart_stays_in_range() -> None:

@@ -46,6 +46,21 @@ def test_loss_figure_thins_long_runs_and_starts_empty() -> None:
         loss_figure([1, 2], [1.0])
 
 
+def test_a_live_job_s_typed_history_draws_the_figure_its_lists_draw() -> None:
+    """A page draws a job's typed arrays where they are: the same points as from lists."""
+    steps = list(range(1, 3_001))
+    losses = [2.0 / (1 + 0.01 * i) + (i % 5) * 0.01 for i in steps]
+    losses[7] = float("nan")  # a step whose loss was not a number: a gap, not a crash
+    live = History({"step": steps, "loss": losses}, typed=True).data
+    from_lists, from_arrays = loss_figure(steps, losses), loss_figure(live["step"], live["loss"])
+    assert len(from_arrays.data[0].x) == 600 and from_arrays.data[0].x[1] == 6
+    for a, b in zip(from_lists.data, from_arrays.data, strict=True):
+        assert np.array_equal(np.asarray(a.x), np.asarray(b.x))
+        assert np.allclose(np.asarray(a.y, float), np.asarray(b.y, float), equal_nan=True)
+    short = loss_figure(live["step"][:3], live["loss"][:3])
+    assert list(short.data[0].x) == [1, 2, 3] and isinstance(short.data[0].x, tuple | list)
+
+
 def test_accuracy_figure_train_and_validation() -> None:
     fig = accuracy_figure([1, 2], [0.5, 0.8], [0.6, 0.85])
     assert [t.name for t in fig.data] == ["train", "validation"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -123,3 +124,16 @@ def test_the_race_pace_sums_the_lanes_and_follows_the_one_behind() -> None:
     pace = race_pace([report(0, 5, 100.0, 9.0), report(1, 4, 300.0, 3.0), report(0, 6, 200.0, 8.0)])
     assert pace is not None and pace.step == 4 and pace.lane == 1
     assert pace.eta_s == 11.0 and pace.samples_per_s == pytest.approx(1 / (1 / 200 + 1 / 300))
+    reports = [report(i % 2, i, 100.0, 1.0) for i in range(1, 10_001)]
+    read: list[int] = []
+
+    class Kept(Sequence[Stepped]):  # a long race's reports, counting those read
+        def __len__(self) -> int:
+            return len(reports)
+
+        def __getitem__(self, i: int) -> Stepped:  # type: ignore[override]
+            read.append(i)
+            return reports[i]
+
+    pace = race_pace(Kept(), lanes=2)
+    assert pace is not None and pace.step == 9_999 and pace.lane == 1 and len(read) == 2

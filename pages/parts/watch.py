@@ -12,7 +12,7 @@ from typing import Any
 import streamlit as st
 
 from pages.parts.charts import chart
-from rnnviz.common.series import ema
+from rnnviz.common.series import ema_array
 from rnnviz.common.text import plain
 from rnnviz.jobs.mirror import Jobs
 from rnnviz.jobs.races import MAX_LANES, RACE_CELLS, RaceRecord
@@ -93,7 +93,7 @@ def histories(snap: JobSnapshot, lanes: int) -> list[History]:
     result = snap.result
     if isinstance(result, RaceRecord):
         return [History(r.history) for r in result.records]
-    return [History(snap.histories.get(lane, {})) for lane in range(lanes)]
+    return [History(snap.histories.get(lane, {}), typed=True) for lane in range(lanes)]
 
 
 def race_charts(snap: JobSnapshot, cells: Sequence[str], big: bool) -> None:
@@ -102,7 +102,7 @@ def race_charts(snap: JobSnapshot, cells: Sequence[str], big: bool) -> None:
 
     def loss() -> Any:
         lanes = [
-            plots.Lane(CELLS[c].tag, CELLS[c].color, x.data["step"], ema(x.data["loss"], 0.9))
+            plots.Lane(CELLS[c].tag, CELLS[c].color, x.data["step"], ema_array(x.data["loss"], 0.9))
             for c, x in zip(cells, h, strict=True)
         ]
         return plots.lanes_figure(lanes, title="Loss per step (smoothed)", x_title="step",

@@ -21,13 +21,27 @@ def is_number(value: Any) -> bool:
 
 def ema(values: Sequence[Any], smooth: float) -> list[float]:
     """Exponential moving average with bias correction; non-numbers pass through as NaN."""
+    if len(values) > 64 and set(map(type, values)) == {float}:  # checked in C
+        return ema_array(values, smooth).tolist()
+    return _ema_in_python(values, smooth)
+
+
+def ema_array(values: Sequence[float] | np.ndarray, smooth: float) -> np.ndarray:
+    """`ema` of floats (NaN and infinities pass through as NaN), as an array; a typed history's
+    array is read where it is, not copied."""
+    x = np.asarray(values, dtype=np.float64)
     if not 0.0 <= smooth < 1.0:
         raise ValueError(f"smooth={smooth} must be in [0, 1)")
-    if len(values) > 64 and set(map(type, values)) == {float}:  # checked in C
-        x = np.asarray(values, dtype=np.float64)
-        fast = _ema_of_floats(x, smooth) if np.isfinite(x).all() else None
+    if len(x) > 64 and np.isfinite(x).all():
+        fast = _ema_of_floats(x, smooth)
         if fast is not None:
             return fast
+    return np.asarray(_ema_in_python(x.tolist(), smooth), dtype=np.float64)
+
+
+def _ema_in_python(values: Sequence[Any], smooth: float) -> list[float]:
+    if not 0.0 <= smooth < 1.0:
+        raise ValueError(f"smooth={smooth} must be in [0, 1)")
     out, avg, n = [], 0.0, 0
     for value in values:
         if not is_number(value):
@@ -39,7 +53,7 @@ def ema(values: Sequence[Any], smooth: float) -> list[float]:
     return out
 
 
-def _ema_of_floats(x: np.ndarray, smooth: float) -> list[float] | None:
+def _ema_of_floats(x: np.ndarray, smooth: float) -> np.ndarray | None:
     """The same average in C (a first-order filter), for a long run's finite losses: a page
     redraws them every second. None without SciPy (a machine with torch alone)."""
     try:
@@ -48,7 +62,12 @@ def _ema_of_floats(x: np.ndarray, smooth: float) -> list[float] | None:
         return None
     avg = lfilter([1.0 - smooth], [1.0, -smooth], x)  # avg[n] = smooth * avg[n-1] + (1-s) x[n]
     correction = 1.0 - smooth ** np.arange(1, len(x) + 1, dtype=np.float64)
-    return (avg / correction).tolist()
+    return np.asarray(avg / correction, dtype=np.float64)
+
+
+def stride(n: int, limit: int) -> int:
+    """The step that keeps at most `limit` of `n` evenly spaced points (1 when n <= limit)."""
+    return max(1, math.ceil(n / limit))
 
 
 def thin(points: list[tuple[float, float]], limit: int) -> list[tuple[float, float]]:

@@ -112,13 +112,16 @@ class RaceRecord:
         ]
 
 
-def race_pace(steps: Sequence[Stepped]) -> Stepped | None:
+def race_pace(steps: Sequence[Stepped], lanes: int | None = None) -> Stepped | None:
     """The newest report of the lane furthest behind, with the pace of the whole race: each lane
     times only its own turns, so the race's ETA is the sum of theirs, and its samples/s the
-    images that pass through every model per second."""
+    images that pass through every model per second. Read from the newest report back, until
+    each of `lanes` lanes has been seen (the lanes take turns, so a live race's few last)."""
     last: dict[int, Stepped] = {}
-    for step in steps:
-        last[step.lane] = step
+    for step in reversed(steps):
+        last.setdefault(step.lane, step)
+        if len(last) == lanes:
+            break
     if not last:
         return None
     behind = min(last.values(), key=lambda s: s.step)

@@ -20,10 +20,11 @@ figure's numbers may be lists, tuples or numpy arrays (the checked-once frames o
 
 from __future__ import annotations
 
+import functools
 import math
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -39,10 +40,25 @@ _KINDS = {"scatter": "Line chart", "bar": "Bar chart", "heatmap": "Heatmap"}
 
 @dataclass(frozen=True)
 class Alt:
+    """A chart's alternative; its table is made when first read (a live chart's caption is
+    needed at every refresh, its table only while a student has it open)."""
+
     name: str
     caption: str
-    rows: list[dict[str, Any]]
-    cut: bool  # the figure had more than MAX_ROWS points; `rows` holds the first ones
+    table: Callable[[], tuple[list[dict[str, Any]], bool]] = field(repr=False, compare=False)
+
+    @functools.cached_property
+    def _table(self) -> tuple[list[dict[str, Any]], bool]:
+        return self.table()
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        return self._table[0]
+
+    @property
+    def cut(self) -> bool:
+        """The figure had more than MAX_ROWS points; `rows` holds the first ones."""
+        return self._table[1]
 
 
 @dataclass(frozen=True)
@@ -226,19 +242,21 @@ def describe(fig: go.Figure, what: str = "") -> Alt:
     meta = fig.layout.meta
     given = meta.get("alt", {}) if isinstance(meta, dict) else {}
     if {"name", "caption", "rows"} <= set(given):
-        rows = list(given["rows"])
-        name, caption, cut = text(given["name"]), text(given["caption"]), len(rows) > MAX_ROWS
+        name, caption = text(given["name"]), text(given["caption"])
         caption = caption if caption.startswith(name) else f"{name}. {caption}"
-        return Alt(name, caption, rows[:MAX_ROWS], cut)
+        return Alt(name, caption, functools.partial(_given, given["rows"]))
     found = _described(fig, what)
     name = text(given.get("name")) or found.name
     caption = text(given.get("caption")) or found.caption
     if "caption" in given and not caption.startswith(name):
         caption = f"{name}. {caption}"
     own_rows = given.get("rows")
-    if own_rows is None:
-        return Alt(name, caption, found.rows, found.cut)
-    return Alt(name, caption, list(own_rows)[:MAX_ROWS], len(own_rows) > MAX_ROWS)
+    table = found.table if own_rows is None else functools.partial(_given, own_rows)
+    return Alt(name, caption, table)
+
+
+def _given(rows: Sequence[dict[str, Any]]) -> tuple[list[dict[str, Any]], bool]:
+    return list(rows[:MAX_ROWS]), len(rows) > MAX_ROWS
 
 
 def _described(fig: go.Figure, what: str) -> Alt:
@@ -253,10 +271,9 @@ def _described(fig: go.Figure, what: str) -> Alt:
         title = f"{s.y_title or 'values'}{against}" if s.kind != "grid" else s.name
     name = f"{kind}: {title}" if title else kind
     if not series:
-        return Alt(name, f"{name}. It shows no data yet.", [], False)
+        return Alt(name, f"{name}. It shows no data yet.", lambda: ([], False))
     ranking, others = _ranking(series)
     said = "; ".join([*([ranking] if ranking else []), *(_about(s) for s in others[:MAX_SERIES])])
     more = len(others) - MAX_SERIES
     rest = f"; and {more} more series (see the table)" if more > 0 else ""
-    rows, cut = _rows(series)
-    return Alt(name, f"{name}. {said[:1].upper()}{said[1:]}{rest}.", rows, cut)
+    return Alt(name, f"{name}. {said[:1].upper()}{said[1:]}{rest}.", lambda: _rows(series))

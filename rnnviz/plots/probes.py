@@ -12,11 +12,13 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
 
+from rnnviz.common.series import stride
 from rnnviz.plots.frames import unchecked
 from rnnviz.plots.metrics import RIGHT, WRONG, images_alt  # RIGHT, WRONG: 4.5:1 on either theme
 from rnnviz.plots.reading import DASHES
@@ -32,8 +34,8 @@ class Lane:
 
     label: str
     color: str
-    x: Sequence[float]
-    y: Sequence[float]
+    x: Sequence[float] | np.ndarray
+    y: Sequence[float] | np.ndarray
 
 
 def probe_images_figure(
@@ -148,12 +150,14 @@ def lanes_figure(
     y_title: str,
     percent: bool = False,
     height: int = 320,
+    max_points: int = 600,
 ) -> go.Figure:
     """One line per model of a race, each in its cell's colour and a dash of its own (so the
-    lines are told apart without their colours)."""
+    lines are told apart without their colours); at most `max_points` evenly spaced points each."""
+    thin = lambda v: list(islice(v, 0, None, stride(len(v), max_points)))  # noqa: E731
     fig = go.Figure(
         [
-            go.Scatter(x=list(lane.x), y=list(lane.y), name=lane.label, mode="lines",
+            go.Scatter(x=thin(lane.x), y=thin(lane.y), name=lane.label, mode="lines",
                        line=dict(color=lane.color, dash=DASHES[i % len(DASHES)], width=2))
             for i, lane in enumerate(lanes)
         ]

@@ -18,7 +18,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from rnnviz.common.series import ema
+from rnnviz.common.series import ema_array, stride
 from rnnviz.plots.frames import unchecked
 from rnnviz.plots.metrics import SCORE_COLORS
 from rnnviz.training.events import Event
@@ -34,16 +34,17 @@ _TOP_LEGEND = dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=
 
 @dataclass(frozen=True)
 class Curves:
-    """The numbers behind the training charts; empty lists before the first step or epoch."""
+    """The numbers behind the training charts; empty before the first step or epoch. They are
+    the history's own lists (a live job's typed arrays), read, never changed."""
 
-    steps: list[float] = field(default_factory=list)
-    losses: list[float] = field(default_factory=list)
-    epochs: list[float] = field(default_factory=list)
-    train_acc: list[float] = field(default_factory=list)
-    val_acc: list[float] = field(default_factory=list)
-    lr_steps: list[float] = field(default_factory=list)  # steps whose rate was changed by hand
-    lr_values: list[float] = field(default_factory=list)
-    resume_steps: list[float] = field(default_factory=list)  # steps done when it went on again
+    steps: Sequence[float] = field(default_factory=list)
+    losses: Sequence[float] = field(default_factory=list)
+    epochs: Sequence[float] = field(default_factory=list)
+    train_acc: Sequence[float] = field(default_factory=list)
+    val_acc: Sequence[float] = field(default_factory=list)
+    lr_steps: Sequence[float] = field(default_factory=list)  # steps whose rate was set by hand
+    lr_values: Sequence[float] = field(default_factory=list)
+    resume_steps: Sequence[float] = field(default_factory=list)  # steps done when it went on
 
 
 def curves(
@@ -60,14 +61,14 @@ def curves(
         history = History.of(events)
     h = history.data
     return Curves(
-        steps=list(h["step"]),
-        losses=list(h["loss"]),
-        epochs=list(h["epoch"]),
-        train_acc=list(h["train_acc"]),
-        val_acc=list(h["val_acc"]),
-        lr_steps=list(h["lr_step"]),
-        lr_values=list(h["lr_value"]),
-        resume_steps=list(h.get("resume_step", ())),
+        steps=h["step"],
+        losses=h["loss"],
+        epochs=h["epoch"],
+        train_acc=h["train_acc"],
+        val_acc=h["val_acc"],
+        lr_steps=h["lr_step"],
+        lr_values=h["lr_value"],
+        resume_steps=h.get("resume_step", []),
     )
 
 
@@ -90,13 +91,12 @@ def loss_figure(
     """
     if len(steps) != len(losses):
         raise ValueError(f"{len(steps)} steps but {len(losses)} losses")
-    smoothed = ema(losses, smooth)
-    keep = slice(None, None, max(1, math.ceil(len(steps) / max_points)))
-    x: Sequence[float] | np.ndarray = list(steps)[keep]
-    raw: Sequence[float] | np.ndarray = list(losses)[keep]
-    smooth_y: Sequence[float] | np.ndarray = smoothed[keep]
-    if len(x) > TYPED_FROM:  # a long series checks and travels as one typed array, not item by item
-        x, raw, smooth_y = (np.asarray(v, dtype=np.float64) for v in (x, raw, smooth_y))
+    y = np.asarray(losses, dtype=np.float64)  # a typed history's array is read, not copied
+    every = stride(len(y), max_points)
+    thinned = (np.asarray(steps, dtype=np.float64)[::every], y[::every],
+               ema_array(y, smooth)[::every])  # fmt: skip
+    # a long series checks and travels as one typed array, a short one as numbers
+    x, raw, smooth_y = thinned if len(thinned[0]) > TYPED_FROM else (a.tolist() for a in thinned)
     changes = tuple(zip(*lr_changes, strict=True))
     frame = _loss_frame(smooth, height, len(steps) <= 10, changes, tuple(resumed))
     return unchecked(frame, [{"x": x, "y": raw}, {"x": x, "y": smooth_y}])
