@@ -75,6 +75,10 @@ def test_race_lanes_keep_their_colours_and_an_empty_accuracy_chart_stays_in_rang
     lanes = [plots.Lane("GRU", "#2ca02c", [1, 2], [0.8, 0.9])]
     fig = plots.lanes_figure(lanes, title="t", x_title="epoch", y_title="acc", percent=True)
     assert fig.data[0].line.color == "#2ca02c" and fig.data[0].mode == "lines+markers"
+    assert fig.layout.xaxis.dtick == 1  # whole epochs while there are few
+    long = [plots.Lane("GRU", "#2ca02c", range(1, 81), [0.9] * 80)]
+    many = plots.lanes_figure(long, title="t", x_title="epoch", y_title="acc", percent=True)
+    assert many.layout.xaxis.dtick is None  # 80 labels would overlap: plotly spaces them
     empty = plots.lanes_figure([plots.Lane("GRU", "#2ca02c", [], [])], title="t", x_title="e",
                                y_title="a", percent=True)  # fmt: skip
     assert tuple(empty.layout.yaxis.range) == (0.0, 1.0)

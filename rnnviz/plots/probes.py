@@ -167,7 +167,8 @@ def lanes_figure(
     if percent:
         fig.update_yaxes(tickformat=".0%", autorangeoptions=dict(minallowed=0.0, maxallowed=1.02))
         fig.update_traces(mode="lines+markers", marker=dict(size=8))
-        fig.update_xaxes(dtick=1, rangemode="tozero")
+        few = max((len(lane.x) for lane in lanes), default=0) <= 10
+        fig.update_xaxes(rangemode="tozero", dtick=1 if few else None)  # whole epochs, while few
     if not any(len(lane.y) for lane in lanes):
         fig.update_yaxes(range=[0.0, 1.0] if percent else None)
         fig.add_annotation(text="appears after the first epoch" if percent else "no steps yet",
