@@ -214,13 +214,26 @@ def browser() -> Iterator[Any]:
         chromium.close()
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Each phase's report on its test, for a fixture to see how the test went."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
 @pytest.fixture
-def page(browser: Any, app_url: str) -> Iterator[Any]:
-    """A fresh browser tab (its own Streamlit session) at 1400x1000."""
+def page(browser: Any, app_url: str, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A fresh browser tab (its own Streamlit session) at 1400x1000; a test that fails leaves a
+    screenshot of it as it was, with its URL, in the artifacts."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     tab = context.new_page()
     tab.set_default_timeout(60_000)
     yield tab
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        print(f"the page at its failure: {tab.url}", file=sys.stderr)
+        shot(tab, f"failed-{request.node.name}")
     context.close()
 
 
