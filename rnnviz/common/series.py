@@ -23,15 +23,15 @@ def ema(values: Sequence[Any], smooth: float) -> list[float]:
     """Exponential moving average with bias correction; non-numbers pass through as NaN."""
     if len(values) > 64 and set(map(type, values)) == {float}:  # checked in C
         return ema_array(values, smooth).tolist()
+    _check(smooth)
     return _ema_in_python(values, smooth)
 
 
 def ema_array(values: Sequence[float] | np.ndarray, smooth: float) -> np.ndarray:
     """`ema` of floats (NaN and infinities pass through as NaN), as an array; a typed history's
     array is read where it is, not copied."""
+    _check(smooth)
     x = np.asarray(values, dtype=np.float64)
-    if not 0.0 <= smooth < 1.0:
-        raise ValueError(f"smooth={smooth} must be in [0, 1)")
     if len(x) > 64 and np.isfinite(x).all():
         fast = _ema_of_floats(x, smooth)
         if fast is not None:
@@ -39,9 +39,12 @@ def ema_array(values: Sequence[float] | np.ndarray, smooth: float) -> np.ndarray
     return np.asarray(_ema_in_python(x.tolist(), smooth), dtype=np.float64)
 
 
-def _ema_in_python(values: Sequence[Any], smooth: float) -> list[float]:
+def _check(smooth: float) -> None:
     if not 0.0 <= smooth < 1.0:
         raise ValueError(f"smooth={smooth} must be in [0, 1)")
+
+
+def _ema_in_python(values: Sequence[Any], smooth: float) -> list[float]:
     out, avg, n = [], 0.0, 0
     for value in values:
         if not is_number(value):

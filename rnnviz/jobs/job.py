@@ -87,7 +87,7 @@ class Job:
             self.progress = float(progress)
 
     def _histories(self) -> dict[int, dict[str, Sequence[float]]]:
-        return {lane: dict(h.copy()) for lane, h in self.histories.items()}  # typed: memory copies
+        return {lane: h.copy() for lane, h in self.histories.items()}  # typed: memory copies
 
     def deliver(self, result: Outcome) -> None:
         """Each joiner's own copy of the result; a delivery that fails says why, for them alone."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections.abc import Iterable, Mapping, MutableSequence
+from collections.abc import Iterable, Mapping, MutableSequence, Sequence
 
 from rnnviz.training.events import EpochEnded, Event, LrChanged, Resumed, Stepped
 
@@ -70,8 +70,8 @@ class History:
     def to_dict(self) -> dict[str, list[float]]:
         return {k: v.tolist() if isinstance(v, array) else list(v) for k, v in self.data.items()}
 
-    def copy(self) -> dict[str, MutableSequence[float]]:
-        """Its lists, copied (a typed history's as blocks of memory)."""
+    def copy(self) -> dict[str, Sequence[float]]:
+        """Its lists, copied (a typed history's as blocks of memory), for a reader."""
         return {k: v[:] for k, v in self.data.items()}
 
     def last_finite(self, key: str) -> float | None:
